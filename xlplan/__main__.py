@@ -1,0 +1,3 @@
+from xlplan.cli import main
+
+main()

@@ -1,0 +1,213 @@
+"""One collect run: find the returned files, read, validate, decide, merge, render, report.
+
+The order is what makes it safe: every file is read and judged before anything is
+written; the archive (content-addressed) is written before the ledger; the ledger
+is written in one transaction; the master tracker is rendered from the ledger
+afterwards and atomically. A run killed at any point leaves each of them old or
+new, and the next run finishes the job (it re-renders a master older than the ledger).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from xlplan.errors import PlanError, UsageError
+from xlplan.gaps import Gaps, find_gaps
+from xlplan.ledger import Ledger
+from xlplan.merge import Outcome, archive, record
+from xlplan.plan import Plan
+from xlplan.read import read_return
+from xlplan.report import Report
+from xlplan.validate import validate
+
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx"}
+_IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
+
+
+@dataclass
+class Collected:
+    cycle: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # file, why
+    gaps: Gaps | None = None
+    master: Path | None = None
+    master_fallback: bool = False
+    feedback: list[Path] = field(default_factory=list)
+    changed_values: int = 0
+    dry_run: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def ok(self) -> bool:
+        """True when every return merged clean: the exit code is 0 only then."""
+        return all(o.status in ("merged", "unchanged", "duplicate", "superseded") and o.report.valid for o in self.outcomes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cycle": self.cycle,
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "returns": [o.as_dict() for o in self.outcomes],
+            "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+            "gaps": self.gaps.as_dict() if self.gaps else None,
+            "master": str(self.master) if self.master else None,
+            "feedback": [str(p) for p in self.feedback],
+            "changed_values": self.changed_values,
+        }
+
+
+def list_returns(source: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files to look at, and those skipped with the reason why."""
+    if not source.is_dir():
+        raise UsageError(f"{source} is not a folder.")
+    files: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+    for path in sorted(source.iterdir(), key=lambda p: p.name.casefold()):
+        name = path.name
+        if path.is_dir():
+            continue
+        if name.startswith("~$"):
+            skipped.append((name, "Excel's lock file for a workbook that is open (not a return)"))
+        elif name.startswith(".") or name.casefold() in _IGNORED_NAMES:
+            continue
+        elif path.suffix.casefold() not in SPREADSHEET_SUFFIXES:
+            skipped.append((name, f"not a spreadsheet ({path.suffix or 'no extension'})"))
+        else:
+            files.append(path)
+    return files, skipped
+
+
+def collect(
+    plan: Plan,
+    *,
+    cycle: str | None = None,
+    source: Path | None = None,
+    prefer: str | None = None,
+    dry_run: bool = False,
+    today: date | None = None,
+    progress: Callable[[Path], None] | None = None,
+    render: bool = True,
+) -> Collected:
+    folder = plan.folder
+    today = today or date.today()
+    with Ledger(folder.ledger_file) as ledger:
+        cycle = cycle or ledger.latest_cycle()
+        if cycle is None:
+            raise PlanError("No cycle has been generated yet: run `xlplan generate --cycle ... --spg-date ...` first.")
+        info = ledger.cycle(cycle)
+        as_of = info.deadline if info else today
+        files, skipped = list_returns(source or folder.returns_dir)
+        result = Collected(cycle, skipped=skipped, dry_run=dry_run)
+        seen: dict[str, Outcome] = {}
+        for path in files:
+            if progress:
+                progress(path)
+            result.outcomes.append(_judge(path, plan, ledger, cycle, as_of, seen))
+        _resolve_conflicts(result.outcomes, ledger, cycle, prefer)
+        if dry_run:
+            result.gaps = find_gaps(plan, ledger, cycle, today)
+            return result
+        archived = {o.sha256: archive(folder.archive_dir, o) for o in result.outcomes if o.status in ("merged", "quarantined", "superseded")}
+        if any(o.status in ("merged", "quarantined", "superseded") for o in result.outcomes):
+            result.changed_values = record(ledger, plan.template, result.outcomes, archived)
+        result.gaps = find_gaps(plan, ledger, cycle, today)
+        if render:
+            _render(plan, ledger, result)
+    return result
+
+
+def _judge(path: Path, plan: Plan, ledger: Ledger, cycle: str, as_of: date, seen: dict[str, Outcome]) -> Outcome:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        report = Report(path.name)
+        report.error(f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).", code="unreadable")
+        return Outcome(path, "", report, status="quarantined")
+    sha = hashlib.sha256(data).hexdigest()
+    if sha in seen:
+        twin = seen[sha]
+        return Outcome(path, sha, Report(path.name), twin.recipient, twin.cycle, "duplicate",
+                       f"identical to {twin.path.name}: ignored")
+    known = ledger.return_by_hash(sha)
+    if known is not None:
+        out = Outcome(path, sha, Report(path.name), known["recipient"] or "", known["cycle"] or "", "unchanged",
+                      f"already collected on {known['received_at'][:10]} ({known['outcome']}): nothing to do")
+        seen[sha] = out
+        return out
+    template = plan.template
+    ret, report = read_return(path, lambda name: template if name == template.name else None)
+    out = Outcome(path, sha, report)
+    seen[sha] = out
+    if ret is None:
+        out.status = "quarantined"
+        return out
+    out.recipient, out.cycle = ret.recipient, ret.cycle
+    validated = validate(ret, report, plan, cycle, as_of) if report.valid or ret.identity else None
+    out.validated = validated
+    editable = {c.key for c in template.rows_sheet.editable_columns}
+    out.raw_rows = {row.values[template.plan.key]: {k: v for k, v in row.values.items() if k in editable} for row in ret.rows}
+    out.status = "merged" if validated is not None and report.valid else "quarantined"
+    return out
+
+
+def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, prefer: str | None) -> None:
+    """Two different returns for one recipient and cycle: never pick silently."""
+    by_recipient: dict[str, list[Outcome]] = {}
+    for out in outcomes:
+        if out.status == "merged":
+            by_recipient.setdefault(out.recipient, []).append(out)
+    merged_before = {r["recipient"]: r for r in ledger.returns(cycle) if r["outcome"] == "merged"}
+    for who, group in by_recipient.items():
+        earlier = merged_before.get(who)
+        if len(group) == 1 and earlier is None:
+            continue
+        names = [o.path.name for o in group] + ([f"{earlier['file']} (collected {earlier['received_at'][:10]})"] if earlier else [])
+        chosen = _choose(group, prefer)
+        if chosen is None:
+            for out in group:
+                out.status = "conflict"
+                out.detail = (f"{len(names)} returns for {who} in {cycle}: {', '.join(names)}. Choose with "
+                              "--prefer newest, or --prefer \"<file name>\".")
+            continue
+        for out in group:
+            if out is not chosen:
+                out.status = "superseded"
+                out.detail = f"not used: {chosen.path.name} was preferred"
+        chosen.detail = f"preferred over {', '.join(n for n in names if n != chosen.path.name)}"
+
+
+def _choose(group: list[Outcome], prefer: str | None) -> Outcome | None:
+    if prefer is None:
+        return None
+    if prefer == "newest":
+        return max(group, key=lambda o: o.path.stat().st_mtime)
+    return next((o for o in group if o.path.name == prefer), None)
+
+
+def _render(plan: Plan, ledger: Ledger, result: Collected) -> None:
+    """Render the master when the ledger has changed since it was last rendered."""
+    from xlplan.feedback import write_feedback
+    from xlplan.render import render_master
+
+    state = ledger.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()
+    rendered = ledger.db.execute("SELECT value FROM meta WHERE key = 'master_state'").fetchone()
+    target = plan.folder.master_file
+    if state and (rendered is None or rendered[0] != state[0] or not target.exists()):
+        assert result.gaps is not None
+        out = render_master(plan, ledger, result.cycle, result.gaps)
+        result.master, result.master_fallback = out.path, out.fallback
+        if not out.fallback:
+            with ledger.transaction() as db:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('master_state', ?)", (state[0],))
+    for out in result.outcomes:
+        if out.status == "quarantined":
+            path = write_feedback(plan, ledger, out, result.cycle)
+            if path is not None:
+                result.feedback.append(path)

@@ -1,0 +1,105 @@
+"""Console output for the CLI: progress bars and the tables an officer reads.
+
+Kept apart from the library so that the library never prints; the CLI calls these.
+Rich writes plain text when the output is not a terminal (pipes, CliRunner).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from xlplan.collect import Collected
+    from xlplan.plan import Plan
+
+_OUTCOME_STYLE = {"merged": "green", "quarantined": "red", "conflict": "red", "superseded": "yellow",
+                  "unchanged": "dim", "duplicate": "dim"}
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Callable[[Path], None]]:
+    """A progress bar on stderr while files are read; a no-op when not wanted."""
+    if not enabled:
+        yield lambda _path: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    err = Console(stderr=True)
+    with Progress(TextColumn("Reading returns"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("", total=None)
+
+        def tick(path: Path) -> None:
+            bar.update(task, advance=1, description=path.name)
+
+        yield tick
+
+
+def print_collected(result: Collected, plan: Plan) -> None:
+    out = console()
+    label = plan.template.plan.recipient_label
+    head = f"Collect {result.cycle}" + (" (dry run: nothing was changed)" if result.dry_run else "")
+    out.print(head)
+    for name, why in result.skipped:
+        out.print(f"Skipped {name}: {why}.")
+    if not result.outcomes:
+        out.print(f"No returns found in the folder.")
+    for o in result.outcomes:
+        counts = f"{len(o.report.errors)} error(s), {len(o.report.warnings)} warning(s)"
+        who = f" ({o.recipient})" if o.recipient else ""
+        style = _OUTCOME_STYLE.get(o.status, "")
+        out.print(f"[{style}]{o.status.upper():<11}[/] {o.path.name}{who}: {o.detail or counts}")
+        for issue in o.report.issues:
+            where = f"{issue.where} " if issue.where else ""
+            out.print(f"    {issue.severity}: {where}{issue.message}", markup=False)
+    if result.gaps is not None:
+        _print_gaps(out, result, label)
+    if result.master:
+        note = " (the usual file is open in another program: close it; this copy has the update)" if result.master_fallback else ""
+        out.print(f"Master tracker: {result.master}{note}")
+    for path in result.feedback:
+        out.print(f"Feedback to send back: {path}")
+    merged = result.count("merged")
+    bad = result.count("quarantined") + result.count("conflict")
+    out.print(f"Summary: {merged} merged, {bad} need attention, {result.count('unchanged') + result.count('duplicate')} already seen; "
+              f"{result.changed_values} value(s) changed.")
+
+
+def _print_gaps(out: Console, result: Collected, label: str) -> None:
+    gaps = result.gaps
+    assert gaps is not None
+    if gaps.missing_returns:
+        table = Table(title=f"Returns outstanding ({label}s)", title_justify="left")
+        for col in (label.capitalize(), "Email", "State", "Deadline"):
+            table.add_column(col)
+        for m in gaps.missing_returns:
+            when = f"{m.days_to_deadline} day(s) to go" if m.days_to_deadline >= 0 else f"{-m.days_to_deadline} day(s) overdue"
+            table.add_row(m.recipient, m.email, m.outcome, when)
+        out.print(table)
+    if gaps.attention:
+        table = Table(title="Red and Amber", title_justify="left")
+        for col in ("Ref", "Status", "Last", "Movement", "Sponsor"):
+            table.add_column(col)
+        for g in gaps.attention:
+            table.add_row(g.ref, g.status or "", g.last_status or "", g.movement, g.sponsor)
+        out.print(table)
+    lines = [
+        ("Overdue (due date passed, not complete)", gaps.overdue),
+        ("No update this cycle", gaps.no_update),
+        ("No status given", gaps.no_status),
+        ("Status contradicts the measure", gaps.contradictions),
+    ]
+    for title, items in lines:
+        if items:
+            refs = ", ".join(g.ref for g in items[:30]) + (f" and {len(items) - 30} more" if len(items) > 30 else "")
+            out.print(f"{title}: {len(items)}: {refs}")

@@ -1,0 +1,43 @@
+"""Annotated copies of returns that need fixing, ready to send back to the sponsor.
+
+The copy is a fresh workbook generated from the plan (same identity, so the sponsor
+can fix it and return this very file) with the sponsor's own entries filled in, the
+offending cells coloured (errors red, warnings amber) with a comment holding each
+message, and a 'Please fix' summary sheet first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xlplan.files import safe_filename
+from xlplan.generate import Annotations, write_return
+from xlplan.ledger import Ledger
+from xlplan.manifest import Manifest
+from xlplan.merge import Outcome
+from xlplan.plan import Plan
+
+
+def write_feedback(plan: Plan, ledger: Ledger, outcome: Outcome, cycle: str) -> Path | None:
+    """Write the annotated copy for a quarantined return; None if it cannot be matched."""
+    who = outcome.recipient
+    if not who or plan.recipient(who) is None or outcome.cycle != cycle:
+        return None
+    items = plan.items_for(who)
+    info = ledger.cycle(cycle)
+    if not items or info is None:
+        return None
+    template = plan.template
+    prev_cycle = ledger.previous_cycle(cycle)
+    previous = ledger.latest_by_ref(prev_cycle, template.rows_sheet.name) if prev_cycle else {}
+    from datetime import datetime
+
+    manifest = Manifest(
+        plan_id=plan.plan_id, template=template.name, template_version=template.version, recipient=who,
+        cycle=cycle, deadline=info.deadline.isoformat(),
+        generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+    )
+    path = plan.folder.feedback_dir(cycle) / f"{safe_filename(f'{cycle} return - {who} - PLEASE FIX')}.xlsx"
+    notes = Annotations(outcome.raw_rows or {}, outcome.report.issues)
+    write_return(path, plan, who, items, previous, manifest, info.spg_date, None, notes)
+    return path

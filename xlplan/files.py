@@ -1,0 +1,55 @@
+"""Writing files so that a crash or a locked file never leaves half of one behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from xlplan.errors import OutputError
+
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_filename(text: str, limit: int = 80) -> str:
+    """A readable file name that is valid on Windows, macOS and Linux."""
+    name = _UNSAFE.sub(" ", text)
+    name = " ".join(name.split()).strip(" .")[:limit].strip(" .")
+    if name.upper().split(".")[0] in _RESERVED or not name:
+        name = f"_{name}"
+    return name
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; on success rename it into place.
+
+    The rename is atomic on one file system, so readers see the old file or the
+    new one, never a partial one. If `target` is open in Excel on Windows the
+    rename fails: raise OutputError, leaving the old file untouched.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        _fsync(tmp)
+        try:
+            os.replace(tmp, target)
+        except PermissionError as exc:
+            raise OutputError(
+                f"Cannot replace {target}: it is open in another program (Excel?) or read-only. "
+                "Close it and run the command again."
+            ) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())

@@ -1,0 +1,123 @@
+"""What the SPG needs chased: missing returns, no update, overdue, Red/Amber, contradictions.
+
+Computed from the plan and the ledger only, so the same answer appears on the
+console, in the master tracker's Gaps sheet and in --json output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from xlplan.ledger import Ledger
+from xlplan.plan import Plan
+from xlplan.schema import _expected_status
+from xlplan.values import parse_date
+
+
+@dataclass(frozen=True)
+class Missing:
+    recipient: str
+    email: str
+    outcome: str  # "missing" (nothing came back) or "quarantined" (came back with errors)
+    days_to_deadline: int  # negative: days past the deadline
+
+
+@dataclass(frozen=True)
+class ActionGap:
+    ref: str
+    action: str
+    sponsor: str
+    status: str | None = None
+    last_status: str | None = None
+    movement: str = ""  # new | worsened | improved | unchanged
+    due: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Gaps:
+    cycle: str
+    deadline: date
+    as_of: date
+    missing_returns: list[Missing] = field(default_factory=list)
+    no_update: list[ActionGap] = field(default_factory=list)
+    no_status: list[ActionGap] = field(default_factory=list)
+    overdue: list[ActionGap] = field(default_factory=list)
+    attention: list[ActionGap] = field(default_factory=list)  # Red and Amber
+    contradictions: list[ActionGap] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in (self.missing_returns, self.no_update, self.no_status, self.overdue, self.attention, self.contradictions))
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["deadline"] = self.deadline.isoformat()
+        out["as_of"] = self.as_of.isoformat()
+        return out
+
+
+def movement(now: str | None, before: str | None, order: list[str]) -> str:
+    """Compare two statuses by their order in the choice list (first = worst)."""
+    if not before or before not in order:
+        return "new"
+    if not now or now not in order or now == before:
+        return "unchanged"
+    return "worsened" if order.index(now) < order.index(before) else "improved"
+
+
+def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
+    template = plan.template
+    info = ledger.cycle(cycle)
+    deadline = info.deadline if info else today
+    gaps = Gaps(cycle, deadline, today)
+    merged = {r["recipient"] for r in ledger.returns(cycle) if r["outcome"] == "merged"}
+    quarantined = {r["recipient"] for r in ledger.returns(cycle) if r["outcome"] == "quarantined"}
+    expected = list(ledger.issued(cycle)) or [r.name for r in plan.recipients if plan.items_for(r.name)]
+    for name in expected:
+        if name not in merged:
+            rec = plan.recipient(name)
+            gaps.missing_returns.append(
+                Missing(name, rec.email if rec else "", "quarantined" if name in quarantined else "missing", (deadline - today).days)
+            )
+    sheet = template.rows_sheet.name
+    status_key = template.status_column
+    choices = template.status_choices
+    order = list(choices.names) if choices else []
+    attention = set(template.summary.get("attention", []))
+    complete = template.summary.get("complete")
+    now = ledger.latest_by_ref(cycle, sheet)
+    prev_cycle = ledger.previous_cycle(cycle)
+    before = ledger.latest_by_ref(prev_cycle, sheet) if prev_cycle else {}
+    tolerance = next((r.params for r in template.rules if r.kind == "tolerance"), None)
+    key = template.plan.key
+    for item in plan.items:
+        ref = item[key]
+        values = now.get(ref)
+        sponsor = str(item.get(template.plan.assign_by, "")) if template.plan.assign_by != "all" else ""
+        base = {"ref": ref, "action": str(item.get("action", "")), "sponsor": sponsor}
+        if values is None:
+            gaps.no_update.append(ActionGap(**base, detail="no return merged this cycle"))
+            continue
+        status = values.get(status_key) if status_key else None
+        last = (before.get(ref) or {}).get(status_key) if status_key else None
+        move = movement(status, last, order)
+        if status_key and not status:
+            gaps.no_status.append(ActionGap(**base))
+        due = item.get("due")
+        revised = parse_date(values.get("revised_due")) if values.get("revised_due") else None
+        if isinstance(due, date) and (revised or due) < deadline and status != complete:
+            gaps.overdue.append(ActionGap(**base, status=status, due=due.isoformat(),
+                                          detail=f"revised to {revised.isoformat()}" if revised else ""))
+        if status in attention:
+            gaps.attention.append(ActionGap(**base, status=status, last_status=last, movement=move))
+        if tolerance and status in tolerance["applies_to"]:
+            expected_status = _expected_status(values.get(tolerance["actual"]), item.get(tolerance["target"]), tolerance)
+            if expected_status and expected_status != status:
+                gaps.contradictions.append(ActionGap(
+                    **base, status=status,
+                    detail=f"actual {values.get(tolerance['actual'])} vs target {item.get(tolerance['target'])} suggests {expected_status}",
+                ))
+    return gaps

@@ -1,0 +1,255 @@
+"""The ledger: xlplan's memory of every cycle, in an embedded SQLite database.
+
+It holds what was sent out (cycles, issued workbooks), what came back (returns
+with their hash, outcome and issues), every value merged (entries) and every change
+(audit). Each write happens in one transaction, so a crash leaves the ledger as it
+was or fully updated, never in between. Values are stored as JSON text so the same
+tables serve any template.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from xlplan.errors import LedgerError
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cycles (
+    cycle TEXT PRIMARY KEY,
+    spg_date TEXT,
+    deadline TEXT NOT NULL,
+    generated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS issued (
+    cycle TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    file TEXT NOT NULL,
+    items INTEGER NOT NULL,
+    generated_at TEXT NOT NULL,
+    PRIMARY KEY (cycle, recipient)
+);
+CREATE TABLE IF NOT EXISTS returns (
+    sha256 TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    archived TEXT,
+    recipient TEXT,
+    cycle TEXT,
+    received_at TEXT NOT NULL,
+    outcome TEXT NOT NULL,          -- merged | quarantined | superseded
+    errors INTEGER NOT NULL DEFAULT 0,
+    warnings INTEGER NOT NULL DEFAULT 0,
+    issues TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS entries (
+    cycle TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    sheet TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT,                     -- JSON
+    return_sha TEXT NOT NULL,
+    merged_at TEXT NOT NULL,
+    PRIMARY KEY (cycle, recipient, sheet, ref, field)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    cycle TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    sheet TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    field TEXT NOT NULL,
+    old TEXT,
+    new TEXT,
+    return_sha TEXT NOT NULL,
+    file TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_ref ON entries (sheet, ref, field, cycle);
+"""
+
+
+def to_json(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return json.dumps(value.isoformat())
+    return json.dumps(value, ensure_ascii=False)
+
+
+def from_json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+@dataclass(frozen=True)
+class CycleInfo:
+    cycle: str
+    spg_date: date | None
+    deadline: date
+    generated_at: str
+
+
+class Ledger:
+    """A thin, typed face on the SQLite file. Use as a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(_SCHEMA)
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"Cannot open the ledger {path}: {exc}") from exc
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes inside happen together or not at all."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise LedgerError(f"The ledger {self.path} is busy or locked: {exc}") from exc
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # --- cycles ------------------------------------------------------------
+
+    def record_cycle(self, cycle: str, spg_date: date | None, deadline: date, issued: list[tuple[str, str, int]]) -> None:
+        now = _now()
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO cycles VALUES (?, ?, ?, ?) ON CONFLICT(cycle) DO UPDATE SET "
+                "spg_date=excluded.spg_date, deadline=excluded.deadline, generated_at=excluded.generated_at",
+                (cycle, spg_date.isoformat() if spg_date else None, deadline.isoformat(), now),
+            )
+            db.execute("DELETE FROM issued WHERE cycle = ?", (cycle,))
+            db.executemany(
+                "INSERT INTO issued VALUES (?, ?, ?, ?, ?)",
+                [(cycle, who, file, n, now) for who, file, n in issued],
+            )
+
+    def cycle(self, cycle: str) -> CycleInfo | None:
+        row = self.db.execute("SELECT * FROM cycles WHERE cycle = ?", (cycle,)).fetchone()
+        if row is None:
+            return None
+        return CycleInfo(
+            row[0], date.fromisoformat(row[1]) if row[1] else None, date.fromisoformat(row[2]), row[3]
+        )
+
+    def cycles(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT cycle FROM cycles ORDER BY cycle")]
+
+    def latest_cycle(self) -> str | None:
+        row = self.db.execute("SELECT max(cycle) FROM cycles").fetchone()
+        return row[0]
+
+    def previous_cycle(self, cycle: str) -> str | None:
+        row = self.db.execute(
+            "SELECT max(cycle) FROM (SELECT cycle FROM entries UNION SELECT cycle FROM cycles) WHERE cycle < ?",
+            (cycle,),
+        ).fetchone()
+        return row[0]
+
+    def issued(self, cycle: str) -> dict[str, tuple[str, int]]:
+        rows = self.db.execute("SELECT recipient, file, items FROM issued WHERE cycle = ?", (cycle,))
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    # --- returns -----------------------------------------------------------
+
+    def return_by_hash(self, sha256: str) -> dict[str, Any] | None:
+        cur = self.db.execute("SELECT * FROM returns WHERE sha256 = ?", (sha256,))
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+    def returns(self, cycle: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM returns" + (" WHERE cycle = ?" if cycle else "") + " ORDER BY received_at, file"
+        cur = self.db.execute(sql, (cycle,) if cycle else ())
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
+    # --- values ------------------------------------------------------------
+
+    def entries(self, cycle: str, sheet: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """{(recipient, ref): {field: value}} merged for one cycle and sheet."""
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        rows = self.db.execute(
+            "SELECT recipient, ref, field, value FROM entries WHERE cycle = ? AND sheet = ? "
+            "ORDER BY merged_at",
+            (cycle, sheet),
+        )
+        for who, ref, fld, value in rows:
+            out.setdefault((who, ref), {})[fld] = from_json(value)
+        return out
+
+    def latest_by_ref(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
+        """{ref: {field: value}} for one cycle, the most recently merged recipient winning.
+
+        Joint sponsors both return a shared action; the later return is its status.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        rows = self.db.execute(
+            "SELECT ref, recipient, field, value, merged_at FROM entries WHERE cycle = ? AND sheet = ? "
+            "ORDER BY merged_at, recipient",
+            (cycle, sheet),
+        )
+        by_ref: dict[str, dict[str, dict[str, Any]]] = {}
+        for ref, who, fld, value, _ in rows:
+            by_ref.setdefault(ref, {}).setdefault(who, {})[fld] = from_json(value)
+        for ref, per_recipient in by_ref.items():
+            out[ref] = list(per_recipient.values())[-1]
+        return out
+
+    def history(self, sheet: str, field: str) -> dict[str, dict[str, Any]]:
+        """{ref: {cycle: value}} of one field across all cycles (last merged wins)."""
+        out: dict[str, dict[str, Any]] = {}
+        rows = self.db.execute(
+            "SELECT ref, cycle, value FROM entries WHERE sheet = ? AND field = ? ORDER BY merged_at",
+            (sheet, field),
+        )
+        for ref, cycle, value in rows:
+            out.setdefault(ref, {})[cycle] = from_json(value)
+        return out
+
+    def audit(self, cycle: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM audit" + (" WHERE cycle = ?" if cycle else "") + " ORDER BY id"
+        cur = self.db.execute(sql, (cycle,) if cycle else ())
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            for table in ("cycles", "issued", "returns", "entries", "audit")
+        }
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+now = _now

@@ -1,0 +1,126 @@
+"""Clean returns -> ledger changes, in one transaction; every file archived by its hash.
+
+A return is merged whole or not at all. Each merged value that differs from what
+the ledger last knew for that action and field is written to the audit trail.
+Idempotence comes from the file hash: a file already in the ledger is never merged twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xlplan.files import atomic_path
+from xlplan.ledger import Ledger, from_json, now, to_json
+from xlplan.report import Report
+from xlplan.template import Template
+from xlplan.validate import Validated
+
+
+@dataclass
+class Outcome:
+    """One file's fate in a collect run."""
+
+    path: Path
+    sha256: str
+    report: Report
+    recipient: str = ""
+    cycle: str = ""
+    status: str = ""  # merged | quarantined | superseded | conflict | unchanged | duplicate
+    detail: str = ""
+    validated: Validated | None = None
+    raw_rows: dict[str, dict[str, Any]] | None = None  # ref -> raw editable values, for feedback copies
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.path.name,
+            "sha256": self.sha256,
+            "recipient": self.recipient,
+            "cycle": self.cycle,
+            "outcome": self.status,
+            "detail": self.detail,
+            "errors": len(self.report.errors),
+            "warnings": len(self.report.warnings),
+            "issues": [i.as_dict() for i in self.report.issues],
+        }
+
+
+def archive_path(archive_dir: Path, sha256: str, suffix: str) -> Path:
+    return archive_dir / sha256[:2] / f"{sha256}{suffix.lower() or '.bin'}"
+
+
+def archive(archive_dir: Path, outcome: Outcome) -> Path:
+    """Keep the exact bytes ingested, named by content: re-archiving is a no-op."""
+    target = archive_path(archive_dir, outcome.sha256, outcome.path.suffix)
+    if not target.exists():
+        data = outcome.path.read_bytes()
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(data)
+    return target
+
+
+def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived: dict[str, Path]) -> int:
+    """Write every outcome of a run in ONE transaction. Returns the number of values changed."""
+    rows_sheet = template.rows_sheet.name
+    groups_sheet = template.groups_sheet.name if template.groups_sheet else ""
+    changed = 0
+    stamp = now()
+    with ledger.transaction() as db:
+        for out in outcomes:
+            if out.status not in ("merged", "quarantined", "superseded"):
+                continue
+            db.execute(
+                "INSERT OR REPLACE INTO returns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (out.sha256, out.path.name, str(archived.get(out.sha256, "")), out.recipient or None,
+                 out.cycle or None, stamp, out.status, len(out.report.errors), len(out.report.warnings),
+                 json.dumps([i.as_dict() for i in out.report.issues], ensure_ascii=False)),
+            )
+            if out.status == "merged" and out.validated is not None:
+                values = [(rows_sheet, ref, f, v) for ref, fields in out.validated.values.items() for f, v in fields.items()]
+                values += [(groups_sheet, g, f, v) for g, fields in out.validated.groups.items() for f, v in fields.items()]
+                changed += _merge_values(db, ledger, out, values, stamp)
+        db.execute(
+            "INSERT INTO meta VALUES ('state', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+    return changed
+
+
+def _merge_values(db: Any, ledger: Ledger, out: Outcome, values: list[tuple[str, str, str, Any]], stamp: str) -> int:
+    cycle, who = out.cycle, out.recipient
+    current = {
+        (s, r, f): v
+        for s, r, f, v in db.execute(
+            "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? AND recipient = ?", (cycle, who)
+        )
+    }
+    prev_cycle = ledger.previous_cycle(cycle)
+    earlier: dict[tuple[str, str, str], Any] = {}
+    if prev_cycle:
+        for s, r, f, v in db.execute(
+            "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? ORDER BY merged_at", (prev_cycle,)
+        ):
+            earlier[(s, r, f)] = v
+    audit = []
+    entries = []
+    for sheet, ref, fld, value in values:
+        new = to_json(value)
+        old = current.get((sheet, ref, fld), earlier.get((sheet, ref, fld)))
+        entries.append((cycle, who, sheet, ref, fld, new, out.sha256, stamp))
+        if (sheet, ref, fld) in current and current[(sheet, ref, fld)] == new:
+            continue
+        if old != new:
+            audit.append((stamp, cycle, who, sheet, ref, fld, _plain(old), _plain(new), out.sha256, out.path.name))
+    db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", entries)
+    db.executemany(
+        "INSERT INTO audit (at, cycle, recipient, sheet, ref, field, old, new, return_sha, file) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        audit,
+    )
+    return len(audit)
+
+
+def _plain(value: str | None) -> str | None:
+    decoded = from_json(value)
+    return None if decoded is None else str(decoded)

@@ -1,0 +1,386 @@
+"""The plan folder and the officer's plan workbook.
+
+A plan lives in one folder, like a git repository::
+
+    my-plan/
+      plan.xlsx            the officer's own workbook: what is tracked (never written by xlplan)
+      ledger.sqlite        xlplan's memory of every cycle (statuses, changes, returns)
+      master-tracker.xlsx  rendered afresh from plan + ledger for the SPG
+      outgoing/2025-Q3/    workbooks to send to sponsors this cycle
+      returns/             drop the returned attachments here
+      feedback/2025-Q3/    annotated copies of returns that need fixing
+      archive/             every ingested return, by content hash
+
+`plan.xlsx` is read tolerantly (header case and spacing, dates as dates or text,
+trailing spaces); a broken plan is rejected with every problem named by sheet, row
+and column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from xlplan.errors import PlanError
+from xlplan.template import Template, load_template
+from xlplan.values import clean_text, is_blank, parse_date, parse_number
+
+PLAN_FILE = "plan.xlsx"
+SETTINGS_SHEET = "Settings"
+# Settings rows: (key, label shown to the officer, help).
+SETTINGS = (
+    ("title", "Plan title", "Shown on every workbook and report."),
+    ("plan_id", "Plan id", "A short id that never changes; it identifies returns."),
+    ("template", "Template", "The kind of return (a file in templates/)."),
+    ("officer", "Planning officer", "Named on the Instructions sheet."),
+    ("return_email", "Return address", "Where sponsors send their returns."),
+    ("spg_email", "SPG email", "Where the master tracker is sent."),
+    ("smtp_host", "SMTP host", "Optional: mail server for `xlplan email --send`."),
+    ("smtp_user", "SMTP user", "Optional: login for the mail server."),
+)
+RECIPIENT_COLUMNS = (("name", "Name"), ("email", "Email"), ("role", "Role"))
+_SPLIT_RECIPIENTS = re.compile(r"[;\n]+")
+
+
+@dataclass(frozen=True)
+class PlanFolder:
+    root: Path
+
+    @property
+    def plan_file(self) -> Path:
+        return self.root / PLAN_FILE
+
+    @property
+    def ledger_file(self) -> Path:
+        return self.root / "ledger.sqlite"
+
+    @property
+    def master_file(self) -> Path:
+        return self.root / "master-tracker.xlsx"
+
+    @property
+    def returns_dir(self) -> Path:
+        return self.root / "returns"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.root / "archive"
+
+    def outgoing_dir(self, cycle: str) -> Path:
+        return self.root / "outgoing" / cycle
+
+    def feedback_dir(self, cycle: str) -> Path:
+        return self.root / "feedback" / cycle
+
+    def make_dirs(self) -> None:
+        for d in (self.returns_dir, self.archive_dir, self.root / "outgoing", self.root / "feedback"):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+def find_folder(start: Path) -> PlanFolder:
+    """The plan folder at `start`, or the nearest parent holding a plan.xlsx (like git)."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / PLAN_FILE).is_file():
+            return PlanFolder(candidate)
+    raise PlanError(
+        f"No plan folder here: {start} has no {PLAN_FILE} (nor do its parents). "
+        "Run the command inside a plan folder, give --plan DIR, or create one with `xlplan init DIR`."
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    email: str = ""
+    role: str = ""
+
+
+@dataclass
+class Plan:
+    folder: PlanFolder
+    template: Template
+    settings: dict[str, str]
+    recipients: list[Recipient]
+    items: list[dict[str, Any]]
+    # Excel row of each item in plan.xlsx, for messages.
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def plan_id(self) -> str:
+        return self.settings["plan_id"]
+
+    @property
+    def title(self) -> str:
+        return self.settings.get("title") or self.plan_id
+
+    def recipients_of(self, item: dict[str, Any]) -> list[str]:
+        if self.template.plan.assign_by == "all":
+            return [r.name for r in self.recipients]
+        return split_recipients(item.get(self.template.plan.assign_by))
+
+    def items_for(self, recipient: str) -> list[dict[str, Any]]:
+        return [item for item in self.items if recipient in self.recipients_of(item)]
+
+    def recipient(self, name: str) -> Recipient | None:
+        return next((r for r in self.recipients if r.name == name), None)
+
+    def groups_for(self, recipient: str) -> list[str]:
+        """The distinct groups (Big Actions) of a recipient's items, in plan order."""
+        key = self.template.plan.group_by
+        return list(dict.fromkeys(item[key] for item in self.items_for(recipient) if item.get(key)))
+
+
+def split_recipients(value: object) -> list[str]:
+    return [p.strip() for p in _SPLIT_RECIPIENTS.split(clean_text(value)) if p.strip()]
+
+
+def normalise_header(text: object) -> str:
+    return re.sub(r"[^a-z0-9]", "", clean_text(text).casefold())
+
+
+def load_plan(folder: PlanFolder) -> Plan:
+    """Read plan.xlsx into a Plan, or raise PlanError listing every problem found."""
+    from python_calamine import CalamineWorkbook
+
+    path = folder.plan_file
+    if not path.is_file():
+        raise PlanError(f"{path} not found. Create a plan folder with `xlplan init DIR`.")
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for broken files
+        raise PlanError(f"{path}: cannot be read as an Excel workbook ({exc}).") from exc
+    sheets = {normalise_header(n): n for n in book.sheet_names}
+
+    def rows_of(name: str) -> list[list[Any]]:
+        real = sheets.get(normalise_header(name))
+        if real is None:
+            raise PlanError(f"{path.name}: no sheet called '{name}' (it has: {', '.join(book.sheet_names)}).")
+        return book.get_sheet_by_name(real).to_python(skip_empty_area=False)
+
+    settings = _read_settings(rows_of(SETTINGS_SHEET), path.name)
+    template = load_template(settings.get("template") or "implementation-plan", folder.root)
+    spec = template.plan
+    problems: list[str] = []
+    recipients = _read_recipients(rows_of(spec.recipients_sheet), spec.recipients_sheet, problems)
+    items, item_rows = _read_items(rows_of(spec.items_sheet), template, problems)
+    plan = Plan(folder, template, settings, recipients, items, item_rows)
+    if not settings.get("plan_id"):
+        problems.append(f"{SETTINGS_SHEET}: 'Plan id' is empty; give the plan a short id that never changes.")
+    _check_assignments(plan, problems)
+    if problems:
+        listing = "\n".join(f"  - {p}" for p in problems)
+        raise PlanError(f"{path.name} has {len(problems)} problem(s) to fix:\n{listing}")
+    return plan
+
+
+def _read_settings(rows: list[list[Any]], file_name: str) -> dict[str, str]:
+    by_label = {normalise_header(label): key for key, label, _ in SETTINGS}
+    by_label.update({normalise_header(key): key for key, _, _ in SETTINGS})
+    settings: dict[str, str] = {}
+    for row in rows:
+        if len(row) >= 2 and normalise_header(row[0]) in by_label:
+            settings[by_label[normalise_header(row[0])]] = clean_text(row[1])
+    return settings
+
+
+def _header_index(rows: list[list[Any]], wanted: dict[str, str]) -> tuple[int, dict[str, int]]:
+    """Find the header row (the first row naming any wanted column) and map keys to columns."""
+    for r, row in enumerate(rows[:20]):
+        found: dict[str, int] = {}
+        for c, cell in enumerate(row):
+            norm = normalise_header(cell)
+            for key, header in wanted.items():
+                if key not in found and norm in {normalise_header(header), normalise_header(key), normalise_header(header) + "s"}:
+                    found[key] = c
+        if found:
+            return r, found
+    return -1, {}
+
+
+def _read_recipients(rows: list[list[Any]], sheet: str, problems: list[str]) -> list[Recipient]:
+    head, cols = _header_index(rows, dict(RECIPIENT_COLUMNS))
+    if "name" not in cols:
+        problems.append(f"{sheet}: no 'Name' column in the first rows.")
+        return []
+    recipients: list[Recipient] = []
+    seen: set[str] = set()
+    for r, row in enumerate(rows[head + 1 :], start=head + 2):
+        values = {k: clean_text(row[c]) if c < len(row) else "" for k, c in cols.items()}
+        name = " ".join(values["name"].split())
+        if not name:
+            continue
+        if name in seen:
+            problems.append(f"{sheet}!row {r}: '{name}' is listed twice.")
+            continue
+        seen.add(name)
+        recipients.append(Recipient(name, values.get("email", ""), values.get("role", "")))
+    return recipients
+
+
+def _read_items(
+    rows: list[list[Any]], template: Template, problems: list[str]
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    spec = template.plan
+    sheet = spec.items_sheet
+    head, cols = _header_index(rows, {c.key: c.header for c in spec.columns})
+    missing = [c.header for c in spec.columns if c.required and c.key not in cols]
+    if missing:
+        problems.append(f"{sheet}: missing column(s) {', '.join(missing)} in the header row.")
+        return [], {}
+    items: list[dict[str, Any]] = []
+    where: dict[str, int] = {}
+    for r, row in enumerate(rows[head + 1 :], start=head + 2):
+        raw = {k: row[c] if c < len(row) else None for k, c in cols.items()}
+        if all(is_blank(v) for v in raw.values()):
+            continue  # blank rows between Big Actions are normal
+        item: dict[str, Any] = {}
+        for col in spec.columns:
+            value = raw.get(col.key)
+            cell = f"{sheet}!{_letter(cols[col.key])}{r}" if col.key in cols else f"{sheet} row {r}"
+            try:
+                item[col.key] = _typed(value, col.type)
+            except ValueError:
+                kind = "a date (e.g. 31/03/2024)" if col.type == "date" else "a number"
+                problems.append(f"{cell} ({col.header}): '{clean_text(value)}' is not {kind}.")
+                item[col.key] = None
+            if col.required and is_blank(item[col.key]):
+                problems.append(f"{cell} ({col.header}): is empty.")
+        ref = item.get(spec.key)
+        if not ref:
+            continue
+        if ref in where:
+            problems.append(f"{sheet} row {r}: ref '{ref}' is already used on row {where[ref]}; refs must be unique.")
+            continue
+        where[ref] = r
+        items.append(item)
+    return items, where
+
+
+def _typed(value: object, kind: str) -> Any:
+    if kind == "date":
+        return parse_date(value)
+    if kind == "number":
+        return parse_number(value)
+    text = clean_text(value)
+    return " ".join(text.split()) if "\n" not in text else text
+
+
+def _letter(index: int) -> str:
+    from xlsxwriter.utility import xl_col_to_name
+
+    return xl_col_to_name(index)
+
+
+def _check_assignments(plan: Plan, problems: list[str]) -> None:
+    spec = plan.template.plan
+    if spec.assign_by == "all":
+        return
+    known = {r.name.casefold(): r.name for r in plan.recipients}
+    header = spec.column(spec.assign_by).header
+    for item in plan.items:
+        names = split_recipients(item.get(spec.assign_by))
+        row = plan.rows[item[spec.key]]
+        if not names:
+            problems.append(f"{spec.items_sheet} row {row}: action {item[spec.key]} has no {header}.")
+        fixed = []
+        for name in names:
+            if name.casefold() not in known:
+                problems.append(
+                    f"{spec.items_sheet} row {row}: {header} '{name}' of {item[spec.key]} "
+                    f"is not on the {spec.recipients_sheet} sheet."
+                )
+            fixed.append(known.get(name.casefold(), name))
+        item[spec.assign_by] = "; ".join(fixed)  # canonical spelling for matching later
+
+
+def today() -> date:
+    return date.today()
+
+
+def write_plan_workbook(
+    path: Path,
+    template: Template,
+    settings: dict[str, str],
+    recipients: list[Recipient],
+    items: list[dict[str, Any]],
+) -> None:
+    """Write a plan.xlsx laid out from the template: used by `xlplan init` and the sample."""
+    import xlsxwriter
+
+    from xlplan.files import atomic_path
+
+    spec = template.plan
+    with atomic_path(path) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
+        head = book.add_format({"bold": True, "bg_color": "#1F3864", "font_color": "#FFFFFF", "text_wrap": True, "valign": "top"})
+        wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        datef = book.add_format({"num_format": "dd/mm/yyyy", "valign": "top"})
+        note = book.add_format({"italic": True, "font_color": "#595959"})
+
+        items_ws = book.add_worksheet(spec.items_sheet)
+        for c, col in enumerate(spec.columns):
+            items_ws.write_string(0, c, col.header, head)
+            items_ws.set_column(c, c, col.width, datef if col.type == "date" else wrap)
+        for r, item in enumerate(items, start=1):
+            for c, col in enumerate(spec.columns):
+                value = item.get(col.key)
+                if value in (None, ""):
+                    continue
+                if col.type == "date":
+                    items_ws.write_datetime(r, c, _as_datetime(value), datef)
+                elif col.type == "number":
+                    items_ws.write_number(r, c, float(value))
+                else:
+                    items_ws.write_string(r, c, str(value), wrap)
+        items_ws.freeze_panes(1, 1)
+        items_ws.autofilter(0, 0, max(len(items), 1), len(spec.columns) - 1)
+
+        people = book.add_worksheet(spec.recipients_sheet)
+        for c, (_, label) in enumerate(RECIPIENT_COLUMNS):
+            people.write_string(0, c, label, head)
+        people.set_column(0, 0, 24)
+        people.set_column(1, 1, 34)
+        people.set_column(2, 2, 50)
+        for r, rec in enumerate(recipients, start=1):
+            for c, value in enumerate((rec.name, rec.email, rec.role)):
+                people.write_string(r, c, value)
+
+        ws = book.add_worksheet(SETTINGS_SHEET)
+        for c, label in enumerate(("Setting", "Value", "What it is for")):
+            ws.write_string(0, c, label, head)
+        ws.set_column(0, 0, 20)
+        ws.set_column(1, 1, 44)
+        ws.set_column(2, 2, 60)
+        for r, (key, label, help_text) in enumerate(SETTINGS, start=1):
+            ws.write_string(r, 0, label)
+            ws.write_string(r, 1, settings.get(key, ""))
+            ws.write_string(r, 2, help_text, note)
+        book.close()
+
+
+def _as_datetime(value: object) -> Any:
+    from datetime import datetime
+
+    d = parse_date(value)
+    return datetime(d.year, d.month, d.day) if d else None
+
+
+def init_folder(directory: Path, template_name: str, title: str = "") -> PlanFolder:
+    """Create a plan folder with an empty plan.xlsx laid out from the template."""
+    folder = PlanFolder(directory.resolve())
+    if folder.plan_file.exists():
+        raise PlanError(f"{folder.plan_file} already exists: this is already a plan folder.")
+    template = load_template(template_name)
+    try:
+        folder.root.mkdir(parents=True, exist_ok=True)
+        folder.make_dirs()
+    except OSError as exc:
+        raise PlanError(f"Cannot create {folder.root}: {exc.strerror or exc}.") from exc
+    plan_id = re.sub(r"[^a-z0-9]+", "-", (title or folder.root.name).casefold()).strip("-") or "plan"
+    settings = {"title": title, "plan_id": plan_id, "template": template.name}
+    write_plan_workbook(folder.plan_file, template, settings, [], [])
+    return folder

@@ -1,0 +1,71 @@
+"""Problems found in data: issues collected into a report, never raised.
+
+Every issue names the file, sheet and cell, the value found and what to do about
+it, in words a sponsor can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning", "note"]
+
+
+@dataclass(frozen=True)
+class Issue:
+    file: str
+    severity: Severity
+    message: str
+    sheet: str = ""
+    cell: str = ""  # "J7"; with sheet it reads Actions!J7
+    ref: str = ""
+    field: str = ""
+    value: str = ""
+    recipient: str = ""
+    code: str = ""  # a stable name for the kind of issue, for scripts and tests
+
+    @property
+    def where(self) -> str:
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        return self.sheet
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"where": self.where}
+
+
+@dataclass
+class Report:
+    """What was found in one file."""
+
+    file: str
+    issues: list[Issue] = field(default_factory=list)
+
+    def add(self, severity: Severity, message: str, **where: Any) -> None:
+        self.issues.append(Issue(file=self.file, severity=severity, message=message, **where))
+
+    def error(self, message: str, **where: Any) -> None:
+        self.add("error", message, **where)
+
+    def warning(self, message: str, **where: Any) -> None:
+        self.add("warning", message, **where)
+
+    def note(self, message: str, **where: Any) -> None:
+        self.add("note", message, **where)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def notes(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "note"]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors

@@ -1,0 +1,159 @@
+"""Template spec -> Pandera schemas: the one source of both the dropdowns and the checks.
+
+Two schemas are built per template, one per severity, so that errors and warnings
+are each reported in full in one lazy pass. Column checks come from column types
+and choice lists; cross-field checks come from the template's declared rules, each
+rule kind being generic code that any template can use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from xlplan.template import Rule, Template
+
+AS_OF = "__as_of__"  # the cycle's reference date, added as a column for date rules
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """A declared rule made executable: which rows fail and where to point."""
+
+    rule: Rule
+    column: str  # the cell the issue points at
+
+    def failing(self, df: pd.DataFrame, template: Template) -> pd.Series:
+        return _KINDS[self.rule.kind](df, self.rule.params, template)
+
+    def expected(self, row: pd.Series) -> str:
+        """Extra words for the message ({expected} in the tolerance rule)."""
+        if self.rule.kind != "tolerance":
+            return ""
+        p = self.rule.params
+        return _expected_status(row[p["actual"]], row[p["target"]], p)
+
+
+def _in(df: pd.DataFrame, condition: dict[str, list[str]] | None) -> pd.Series:
+    mask = pd.Series(True, index=df.index)
+    for column, values in (condition or {}).items():
+        mask &= df[column].isin(values)
+    return mask
+
+
+def _blank(series: pd.Series) -> pd.Series:
+    return series.isna() | series.astype("string").str.strip().fillna("").eq("")
+
+
+def _required_when(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Series:
+    columns = p["column"] if isinstance(p["column"], list) else [p["column"]]
+    all_blank = pd.Series(True, index=df.index)
+    for column in columns:
+        all_blank &= _blank(df[column])
+    return _in(df, p.get("when")) & all_blank
+
+
+def _before(series: pd.Series, as_of: pd.Series) -> pd.Series:
+    return series.notna() & (series.astype("object") < as_of).fillna(False).astype(bool)
+
+
+def _overdue(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Series:
+    due = df[p["date"]]
+    late = _before(due, df[AS_OF])
+    revised = p.get("revised")
+    if revised:
+        late &= df[revised].isna() | _before(df[revised], df[AS_OF])
+    return _in(df, p.get("when")) & late
+
+
+def _past_date(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Series:
+    return _before(df[p["column"]], df[AS_OF]) & ~_in(df, p.get("unless"))
+
+
+def _expected_status(actual: Any, target: Any, p: dict[str, Any]) -> str:
+    if actual is None or target is None or pd.isna(actual) or pd.isna(target) or target == 0:
+        return ""
+    shortfall = (target - actual) / abs(target)
+    if shortfall <= 0:
+        return p["at_or_above"]
+    return p["within"] if shortfall <= p["tolerance"] else p["below"]
+
+
+def _tolerance(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Series:
+    actual = pd.to_numeric(df[p["actual"]], errors="coerce")
+    target = pd.to_numeric(df[p["target"]], errors="coerce")
+    usable = actual.notna() & target.notna() & target.ne(0) & df[p["status"]].isin(p["applies_to"])
+    shortfall = (target - actual) / target.abs()
+    expected = pd.Series(p["below"], index=df.index, dtype="object")
+    expected[shortfall <= p["tolerance"]] = p["within"]
+    expected[shortfall <= 0] = p["at_or_above"]
+    return usable & expected.ne(df[p["status"]])
+
+
+def _unchanged(df: pd.DataFrame, p: dict[str, Any], t: Template) -> pd.Series:
+    column = p["column"]
+    prev = next((c.key for c in t.rows_sheet.columns if c.source == "previous" and c.field == column), None)
+    if prev is None or prev not in df:
+        return pd.Series(False, index=df.index)
+    now = df[column].astype("string").str.split().str.join(" ")
+    before = df[prev].astype("string").str.split().str.join(" ")
+    same = (now == before).fillna(False).astype(bool) & ~_blank(df[column])
+    return same & ~_in(df, p.get("unless"))
+
+
+_KINDS = {
+    "required_when": _required_when,
+    "overdue": _overdue,
+    "past_date": _past_date,
+    "tolerance": _tolerance,
+    "unchanged": _unchanged,
+}
+
+
+def rule_target(rule: Rule) -> str:
+    """The column an issue from this rule points at."""
+    p = rule.params
+    column = p.get("column") or p.get("status") or p.get("date")
+    if rule.kind == "overdue":
+        column = next(iter(p.get("when") or {}), p["date"])
+    return column[0] if isinstance(column, list) else column
+
+
+def build_schemas(template: Template) -> dict[str, tuple[pa.DataFrameSchema, dict[str, RuleCheck]]]:
+    """{severity: (schema, {check name: RuleCheck})} for the template's rows sheet."""
+    sheet = template.rows_sheet
+    out: dict[str, tuple[pa.DataFrameSchema, dict[str, RuleCheck]]] = {}
+    for severity in ("error", "warning"):
+        columns: dict[str, pa.Column] = {}
+        if severity == "error":
+            for col in sheet.editable_columns:
+                checks = []
+                if col.choices:
+                    checks.append(pa.Check.isin(list(template.choices[col.choices].names), name="choice"))
+                if col.max_length:
+                    checks.append(pa.Check.str_length(max_value=col.max_length, name="too_long"))
+                columns[col.key] = pa.Column(object, checks=checks, nullable=not col.required, required=False)
+        rules: dict[str, RuleCheck] = {}
+        checks = []
+        for n, rule in enumerate(template.rules):
+            if rule.severity != severity:
+                continue
+            name = f"rule{n}"
+            rc = RuleCheck(rule, rule_target(rule))
+            rules[name] = rc
+            checks.append(pa.Check(lambda df, rc=rc: ~rc.failing(df, template), name=name))
+        out[severity] = (pa.DataFrameSchema(columns, checks=checks, coerce=False), rules)
+    return out
+
+
+def frame(rows: list[dict[str, Any]], template: Template, as_of: date) -> pd.DataFrame:
+    """Typed row values -> a dataframe with every column the rules refer to."""
+    keys = [c.key for c in template.rows_sheet.columns]
+    df = pd.DataFrame(rows, columns=keys, dtype="object")
+    df = df.astype("object").where(pd.notna(df), None)
+    df[AS_OF] = as_of
+    return df

@@ -1,0 +1,233 @@
+"""A `Return` -> its typed values and a `Report` of issues. Never raises for bad data.
+
+Order of checks: is it a return of this plan and cycle, for a known recipient; do
+its rows match the recipient's refs; were locked cells changed (against the
+fingerprints); then each editable value is read by its type and the whole table
+goes through the template's Pandera schemas, lazily, so every problem is found
+in one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from xlplan.manifest import fingerprint
+from xlplan.plan import Plan
+from xlplan.read import Return, column_letter
+from xlplan.report import Report
+from xlplan.schema import build_schemas, frame
+from xlplan.template import Column, Template
+from xlplan.values import clean_text, format_value, is_blank, parse_date, parse_number
+
+_SCHEMAS: dict[tuple[str, int, str], Any] = {}
+
+
+@dataclass
+class Validated:
+    """What a return says, typed, ready to merge if the report has no errors."""
+
+    recipient: str
+    cycle: str
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)  # ref -> field -> typed value
+    groups: dict[str, dict[str, str]] = field(default_factory=dict)  # group -> field -> text
+
+
+def schemas_for(template: Template) -> Any:
+    key = (template.name, template.version, template.source)
+    if key not in _SCHEMAS:
+        _SCHEMAS[key] = build_schemas(template)
+    return _SCHEMAS[key]
+
+
+def validate(ret: Return, report: Report, plan: Plan, cycle: str, as_of: date) -> Validated | None:
+    """Check one return against the plan and cycle. None when it cannot be matched at all."""
+    template = plan.template
+    if not _identity_ok(ret, report, plan, cycle):
+        return None
+    sheet = template.rows_sheet.name
+    rows = _match_rows(ret, report, plan, sheet)
+    _tamper(ret, report, template, rows, sheet)
+    typed = _typed_rows(ret, report, template, rows, sheet)
+    _run_schemas(ret, report, template, typed, as_of, sheet)
+    result = Validated(ret.recipient, ret.cycle)
+    editable = [c.key for c in template.rows_sheet.editable_columns]
+    for ref, row in typed.items():
+        result.values[ref] = {k: row[1].get(k) for k in editable}
+    expected_groups = plan.groups_for(ret.recipient)
+    for group, fields in ret.groups.items():
+        if group in expected_groups:
+            result.groups[group] = {k: clean_text(v) for k, (v, _) in fields.items() if not is_blank(v)}
+    return result
+
+
+def _identity_ok(ret: Return, report: Report, plan: Plan, cycle: str) -> bool:
+    ident = ret.identity
+    where = {"recipient": ret.recipient}
+    if ident.get("plan_id") != plan.plan_id:
+        report.error(f"This return belongs to another plan ('{ident.get('plan_id')}'), not '{plan.plan_id}'.", code="wrong-plan", **where)
+        return False
+    template = plan.template
+    if ident.get("template") != template.name:
+        report.error(f"This is a '{ident.get('template')}' return; this plan collects '{template.name}' returns.", code="wrong-template", **where)
+        return False
+    if ident.get("template_version") != str(template.version):
+        report.note(
+            f"Made with template version {ident.get('template_version')}; the current version is {template.version}. "
+            "Its columns were matched by header.", code="template-version", **where,
+        )
+    if ident.get("cycle") != cycle:
+        report.error(
+            f"This is the return for cycle {ident.get('cycle')}, but this collection is for {cycle}. "
+            f"Ask the sponsor for the {cycle} workbook.", code="wrong-cycle", **where,
+        )
+        return False
+    if plan.recipient(ret.recipient) is None:
+        report.error(f"'{ret.recipient}' is not on the plan's {template.plan.recipients_sheet} sheet.", code="unknown-recipient", **where)
+        return False
+    return True
+
+
+def _match_rows(ret: Return, report: Report, plan: Plan, sheet: str) -> dict[str, Any]:
+    """Rows by ref, never by position: sorted or filtered rows read the same."""
+    key = plan.template.plan.key
+    mine = [item[key] for item in plan.items_for(ret.recipient)]
+    mine_set = set(mine)
+    owners = {item[key]: item for item in plan.items}
+    key_col = column_letter(ret.columns[key])
+    by_ref: dict[str, Any] = {}
+    label = plan.template.plan.recipient_label
+    for row in ret.rows:
+        ref = row.values[key]
+        where = {"sheet": sheet, "cell": f"{key_col}{row.excel_row}", "ref": ref, "value": ref, "recipient": ret.recipient}
+        if ref in by_ref:
+            report.error(f"{ref} appears twice (rows {by_ref[ref].excel_row} and {row.excel_row}): delete the copy.", code="duplicate-ref", **where)
+        elif ref not in owners:
+            report.error(f"{ref} is not an action in the plan: was the Ref edited? Use the workbook that was sent out.", code="unknown-ref", **where)
+        elif ref not in mine_set:
+            report.error(f"{ref} belongs to another {label}'s workbook, not {ret.recipient}'s.", code="foreign-ref", **where)
+        else:
+            by_ref[ref] = row
+    for ref in mine:
+        if ref not in by_ref:
+            report.error(
+                f"{ref} is missing (its row was deleted): every action needs an update. Use the workbook that was sent out.",
+                sheet=sheet, ref=ref, recipient=ret.recipient, code="missing-ref",
+            )
+    return by_ref
+
+
+def _tamper(ret: Return, report: Report, template: Template, rows: dict[str, Any], sheet: str) -> None:
+    locked = template.rows_sheet.locked_columns
+    for ref, row in rows.items():
+        prints = ret.fingerprints.get(ref)
+        if not prints or len(prints) != len(locked):
+            continue  # fingerprint missing: the metadata check already said so
+        for col, expected in zip(locked, prints, strict=True):
+            if col.key not in ret.columns:
+                continue
+            value = row.values.get(col.key)
+            if fingerprint(value) != expected:
+                report.error(
+                    f"The locked '{col.header}' of {ref} was changed to '{clean_text(value)[:80]}'. "
+                    "Locked columns are the plan: put the original back, and use Comments to propose a change.",
+                    sheet=sheet, cell=f"{column_letter(ret.columns[col.key])}{row.excel_row}", ref=ref,
+                    field=col.key, value=clean_text(value)[:200], recipient=ret.recipient, code="locked-changed",
+                )
+
+
+def _typed_rows(ret: Return, report: Report, template: Template, rows: dict[str, Any], sheet: str) -> dict[str, tuple[int, dict[str, Any]]]:
+    """ref -> (excel row, {key: typed value}) for every column; unreadable values reported."""
+    out: dict[str, tuple[int, dict[str, Any]]] = {}
+    for ref, row in rows.items():
+        typed: dict[str, Any] = {}
+        for col in template.rows_sheet.columns:
+            raw = row.values.get(col.key)
+            cell = f"{column_letter(ret.columns[col.key])}{row.excel_row}" if col.key in ret.columns else ""
+            typed[col.key] = _typed(col, raw, template, report, sheet, cell, ref, ret.recipient)
+        out[ref] = (row.excel_row, typed)
+    return out
+
+
+def _typed(col: Column, raw: Any, template: Template, report: Report, sheet: str, cell: str, ref: str, who: str) -> Any:
+    where = {"sheet": sheet, "cell": cell, "ref": ref, "field": col.key, "value": clean_text(raw)[:200], "recipient": who}
+    try:
+        if col.type == "date":
+            return parse_date(raw)
+        if col.type == "number":
+            return parse_number(raw)
+    except ValueError:
+        if col.editable:
+            example = "a date such as 31/03/2025" if col.type == "date" else "a number only, such as 85 (no units or words)"
+            report.error(f"'{clean_text(raw)[:80]}' in {col.header} cannot be read: enter {example}.", code=f"bad-{col.type}", **where)
+        return None
+    text = clean_text(raw)
+    if col.type == "choice" and col.choices and text:
+        choices = template.choices[col.choices]
+        if text not in choices.names:
+            fixed = choices.normalise(text)
+            if fixed is not None:
+                if col.editable:
+                    report.note(f"'{raw}' was read as {fixed}.", code="normalised", **where)
+                return fixed
+    return text or None
+
+
+def _run_schemas(ret: Return, report: Report, template: Template, typed: dict[str, tuple[int, dict[str, Any]]], as_of: date, sheet: str) -> None:
+    if not typed:
+        return
+    refs = list(typed)
+    df = frame([typed[r][1] for r in refs], template, as_of)
+    for severity, (schema, rules) in schemas_for(template).items():
+        try:
+            schema.validate(df, lazy=True)
+        except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
+            cases = getattr(exc, "failure_cases", None)
+            if cases is None:
+                continue
+            seen: set[tuple[Any, str]] = set()
+            for case in cases.itertuples(index=False):
+                index, check = case.index, str(case.check)
+                if index is None or pd.isna(index) or (index, check) in seen:
+                    continue
+                seen.add((index, check))  # a dataframe check fails once per column: report once
+                ref = refs[int(index)]
+                excel_row, row = typed[ref]
+                _schema_issue(ret, report, template, severity, check, case.column, rules, ref, excel_row, row, sheet)
+
+
+def _schema_issue(ret: Return, report: Report, template: Template, severity: str, check: str, column: Any,
+                  rules: dict[str, Any], ref: str, excel_row: int, row: dict[str, Any], sheet: str) -> None:
+    rule = rules.get(check)
+    key = rule.column if rule else str(column)
+    col = template.rows_sheet.column(key)
+    cell = f"{column_letter(ret.columns[key])}{excel_row}" if key in ret.columns else ""
+    value = row.get(key)
+    where = {"sheet": sheet, "cell": cell, "ref": ref, "field": key, "value": format_value(value)[:200], "recipient": ret.recipient}
+    if rule is not None:
+        words = {k: format_value(v) for k, v in row.items()} | {"expected": rule.expected(pd.Series(row))}
+        message = f"{ref}: " + rule.rule.message.format_map(_Default(words))
+        report.add(rule.rule.severity, message, code=rule.rule.kind, **where)
+        return
+    header = col.header if col else key
+    if check.startswith(("choice", "isin")) and col and col.choices:
+        choices = template.choices[col.choices]
+        hint = choices.suggest(str(value))
+        did_you = f" Did you mean {hint}?" if hint else ""
+        report.error(f"{ref}: '{value}' is not a {choices.title}.{did_you} Choose one of {', '.join(choices.names)} from the dropdown.", code="bad-choice", **where)
+    elif check == "not_nullable":
+        allowed = f": choose one of {', '.join(template.choices[col.choices].names)}" if col and col.choices else ""
+        report.error(f"{ref}: {header} is empty{allowed}.", code="required", **where)
+    elif check.startswith(("too_long", "str_length")):
+        report.error(f"{ref}: {header} is {len(str(value)):,} characters; the limit is {col.max_length:,}. Please shorten it.", code="too-long", **where)  # type: ignore[union-attr]
+    else:
+        report.error(f"{ref}: {header} failed the check '{check}'.", code=check, **where)
+
+
+class _Default(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"

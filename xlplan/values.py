@@ -1,0 +1,108 @@
+"""Turning what a spreadsheet cell holds into a typed value, tolerantly.
+
+Excel, LibreOffice and people give dates as dates, datetimes, serial numbers or text
+in several formats, and numbers as numbers or text. One place decides what each means.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, timedelta
+
+_EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01 (Excel's leap-year bug included)
+_MAX_SERIAL = 2958465  # 9999-12-31
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%d/%m/%y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%Y/%m/%d",
+)
+_NUMBER_TEXT = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?$")
+
+
+def is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def clean_text(value: object) -> str:
+    """Cell content as text: numbers without a spurious '.0', spaces trimmed."""
+    if is_blank(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def parse_date(value: object) -> date | None:
+    """A date from a cell, or None if blank. Raises ValueError if it is not a date."""
+    if is_blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        return _from_serial(float(value))
+    text = " ".join(str(value).split())
+    if re.fullmatch(r"\d+(\.0+)?", text):
+        return _from_serial(float(text))
+    text = re.sub(r"(?<=\d)(st|nd|rd|th)\b", "", text)  # "31st March 2024"
+    text = text.split("T")[0] if re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+", text) else text
+    text = text.split(" ")[0] if re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?", text) else text
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(value)
+
+
+def _from_serial(serial: float) -> date:
+    if not 1 <= serial <= _MAX_SERIAL or not serial.is_integer():
+        raise ValueError(serial)
+    return _EXCEL_EPOCH + timedelta(days=int(serial))
+
+
+def parse_number(value: object) -> float | None:
+    """A number from a cell, or None if blank. Raises ValueError if it is not a number.
+
+    Accepts numbers stored as text ("1,200", " 85 ", "85%" -> 85).
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(value)
+        return float(value)
+    text = str(value).strip().replace("\u00a0", "")
+    if not _NUMBER_TEXT.match(text) or not any(ch.isdigit() for ch in text):
+        raise ValueError(value)
+    return float(text.rstrip("%").replace(",", ""))
+
+
+def format_value(value: object) -> str:
+    """How a typed value is shown in messages: dates as 31/03/2024, whole numbers without '.0'."""
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
