@@ -11,7 +11,7 @@ import xlsxwriter
 from conftest import ACTIONS, SETTINGS, SPONSORS
 
 from xlplan.errors import PlanError, TemplateError
-from xlplan.plan import PlanFolder, find_folder, init_folder, load_plan
+from xlplan.plan import Plan, PlanFolder, find_folder, init_folder, load_plan
 
 HEADER = ["Ref", "Big Action", "Action", "Responsible officer", "Sponsor", "Due date", "Measure"]
 HEADER += ["Target"]
@@ -45,7 +45,9 @@ def write_xlsx(path: Path, sheets: dict[str, Rows]) -> None:
                 if isinstance(value, datetime):
                     ws.write_datetime(r, c, value, date_format)
                 elif isinstance(value, date):
-                    ws.write_datetime(r, c, datetime(value.year, value.month, value.day), date_format)
+                    ws.write_datetime(
+                        r, c, datetime(value.year, value.month, value.day), date_format
+                    )
                 elif isinstance(value, bool):
                     ws.write_boolean(r, c, value)
                 elif isinstance(value, int | float):
@@ -81,7 +83,7 @@ def plan_error(tmp_path: Path, sheets: dict[str, Rows]) -> str:
 # --- reading -----------------------------------------------------------------------
 
 
-def test_load_plan_reads_the_fixture(plan) -> None:  # noqa: ANN001
+def test_load_plan_reads_the_fixture(plan: Plan) -> None:
     assert plan.plan_id == "test-plan"
     assert plan.title == "Test Strategic Plan"
     assert plan.template.name == "implementation-plan"
@@ -99,13 +101,13 @@ def test_load_plan_reads_the_fixture(plan) -> None:  # noqa: ANN001
     assert plan.rows == {a["ref"]: n for n, a in enumerate(ACTIONS, start=2)}
 
 
-def test_text_that_looks_like_a_formula_is_read_as_text(plan) -> None:  # noqa: ANN001
+def test_text_that_looks_like_a_formula_is_read_as_text(plan: Plan) -> None:
     by_ref = {i["ref"]: i for i in plan.items}
     assert by_ref["BA1.02"]["action"].startswith("=Publish")
     assert by_ref["BA1.03"]["action"].startswith("@Deliver")
 
 
-def test_joint_sponsors_both_get_the_shared_actions(plan) -> None:  # noqa: ANN001
+def test_joint_sponsors_both_get_the_shared_actions(plan: Plan) -> None:
     refs = {r.name: [i["ref"] for i in plan.items_for(r.name)] for r in plan.recipients}
     assert refs == {
         "Helen Watson": ["BA1.01", "BA1.02", "BA1.03"],
@@ -123,8 +125,8 @@ def test_joint_sponsors_both_get_the_shared_actions(plan) -> None:  # noqa: ANN0
 def test_tolerant_headers_dates_and_names(tmp_path: Path) -> None:
     sheets = fixture_sheets()
     actions = sheets["Actions"]
-    actions[0] = [" REF", "big  action", "ACTION", "Responsible Officer ", "Sponsors", "  due DATE "]
-    actions[0] += ["measure", "Target"]
+    actions[0] = [" REF", "big  action", "ACTION", "Responsible Officer ", "Sponsors"]
+    actions[0] += ["  due DATE ", "measure", "Target"]
     due = 5
     actions[1][due] = "31/03/2024"  # text, British
     actions[2][due] = "2024-03-31"  # text, ISO
@@ -145,7 +147,7 @@ def test_tolerant_headers_dates_and_names(tmp_path: Path) -> None:
     assert [by_ref[r]["due"] for r in ("BA1.01", "BA1.02", "BA1.03", "BA3.01", "BA3.02")] == [
         date(2024, 3, 31)
     ] * 5
-    assert [r.name for r in plan.recipients][0] == "Helen Watson"
+    assert plan.recipients[0].name == "Helen Watson"  # spaces trimmed
     assert by_ref["BA1.01"]["sponsor"] == "Helen Watson"  # canonical spelling
     assert by_ref["BA3.01"]["sponsor"] == "Sharon McAlees; Allen Stevenson"
     assert [i["ref"] for i in plan.items_for("Helen Watson")] == ["BA1.01", "BA1.02", "BA1.03"]
@@ -267,7 +269,7 @@ def test_unknown_template_in_settings(tmp_path: Path) -> None:
 
 
 def test_no_plan_file(tmp_path: Path) -> None:
-    with pytest.raises(PlanError, match="plan.xlsx not found"):
+    with pytest.raises(PlanError, match=r"plan\.xlsx not found"):
         load_plan(PlanFolder(tmp_path))
 
 
@@ -321,3 +323,16 @@ def test_init_folder_with_an_unknown_template_creates_nothing(tmp_path: Path) ->
     with pytest.raises(TemplateError):
         init_folder(tmp_path / "new", "nope")
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG plan.py _read_recipients(): the 'listed twice' check is case-sensitive while "
+    "_check_assignments() matches case-insensitively, so 'HELEN WATSON' listed after "
+    "'Helen Watson' silently takes all her actions (and gets them at its own email)",
+)
+def test_a_sponsor_listed_twice_in_another_case_is_refused(tmp_path: Path) -> None:
+    sheets = fixture_sheets()
+    sheets["Sponsors"].append(["HELEN WATSON", "someone.else@example.org", "Typo"])
+    message = plan_error(tmp_path, sheets)
+    assert "Sponsors!row 5: 'HELEN WATSON' is listed twice." in message

@@ -99,19 +99,34 @@ def init(directory: Path, template: str, title: str) -> None:
 @click.option("--spg-date", callback=_date, help="Date of the SPG meeting; returns are due 3 weeks before.")
 @click.option("--deadline", callback=_date, help="Return deadline, if not 3 weeks before the SPG date.")
 @click.option("--sponsor", "only", multiple=True, help="Only this sponsor (repeat for several).")
-@click.option("--password", envvar="XLPLAN_SHEET_PASSWORD", help="Password for sheet protection (or set XLPLAN_SHEET_PASSWORD).")
+@click.option(
+    "--password",
+    envvar="XLPLAN_SHEET_PASSWORD",
+    help="Password for sheet protection (or set XLPLAN_SHEET_PASSWORD).",
+)
 @click.pass_context
 @reports_errors
 def generate(
-    ctx: click.Context, cycle: str, spg_date: date | None, deadline: date | None,
-    only: tuple[str, ...], password: str | None,
+    ctx: click.Context,
+    cycle: str,
+    spg_date: date | None,
+    deadline: date | None,
+    only: tuple[str, ...],
+    password: str | None,
 ) -> None:
     """Write one return workbook per sponsor for CYCLE into outgoing/<cycle>/."""
     from xlplan.generate import generate as run
     from xlplan.plan import load_plan
 
     plan = load_plan(_folder(ctx))
-    result = run(plan, cycle, spg_date=spg_date, deadline=deadline, password=password, only=list(only) or None)
+    result = run(
+        plan,
+        cycle,
+        spg_date=spg_date,
+        deadline=deadline,
+        password=password,
+        only=list(only) or None,
+    )
     for who, why in result.skipped:
         click.echo(f"Warning: no workbook for {who}: {why}.", err=True)
     assert result.deadline is not None and result.outbox is not None
@@ -125,12 +140,22 @@ def generate(
 @click.argument("source", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--cycle", help="The cycle to collect (default: the latest generated).")
 @click.option("--prefer", help="When a sponsor sent two returns: 'newest', or the file name to use.")
-@click.option("--dry-run", is_flag=True, help="Check and report exactly as a real run would, changing nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check and report exactly as a real run would, changing nothing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome of each return and the gaps as JSON.")
 @click.pass_context
 @reports_errors
-def collect(ctx: click.Context, source: Path | None, cycle: str | None, prefer: str | None,
-            dry_run: bool, as_json: bool) -> None:
+def collect(
+    ctx: click.Context,
+    source: Path | None,
+    cycle: str | None,
+    prefer: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     """Read, check and merge the returned workbooks in SOURCE (default: the plan's returns/ folder).
 
     \b
@@ -152,6 +177,189 @@ def collect(ctx: click.Context, source: Path | None, cycle: str | None, prefer: 
     else:
         print_collected(result, plan)
     sys.exit(0 if result.ok else 1)
+
+
+def _cycle_summary(ctx: click.Context, cycle: str | None) -> Any:
+    from xlplan.errors import PlanError
+    from xlplan.ledger import Ledger
+    from xlplan.plan import load_plan
+    from xlplan.summary import summarise
+
+    plan = load_plan(_folder(ctx))
+    with Ledger(plan.folder.ledger_file) as ledger:
+        cycle = cycle or ledger.latest_cycle()
+        if cycle is None:
+            raise PlanError("No cycle has been generated yet: run `xlplan generate` first.")
+        return plan, summarise(plan, ledger, cycle, date.today())
+
+
+@main.command()
+@click.option("--cycle", help="The cycle (default: the latest generated).")
+@click.pass_context
+@reports_errors
+def status(ctx: click.Context, cycle: str | None) -> None:
+    """Where is this cycle? Returns expected, received, merged, quarantined, missing."""
+    from xlplan.console import print_status
+
+    plan, summary = _cycle_summary(ctx, cycle)
+    print_status(summary, plan)
+
+
+@main.command()
+@click.option("--cycle", help="The cycle (default: the latest generated).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "html"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of the screen.",
+)
+@click.pass_context
+@reports_errors
+def report(ctx: click.Context, cycle: str | None, fmt: str, output: Path | None) -> None:
+    """The cycle's progress summary, as text, Markdown or HTML for a covering paper."""
+    from xlplan.files import atomic_path
+    from xlplan.summary import to_html, to_markdown, to_text
+
+    _plan, summary = _cycle_summary(ctx, cycle)
+    text = {"text": to_text, "markdown": to_markdown, "html": to_html}[fmt](summary)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with atomic_path(output) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {output}")
+
+
+def smtp_options(func: F) -> F:
+    options = [
+        click.option("--send", is_flag=True, help="Send over SMTP instead of writing .eml drafts."),
+        click.option("--smtp-host", help="Mail server (default: 'SMTP host' in the plan's Settings)."),
+        click.option(
+            "--smtp-port",
+            type=int,
+            help="Port (default 587 for starttls, 465 for ssl, 25 for none).",
+        ),
+        click.option(
+            "--smtp-security",
+            type=click.Choice(["starttls", "ssl", "none"]),
+            default="starttls",
+            show_default=True,
+        ),
+        click.option(
+            "--smtp-user",
+            help="Login (default: 'SMTP user' in Settings). The password is read from "
+            "XLPLAN_SMTP_PASSWORD or asked for; never give it on the command line.",
+        ),
+        click.option(
+            "--out",
+            "out_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder for .eml drafts (default: the plan folder's outgoing/<cycle>/).",
+        ),
+        click.option("--cycle", help="The cycle (default: the latest generated)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _smtp(plan: Any, host: str | None, port: int | None, security: str, user: str | None) -> Any:
+    import os
+
+    from xlplan.errors import UsageError
+    from xlplan.mail import Smtp
+
+    host = host or plan.settings.get("smtp_host", "")
+    if not host:
+        raise UsageError("No mail server: give --smtp-host or fill in 'SMTP host' on the Settings sheet.")
+    user = user if user is not None else plan.settings.get("smtp_user", "")
+    password = ""
+    if user:
+        password = os.environ.get("XLPLAN_SMTP_PASSWORD") or click.prompt(f"Password for {user}", hide_input=True)
+    port = port or {"starttls": 587, "ssl": 465, "none": 25}[security]
+    return Smtp(host, port, security, user, password)
+
+
+def _deliver(messages: list[tuple[str, Any]], send: bool, smtp: Any, out_dir: Path) -> None:
+    from xlplan.mail import send as send_message
+    from xlplan.mail import write_eml
+
+    for name, msg in messages:
+        if send:
+            accepted = send_message(msg, smtp)
+            click.echo(f"Sent '{msg['Subject']}' to {', '.join(accepted)}")
+        else:
+            path = write_eml(msg, out_dir, name)
+            click.echo(f"Draft: {path}")
+
+
+@main.group()
+def email() -> None:
+    """Email the SPG pack, or chase sponsors whose returns are missing or need fixing."""
+
+
+@email.command("spg")
+@smtp_options
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    help="Recipient (default: 'SPG email' in Settings). Repeat for several.",
+)
+@click.pass_context
+@reports_errors
+def email_spg(
+    ctx: click.Context,
+    send: bool,
+    smtp_host: str | None,
+    smtp_port: int | None,
+    smtp_security: str,
+    smtp_user: str | None,
+    out_dir: Path | None,
+    cycle: str | None,
+    to: tuple[str, ...],
+) -> None:
+    """The master tracker and a RAG summary for the Strategic Planning Group."""
+    from xlplan.mail import spg_draft
+
+    plan, summary = _cycle_summary(ctx, cycle)
+    msg = spg_draft(plan, summary.cycle, date.today(), list(to) or None)
+    smtp = _smtp(plan, smtp_host, smtp_port, smtp_security, smtp_user) if send else None
+    _deliver([(f"{summary.cycle} SPG pack", msg)], send, smtp, out_dir or plan.folder.root)
+
+
+@email.command("chase")
+@smtp_options
+@click.pass_context
+@reports_errors
+def email_chase(
+    ctx: click.Context,
+    send: bool,
+    smtp_host: str | None,
+    smtp_port: int | None,
+    smtp_security: str,
+    smtp_user: str | None,
+    out_dir: Path | None,
+    cycle: str | None,
+) -> None:
+    """One message per sponsor whose return is missing or quarantined, with their workbook."""
+    from xlplan.mail import chase_drafts
+
+    plan, summary = _cycle_summary(ctx, cycle)
+    drafts = chase_drafts(plan, summary.cycle, date.today())
+    if not drafts:
+        click.echo(f"Nobody to chase for {summary.cycle}: every return is in and merged.")
+        return
+    smtp = _smtp(plan, smtp_host, smtp_port, smtp_security, smtp_user) if send else None
+    named = [(f"{summary.cycle} chase - {who}", msg) for who, msg in drafts]
+    _deliver(named, send, smtp, out_dir or plan.folder.outgoing_dir(summary.cycle))
 
 
 @main.command()

@@ -47,7 +47,9 @@ class Collected:
     @property
     def ok(self) -> bool:
         """True when every return merged clean: the exit code is 0 only then."""
-        return all(o.status in ("merged", "unchanged", "duplicate", "superseded") and o.report.valid for o in self.outcomes)
+        return all(
+            o.status in ("merged", "unchanged", "duplicate", "superseded") and o.report.valid for o in self.outcomes
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -114,7 +116,11 @@ def collect(
         if dry_run:
             result.gaps = find_gaps(plan, ledger, cycle, today)
             return result
-        archived = {o.sha256: archive(folder.archive_dir, o) for o in result.outcomes if o.status in ("merged", "quarantined", "superseded")}
+        archived = {
+            o.sha256: archive(folder.archive_dir, o)
+            for o in result.outcomes
+            if o.status in ("merged", "quarantined", "superseded")
+        }
         if any(o.status in ("merged", "quarantined", "superseded") for o in result.outcomes):
             result.changed_values = record(ledger, plan.template, result.outcomes, archived)
         result.gaps = find_gaps(plan, ledger, cycle, today)
@@ -128,17 +134,34 @@ def _judge(path: Path, plan: Plan, ledger: Ledger, cycle: str, as_of: date, seen
         data = path.read_bytes()
     except OSError as exc:
         report = Report(path.name)
-        report.error(f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).", code="unreadable")
+        report.error(
+            f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).",
+            code="unreadable",
+        )
         return Outcome(path, "", report, status="quarantined")
     sha = hashlib.sha256(data).hexdigest()
     if sha in seen:
         twin = seen[sha]
-        return Outcome(path, sha, Report(path.name), twin.recipient, twin.cycle, "duplicate",
-                       f"identical to {twin.path.name}: ignored")
+        return Outcome(
+            path,
+            sha,
+            Report(path.name),
+            twin.recipient,
+            twin.cycle,
+            "duplicate",
+            f"identical to {twin.path.name}: ignored",
+        )
     known = ledger.return_by_hash(sha)
     if known is not None:
-        out = Outcome(path, sha, Report(path.name), known["recipient"] or "", known["cycle"] or "", "unchanged",
-                      f"already collected on {known['received_at'][:10]} ({known['outcome']}): nothing to do")
+        out = Outcome(
+            path,
+            sha,
+            Report(path.name),
+            known["recipient"] or "",
+            known["cycle"] or "",
+            "unchanged",
+            f"already collected on {known['received_at'][:10]} ({known['outcome']}): nothing to do",
+        )
         seen[sha] = out
         return out
     template = plan.template
@@ -152,7 +175,9 @@ def _judge(path: Path, plan: Plan, ledger: Ledger, cycle: str, as_of: date, seen
     validated = validate(ret, report, plan, cycle, as_of) if report.valid or ret.identity else None
     out.validated = validated
     editable = {c.key for c in template.rows_sheet.editable_columns}
-    out.raw_rows = {row.values[template.plan.key]: {k: v for k, v in row.values.items() if k in editable} for row in ret.rows}
+    out.raw_rows = {
+        row.values[template.plan.key]: {k: v for k, v in row.values.items() if k in editable} for row in ret.rows
+    }
     out.status = "merged" if validated is not None and report.valid else "quarantined"
     return out
 
@@ -168,13 +193,17 @@ def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, pref
         earlier = merged_before.get(who)
         if len(group) == 1 and earlier is None:
             continue
-        names = [o.path.name for o in group] + ([f"{earlier['file']} (collected {earlier['received_at'][:10]})"] if earlier else [])
+        names = [o.path.name for o in group] + (
+            [f"{earlier['file']} (collected {earlier['received_at'][:10]})"] if earlier else []
+        )
         chosen = _choose(group, prefer)
         if chosen is None:
             for out in group:
                 out.status = "conflict"
-                out.detail = (f"{len(names)} returns for {who} in {cycle}: {', '.join(names)}. Choose with "
-                              "--prefer newest, or --prefer \"<file name>\".")
+                out.detail = (
+                    f"{len(names)} returns for {who} in {cycle}: {', '.join(names)}. Choose with "
+                    '--prefer newest, or --prefer "<file name>".'
+                )
             continue
         for out in group:
             if out is not chosen:

@@ -17,9 +17,16 @@ from rich.table import Table
 if TYPE_CHECKING:
     from xlplan.collect import Collected
     from xlplan.plan import Plan
+    from xlplan.summary import Summary
 
-_OUTCOME_STYLE = {"merged": "green", "quarantined": "red", "conflict": "red", "superseded": "yellow",
-                  "unchanged": "dim", "duplicate": "dim"}
+_OUTCOME_STYLE = {
+    "merged": "green",
+    "quarantined": "red",
+    "conflict": "red",
+    "superseded": "yellow",
+    "unchanged": "dim",
+    "duplicate": "dim",
+}
 
 
 def console() -> Console:
@@ -35,8 +42,15 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[Path], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     err = Console(stderr=True)
-    with Progress(TextColumn("Reading returns"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.description}"), console=err, transient=True, disable=not err.is_terminal) as bar:
+    with Progress(
+        TextColumn("Reading returns"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
         task = bar.add_task("", total=None)
 
         def tick(path: Path) -> None:
@@ -53,8 +67,14 @@ def print_collected(result: Collected, plan: Plan) -> None:
     for name, why in result.skipped:
         out.print(f"Skipped {name}: {why}.")
     if not result.outcomes:
-        out.print(f"No returns found in the folder.")
+        out.print("No returns found in the folder.")
+    seen = [o for o in result.outcomes if o.status in ("unchanged", "duplicate")]
+    if seen:
+        names = ", ".join(o.path.name for o in seen[:5]) + (f" and {len(seen) - 5} more" if len(seen) > 5 else "")
+        out.print(f"Already collected, nothing to do: {len(seen)} file(s) ({names}).", markup=False)
     for o in result.outcomes:
+        if o in seen:
+            continue
         counts = f"{len(o.report.errors)} error(s), {len(o.report.warnings)} warning(s)"
         who = f" ({o.recipient})" if o.recipient else ""
         style = _OUTCOME_STYLE.get(o.status, "")
@@ -65,14 +85,20 @@ def print_collected(result: Collected, plan: Plan) -> None:
     if result.gaps is not None:
         _print_gaps(out, result, label)
     if result.master:
-        note = " (the usual file is open in another program: close it; this copy has the update)" if result.master_fallback else ""
+        note = (
+            " (the usual file is open in another program: close it; this copy has the update)"
+            if result.master_fallback
+            else ""
+        )
         out.print(f"Master tracker: {result.master}{note}")
     for path in result.feedback:
         out.print(f"Feedback to send back: {path}")
     merged = result.count("merged")
     bad = result.count("quarantined") + result.count("conflict")
-    out.print(f"Summary: {merged} merged, {bad} need attention, {result.count('unchanged') + result.count('duplicate')} already seen; "
-              f"{result.changed_values} value(s) changed.")
+    out.print(
+        f"Summary: {merged} merged, {bad} need attention, {result.count('unchanged') + result.count('duplicate')} already seen; "
+        f"{result.changed_values} value(s) changed."
+    )
 
 
 def _print_gaps(out: Console, result: Collected, label: str) -> None:
@@ -83,7 +109,11 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
         for col in (label.capitalize(), "Email", "State", "Deadline"):
             table.add_column(col)
         for m in gaps.missing_returns:
-            when = f"{m.days_to_deadline} day(s) to go" if m.days_to_deadline >= 0 else f"{-m.days_to_deadline} day(s) overdue"
+            when = (
+                f"{m.days_to_deadline} day(s) to go"
+                if m.days_to_deadline >= 0
+                else f"{-m.days_to_deadline} day(s) overdue"
+            )
             table.add_row(m.recipient, m.email, m.outcome, when)
         out.print(table)
     if gaps.attention:
@@ -103,3 +133,32 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
         if items:
             refs = ", ".join(g.ref for g in items[:30]) + (f" and {len(items) - 30} more" if len(items) > 30 else "")
             out.print(f"{title}: {len(items)}: {refs}")
+
+
+def print_status(summary: Summary, plan: Plan) -> None:
+    from xlplan.summary import deadline_words
+
+    out = console()
+    label = plan.template.plan.recipient_label
+    out.print(f"{summary.plan_title}: cycle {summary.cycle}")
+    spg = f", SPG meets {summary.spg_date:%d %B %Y}" if summary.spg_date else ""
+    out.print(f"Deadline {summary.deadline:%A %d %B %Y} ({deadline_words(summary.days_to_deadline)}){spg}.")
+    table = Table(title_justify="left")
+    for col in (label.capitalize(), "Actions", "Return", "File", "Errors", "Warnings"):
+        table.add_column(col)
+    for r in summary.recipients:
+        style = _OUTCOME_STYLE.get(r.state, "red")
+        table.add_row(
+            r.recipient,
+            str(r.items),
+            f"[{style}]{r.state}[/]",
+            r.file,
+            str(r.errors),
+            str(r.warnings),
+        )
+    out.print(table)
+    expected = len(summary.recipients)
+    out.print(
+        f"Expected {expected}, received {expected - summary.count('missing')}, merged {summary.count('merged')}, "
+        f"quarantined {summary.count('quarantined')}, missing {summary.count('missing')}."
+    )

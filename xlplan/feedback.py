@@ -33,8 +33,12 @@ def write_feedback(plan: Plan, ledger: Ledger, outcome: Outcome, cycle: str) -> 
     from datetime import datetime
 
     manifest = Manifest(
-        plan_id=plan.plan_id, template=template.name, template_version=template.version, recipient=who,
-        cycle=cycle, deadline=info.deadline.isoformat(),
+        plan_id=plan.plan_id,
+        template=template.name,
+        template_version=template.version,
+        recipient=who,
+        cycle=cycle,
+        deadline=info.deadline.isoformat(),
         generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
     )
     path = plan.folder.feedback_dir(cycle) / f"{safe_filename(f'{cycle} return - {who} - PLEASE FIX')}.xlsx"

@@ -50,7 +50,17 @@ class Gaps:
 
     @property
     def total(self) -> int:
-        return sum(len(v) for v in (self.missing_returns, self.no_update, self.no_status, self.overdue, self.attention, self.contradictions))
+        return sum(
+            len(v)
+            for v in (
+                self.missing_returns,
+                self.no_update,
+                self.no_status,
+                self.overdue,
+                self.attention,
+                self.contradictions,
+            )
+        )
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -80,7 +90,12 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
         if name not in merged:
             rec = plan.recipient(name)
             gaps.missing_returns.append(
-                Missing(name, rec.email if rec else "", "quarantined" if name in quarantined else "missing", (deadline - today).days)
+                Missing(
+                    name,
+                    rec.email if rec else "",
+                    "quarantined" if name in quarantined else "missing",
+                    (deadline - today).days,
+                )
             )
     sheet = template.rows_sheet.name
     status_key = template.status_column
@@ -109,15 +124,26 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
         due = item.get("due")
         revised = parse_date(values.get("revised_due")) if values.get("revised_due") else None
         if isinstance(due, date) and (revised or due) < deadline and status != complete:
-            gaps.overdue.append(ActionGap(**base, status=status, due=due.isoformat(),
-                                          detail=f"revised to {revised.isoformat()}" if revised else ""))
+            gaps.overdue.append(
+                ActionGap(
+                    **base,
+                    status=status,
+                    due=due.isoformat(),
+                    detail=f"revised to {revised.isoformat()}" if revised else "",
+                )
+            )
         if status in attention:
             gaps.attention.append(ActionGap(**base, status=status, last_status=last, movement=move))
         if tolerance and status in tolerance["applies_to"]:
-            expected_status = _expected_status(values.get(tolerance["actual"]), item.get(tolerance["target"]), tolerance)
+            expected_status = _expected_status(
+                values.get(tolerance["actual"]), item.get(tolerance["target"]), tolerance
+            )
             if expected_status and expected_status != status:
-                gaps.contradictions.append(ActionGap(
-                    **base, status=status,
-                    detail=f"actual {values.get(tolerance['actual'])} vs target {item.get(tolerance['target'])} suggests {expected_status}",
-                ))
+                gaps.contradictions.append(
+                    ActionGap(
+                        **base,
+                        status=status,
+                        detail=f"actual {values.get(tolerance['actual'])} vs target {item.get(tolerance['target'])} suggests {expected_status}",
+                    )
+                )
     return gaps

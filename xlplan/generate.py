@@ -158,7 +158,12 @@ def write_return(
     try:
         with atomic_path(path) as tmp:
             book = xlsxwriter.Workbook(
-                str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+                str(tmp),
+                {
+                    "strings_to_formulas": False,
+                    "strings_to_urls": False,
+                    "strings_to_numbers": False,
+                },
             )
             styles = Styles(book, template)
             if annotations is not None:
@@ -171,8 +176,12 @@ def write_return(
             if annotations is None:
                 actions.activate()
             book.set_properties(
-                {"title": f"{plan.title}: {manifest.cycle} return", "author": f"xlplan {__version__}",
-                 "subject": recipient, "company": plan.title}
+                {
+                    "title": f"{plan.title}: {manifest.cycle} return",
+                    "author": f"xlplan {__version__}",
+                    "subject": recipient,
+                    "company": plan.title,
+                }
             )
             for name, value in manifest.identity().items():
                 book.set_custom_property(PREFIX + name, value, "text")
@@ -185,22 +194,51 @@ class Styles:
     """The formats a return uses, made once per workbook."""
 
     def __init__(self, book: Workbook, template: Template) -> None:
-        base = {"valign": "top", "text_wrap": True, "border": 1, "border_color": BORDER, "font_size": 10}
+        base = {
+            "valign": "top",
+            "text_wrap": True,
+            "border": 1,
+            "border_color": BORDER,
+            "font_size": 10,
+        }
         self.title = book.add_format({"bold": True, "font_size": 15, "font_color": NAVY})
         self.subtitle = book.add_format({"font_size": 10, "font_color": "#404040"})
         self.bold = book.add_format({"bold": True, "valign": "top"})
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
-        self.section = book.add_format({"bold": True, "font_size": 12, "font_color": NAVY, "bottom": 2, "bottom_color": NAVY})
+        self.section = book.add_format(
+            {"bold": True, "font_size": 12, "font_color": NAVY, "bottom": 2, "bottom_color": NAVY}
+        )
         self.head_locked = book.add_format({**base, "bold": True, "font_color": "#FFFFFF", "bg_color": NAVY})
         self.head_edit = book.add_format({**base, "bold": True, "font_color": "#FFFFFF", "bg_color": TEAL})
         self.label = book.add_format({**base, "bold": True, "bg_color": LOCKED_FILL})
-        kinds = {"text": {}, "choice": {}, "number": {"num_format": "#,##0.##"}, "date": {"num_format": "dd/mm/yyyy"}}
+        kinds = {
+            "text": {},
+            "choice": {},
+            "number": {"num_format": "#,##0.##"},
+            "date": {"num_format": "dd/mm/yyyy"},
+        }
         self.locked = {k: book.add_format({**base, **v, "bg_color": LOCKED_FILL}) for k, v in kinds.items()}
-        self.edit = {k: book.add_format({**base, **v, "bg_color": EDIT_FILL, "locked": False}) for k, v in kinds.items()}
+        self.edit = {
+            k: book.add_format({**base, **v, "bg_color": EDIT_FILL, "locked": False}) for k, v in kinds.items()
+        }
         self.flag = {
-            sev: {k: book.add_format({**base, **v, "bg_color": fill, "locked": False, "border_color": edge, "border": 2})
-                  for k, v in kinds.items()}
-            for sev, fill, edge in (("error", "#FFC7CE", "#C00000"), ("warning", "#FFEB9C", "#BF8F00"))
+            sev: {
+                k: book.add_format(
+                    {
+                        **base,
+                        **v,
+                        "bg_color": fill,
+                        "locked": False,
+                        "border_color": edge,
+                        "border": 2,
+                    }
+                )
+                for k, v in kinds.items()
+            }
+            for sev, fill, edge in (
+                ("error", "#FFC7CE", "#C00000"),
+                ("warning", "#FFEB9C", "#BF8F00"),
+            )
         }
         self.choice = {
             (list_key, c.value): book.add_format({"bg_color": c.fill, "font_color": c.font, "bold": True})
@@ -235,8 +273,13 @@ def _protect(ws: Worksheet, password: str | None) -> None:
     # True *allows* the action. Sorting is not offered: Excel refuses to sort locked cells.
     ws.protect(
         password or "",
-        {"autofilter": True, "format_columns": True, "format_rows": True,
-         "select_locked_cells": True, "select_unlocked_cells": True},
+        {
+            "autofilter": True,
+            "format_columns": True,
+            "format_rows": True,
+            "select_locked_cells": True,
+            "select_unlocked_cells": True,
+        },
     )
 
 
@@ -308,9 +351,16 @@ def _rows_sheet(
         if col.choices:
             for choice in template.choices[col.choices].values:
                 ws.conditional_format(
-                    first, c, last, c,
-                    {"type": "cell", "criteria": "==", "value": f'"{choice.value}"',
-                     "format": styles.choice[(col.choices, choice.value)]},
+                    first,
+                    c,
+                    last,
+                    c,
+                    {
+                        "type": "cell",
+                        "criteria": "==",
+                        "value": f'"{choice.value}"',
+                        "format": styles.choice[(col.choices, choice.value)],
+                    },
                 )
     ws.autofilter(HEADER_ROW, 0, last, len(sheet.columns) - 1)
     ws.freeze_panes(first, 1)
@@ -335,7 +385,8 @@ def _fix_sheet(book: Workbook, styles: Styles, plan: Plan, manifest: Manifest, a
     warnings = [i for i in annotations.issues if i.severity == "warning"]
     ws.write_string(0, 0, f"{plan.title}: your {manifest.cycle} return needs attention", styles.title)
     ws.write_string(
-        1, 0,
+        1,
+        0,
         f"{len(errors)} problem(s) to fix and {len(warnings)} point(s) to check. Your entries are kept in this copy: "
         "fix the red cells, check the amber ones (hover for the note), save and send this file back.",
         styles.subtitle,
@@ -360,29 +411,55 @@ def _validation(ws: Worksheet, first: int, last: int, c: int, col: Column, templ
     if not col.editable:
         return
     title = col.header[:32]
-    options: dict[str, Any] = {"input_title": title, "input_message": (col.help or col.header)[:255],
-                               "error_type": "stop", "error_title": title}
+    options: dict[str, Any] = {
+        "input_title": title,
+        "input_message": (col.help or col.header)[:255],
+        "error_type": "stop",
+        "error_title": title,
+    }
     if col.type == "choice" and col.choices:
         names = template.choices[col.choices].names
-        options |= {"validate": "list", "source": list(names),
-                    "error_message": f"Choose one of: {', '.join(names)}."[:255]}
+        options |= {
+            "validate": "list",
+            "source": list(names),
+            "error_message": f"Choose one of: {', '.join(names)}."[:255],
+        }
     elif col.type == "number":
-        options |= {"validate": "decimal", "criteria": "between", "minimum": -1e12, "maximum": 1e12,
-                    "error_message": "Enter a number only, e.g. 85 (no units or words)."}
+        options |= {
+            "validate": "decimal",
+            "criteria": "between",
+            "minimum": -1e12,
+            "maximum": 1e12,
+            "error_message": "Enter a number only, e.g. 85 (no units or words).",
+        }
     elif col.type == "date":
-        options |= {"validate": "date", "criteria": "between", "minimum": datetime(2000, 1, 1),
-                    "maximum": datetime(2100, 12, 31), "error_message": "Enter a date, e.g. 31/03/2025."}
+        options |= {
+            "validate": "date",
+            "criteria": "between",
+            "minimum": datetime(2000, 1, 1),
+            "maximum": datetime(2100, 12, 31),
+            "error_message": "Enter a date, e.g. 31/03/2025.",
+        }
     elif col.max_length:
-        options |= {"validate": "length", "criteria": "<=", "value": col.max_length,
-                    "error_message": f"At most {col.max_length} characters."}
+        options |= {
+            "validate": "length",
+            "criteria": "<=",
+            "value": col.max_length,
+            "error_message": f"At most {col.max_length} characters.",
+        }
     code = ws.data_validation(first, c, last, c, options)
     if code != 0:  # xlsxwriter only warns (e.g. an inline list over 255 characters)
         raise XlplanError(f"Template {template.name}: cannot add validation to column {col.header!r} (code {code}).")
 
 
 def _instructions(
-    book: Workbook, styles: Styles, plan: Plan, recipient: str, manifest: Manifest,
-    spg_date: date | None, password: str | None,
+    book: Workbook,
+    styles: Styles,
+    plan: Plan,
+    recipient: str,
+    manifest: Manifest,
+    spg_date: date | None,
+    password: str | None,
 ) -> None:
     template = plan.template
     ws = book.add_worksheet("Instructions")
@@ -450,9 +527,7 @@ def _group_label(template: Template) -> str:
     return (column.header + "s") if column else "Groups"
 
 
-def _groups_sheet(
-    book: Workbook, styles: Styles, sheet: Sheet, groups: list[str], password: str | None
-) -> None:
+def _groups_sheet(book: Workbook, styles: Styles, sheet: Sheet, groups: list[str], password: str | None) -> None:
     ws = book.add_worksheet(sheet.name)
     ws.set_column(0, 0, 30)
     ws.set_column(1, 1, 100)
@@ -468,9 +543,17 @@ def _groups_sheet(
             ws.write_blank(row, 1, None, styles.edit["text"])
             ws.set_row(row, 110)
             ws.data_validation(
-                row, 1, row, 1,
-                {"validate": "length", "criteria": "<=", "value": col.max_length or 32767,
-                 "input_title": col.header[:32], "input_message": (col.help or sheet.help)[:255]},
+                row,
+                1,
+                row,
+                1,
+                {
+                    "validate": "length",
+                    "criteria": "<=",
+                    "value": col.max_length or 32767,
+                    "input_title": col.header[:32],
+                    "input_message": (col.help or sheet.help)[:255],
+                },
             )
         row += 2
     _print_setup(ws, sheet.title)

@@ -107,9 +107,7 @@ class Ledger:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(_SCHEMA)
-            self.db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"Cannot open the ledger {path}: {exc}") from exc
 
@@ -139,7 +137,9 @@ class Ledger:
 
     # --- cycles ------------------------------------------------------------
 
-    def record_cycle(self, cycle: str, spg_date: date | None, deadline: date, issued: list[tuple[str, str, int]]) -> None:
+    def record_cycle(
+        self, cycle: str, spg_date: date | None, deadline: date, issued: list[tuple[str, str, int]]
+    ) -> None:
         now = _now()
         with self.transaction() as db:
             db.execute(
@@ -158,7 +158,10 @@ class Ledger:
         if row is None:
             return None
         return CycleInfo(
-            row[0], date.fromisoformat(row[1]) if row[1] else None, date.fromisoformat(row[2]), row[3]
+            row[0],
+            date.fromisoformat(row[1]) if row[1] else None,
+            date.fromisoformat(row[2]),
+            row[3],
         )
 
     def cycles(self) -> list[str]:
@@ -198,8 +201,7 @@ class Ledger:
         """{(recipient, ref): {field: value}} merged for one cycle and sheet."""
         out: dict[tuple[str, str], dict[str, Any]] = {}
         rows = self.db.execute(
-            "SELECT recipient, ref, field, value FROM entries WHERE cycle = ? AND sheet = ? "
-            "ORDER BY merged_at",
+            "SELECT recipient, ref, field, value FROM entries WHERE cycle = ? AND sheet = ? ORDER BY merged_at",
             (cycle, sheet),
         )
         for who, ref, fld, value in rows:
@@ -243,7 +245,7 @@ class Ledger:
 
     def counts(self) -> dict[str, int]:
         return {
-            table: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            table: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in ("cycles", "issued", "returns", "entries", "audit")
         }
 

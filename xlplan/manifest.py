@@ -18,7 +18,15 @@ from xlplan.values import clean_text
 
 SHEET = "_xlplan"
 PREFIX = "xlplan_"
-IDENTITY = ("plan_id", "template", "template_version", "recipient", "cycle", "deadline", "generated_at")
+IDENTITY = (
+    "plan_id",
+    "template",
+    "template_version",
+    "recipient",
+    "cycle",
+    "deadline",
+    "generated_at",
+)
 FINGERPRINTS_HEADER = "fingerprints"
 
 

@@ -73,13 +73,26 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
                 continue
             db.execute(
                 "INSERT OR REPLACE INTO returns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (out.sha256, out.path.name, str(archived.get(out.sha256, "")), out.recipient or None,
-                 out.cycle or None, stamp, out.status, len(out.report.errors), len(out.report.warnings),
-                 json.dumps([i.as_dict() for i in out.report.issues], ensure_ascii=False)),
+                (
+                    out.sha256,
+                    out.path.name,
+                    str(archived.get(out.sha256, "")),
+                    out.recipient or None,
+                    out.cycle or None,
+                    stamp,
+                    out.status,
+                    len(out.report.errors),
+                    len(out.report.warnings),
+                    json.dumps([i.as_dict() for i in out.report.issues], ensure_ascii=False),
+                ),
             )
             if out.status == "merged" and out.validated is not None:
-                values = [(rows_sheet, ref, f, v) for ref, fields in out.validated.values.items() for f, v in fields.items()]
-                values += [(groups_sheet, g, f, v) for g, fields in out.validated.groups.items() for f, v in fields.items()]
+                values = [
+                    (rows_sheet, ref, f, v) for ref, fields in out.validated.values.items() for f, v in fields.items()
+                ]
+                values += [
+                    (groups_sheet, g, f, v) for g, fields in out.validated.groups.items() for f, v in fields.items()
+                ]
                 changed += _merge_values(db, ledger, out, values, stamp)
         db.execute(
             "INSERT INTO meta VALUES ('state', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
@@ -92,14 +105,16 @@ def _merge_values(db: Any, ledger: Ledger, out: Outcome, values: list[tuple[str,
     current = {
         (s, r, f): v
         for s, r, f, v in db.execute(
-            "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? AND recipient = ?", (cycle, who)
+            "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? AND recipient = ?",
+            (cycle, who),
         )
     }
     prev_cycle = ledger.previous_cycle(cycle)
     earlier: dict[tuple[str, str, str], Any] = {}
     if prev_cycle:
         for s, r, f, v in db.execute(
-            "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? ORDER BY merged_at", (prev_cycle,)
+            "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? ORDER BY merged_at",
+            (prev_cycle,),
         ):
             earlier[(s, r, f)] = v
     audit = []
@@ -111,7 +126,20 @@ def _merge_values(db: Any, ledger: Ledger, out: Outcome, values: list[tuple[str,
         if (sheet, ref, fld) in current and current[(sheet, ref, fld)] == new:
             continue
         if old != new:
-            audit.append((stamp, cycle, who, sheet, ref, fld, _plain(old), _plain(new), out.sha256, out.path.name))
+            audit.append(
+                (
+                    stamp,
+                    cycle,
+                    who,
+                    sheet,
+                    ref,
+                    fld,
+                    _plain(old),
+                    _plain(new),
+                    out.sha256,
+                    out.path.name,
+                )
+            )
     db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", entries)
     db.executemany(
         "INSERT INTO audit (at, cycle, recipient, sheet, ref, field, old, new, return_sha, file) "

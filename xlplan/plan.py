@@ -76,7 +76,12 @@ class PlanFolder:
         return self.root / "feedback" / cycle
 
     def make_dirs(self) -> None:
-        for d in (self.returns_dir, self.archive_dir, self.root / "outgoing", self.root / "feedback"):
+        for d in (
+            self.returns_dir,
+            self.archive_dir,
+            self.root / "outgoing",
+            self.root / "feedback",
+        ):
             d.mkdir(parents=True, exist_ok=True)
 
 
@@ -194,7 +199,11 @@ def _header_index(rows: list[list[Any]], wanted: dict[str, str]) -> tuple[int, d
         for c, cell in enumerate(row):
             norm = normalise_header(cell)
             for key, header in wanted.items():
-                if key not in found and norm in {normalise_header(header), normalise_header(key), normalise_header(header) + "s"}:
+                if key not in found and norm in {
+                    normalise_header(header),
+                    normalise_header(key),
+                    normalise_header(header) + "s",
+                }:
                     found[key] = c
         if found:
             return r, found
@@ -316,7 +325,15 @@ def write_plan_workbook(
     spec = template.plan
     with atomic_path(path) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
-        head = book.add_format({"bold": True, "bg_color": "#1F3864", "font_color": "#FFFFFF", "text_wrap": True, "valign": "top"})
+        head = book.add_format(
+            {
+                "bold": True,
+                "bg_color": "#1F3864",
+                "font_color": "#FFFFFF",
+                "text_wrap": True,
+                "valign": "top",
+            }
+        )
         wrap = book.add_format({"text_wrap": True, "valign": "top"})
         datef = book.add_format({"num_format": "dd/mm/yyyy", "valign": "top"})
         note = book.add_format({"italic": True, "font_color": "#595959"})

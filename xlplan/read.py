@@ -79,7 +79,10 @@ def read_return(path: Path, template_for: Any = None) -> tuple[Return | None, Re
         data = path.read_bytes()
         mtime = path.stat().st_mtime
     except OSError as exc:
-        report.error(f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).", code="unreadable")
+        report.error(
+            f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).",
+            code="unreadable",
+        )
         return None, report
     sniffed = sniff(data)
     ret = Return(path, hashlib.sha256(data).hexdigest(), len(data), mtime, sniffed)
@@ -87,7 +90,10 @@ def read_return(path: Path, template_for: Any = None) -> tuple[Return | None, Re
         report.error(sniffed.problem, code=f"file-{sniffed.kind}")
         return None, report
     if sniffed.macros:
-        report.note("The workbook contains macros; they were ignored (never run). Only cell values were read.", code="macros")
+        report.note(
+            "The workbook contains macros; they were ignored (never run). Only cell values were read.",
+            code="macros",
+        )
     try:
         _read(ret, data, report, template_for)
     except _Unreadable as exc:
@@ -95,8 +101,13 @@ def read_return(path: Path, template_for: Any = None) -> tuple[Return | None, Re
         return None, report
     except Exception as exc:  # a malformed part inside a valid zip: calamine/XML errors
         cause = exc.__cause__ or exc
-        kind = "unsafe XML (entity declarations)" if "Entit" in type(cause).__name__ + str(cause) else "malformed content"
-        report.error(f"The workbook cannot be read: {kind}. Ask for the workbook to be saved in Excel and sent again.", code="malformed")
+        kind = (
+            "unsafe XML (entity declarations)" if "Entit" in type(cause).__name__ + str(cause) else "malformed content"
+        )
+        report.error(
+            f"The workbook cannot be read: {kind}. Ask for the workbook to be saved in Excel and sent again.",
+            code="malformed",
+        )
         return None, report
     return ret, report
 
@@ -134,17 +145,29 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
             f"Was it renamed or deleted? Use the workbook that was sent out."
         )
     if real != rows_sheet.name:
-        report.note(f"The '{rows_sheet.name}' sheet was renamed '{real}'; it was read anyway.", sheet=real, code="sheet-renamed")
+        report.note(
+            f"The '{rows_sheet.name}' sheet was renamed '{real}'; it was read anyway.",
+            sheet=real,
+            code="sheet-renamed",
+        )
     cells = book.get_sheet_by_name(real).to_python(skip_empty_area=False, nrows=MAX_ROWS)
     _rows(ret, cells, template, report, real)
     groups = template.groups_sheet
     if groups is not None:
         gname = _sheet_named(book.sheet_names, groups.name)
         if gname is None:
-            report.warning(f"The '{groups.name}' sheet is missing: no feedback or case studies could be read.", sheet=groups.name, code="sheet-missing")
+            report.warning(
+                f"The '{groups.name}' sheet is missing: no feedback or case studies could be read.",
+                sheet=groups.name,
+                code="sheet-missing",
+            )
         else:
             gcells = book.get_sheet_by_name(gname).to_python(skip_empty_area=False, nrows=MAX_ROWS)
-            ret.groups = _groups(gcells, [c.header for c in groups.columns], {c.header: c.key for c in groups.columns})
+            ret.groups = _groups(
+                gcells,
+                [c.header for c in groups.columns],
+                {c.header: c.key for c in groups.columns},
+            )
 
 
 def _sheet_named(names: list[str], wanted: str) -> str | None:
@@ -174,14 +197,17 @@ def _identity(props: dict[str, str], sheet: dict[str, str], report: Report) -> d
             )
             return {}
     elif not sheet:
-        report.note(f"The hidden '{MANIFEST_SHEET}' sheet was deleted; identified from document properties.", code="manifest-sheet-missing")
+        report.note(
+            f"The hidden '{MANIFEST_SHEET}' sheet was deleted; identified from document properties.",
+            code="manifest-sheet-missing",
+        )
     return props or sheet
 
 
 _SHEET_REL = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
 _REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"')
 _REL_ALT = re.compile(rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
-_PROTECTION = re.compile(rb'<(?:\w+:)?sheetProtection\b([^>]*)>')
+_PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b([^>]*)>")
 
 
 def _protection(archive: zipfile.ZipFile) -> dict[str, bool]:
@@ -228,12 +254,23 @@ def _rows(ret: Return, cells: list[list[Any]], template: Template, report: Repor
     for col in missing:
         report.error(
             f"The column '{col.header}' is missing (deleted, or its header was changed). Put it back or use the workbook that was sent out.",
-            sheet=sheet, cell=f"{column_letter(len(cells[head]))}{head + 1}", field=col.key, code="column-missing",
+            sheet=sheet,
+            cell=f"{column_letter(len(cells[head]))}{head + 1}",
+            field=col.key,
+            code="column-missing",
         )
     order = [ret.columns[c.key] for c in columns if c.key in ret.columns]
     if order != sorted(order) and not missing:
-        report.note(f"Columns on '{sheet}' were moved; they were matched by their headers.", sheet=sheet, code="columns-moved")
-    extra = [clean_text(v) for i, v in enumerate(cells[head][:MAX_COLUMNS]) if i not in ret.columns.values() and not is_blank(v)]
+        report.note(
+            f"Columns on '{sheet}' were moved; they were matched by their headers.",
+            sheet=sheet,
+            code="columns-moved",
+        )
+    extra = [
+        clean_text(v)
+        for i, v in enumerate(cells[head][:MAX_COLUMNS])
+        if i not in ret.columns.values() and not is_blank(v)
+    ]
     if extra:
         report.note(f"Extra column(s) ignored: {', '.join(extra)}.", sheet=sheet, code="columns-extra")
     key_col = ret.columns[key]
@@ -244,7 +281,9 @@ def _rows(ret: Return, cells: list[list[Any]], template: Template, report: Repor
                 report.error(
                     f"Row {r} has no {template.rows_sheet.column(key).header}, so its content cannot be matched to an action. "  # type: ignore[union-attr]
                     "Rows cannot be added: put this text in the Comments of the right action.",
-                    sheet=sheet, cell=f"{column_letter(key_col)}{r}", code="row-without-ref",
+                    sheet=sheet,
+                    cell=f"{column_letter(key_col)}{r}",
+                    code="row-without-ref",
                 )
             continue
         values[key] = clean_text(values[key])

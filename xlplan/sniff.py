@@ -34,7 +34,10 @@ def sniff(data: bytes) -> Sniffed:
     if len(data) == 0:
         return Sniffed("not-a-workbook", "The file is empty (0 bytes): the attachment was not saved properly.")
     if len(data) > MAX_FILE_BYTES:
-        return Sniffed("too-big", f"The file is {len(data) // (1024 * 1024)} MB; a return is far smaller. Ask for the workbook that was sent out.")
+        return Sniffed(
+            "too-big",
+            f"The file is {len(data) // (1024 * 1024)} MB; a return is far smaller. Ask for the workbook that was sent out.",
+        )
     if data.startswith(OLE_MAGIC):
         return _ole(data)
     if not data.startswith(ZIP_MAGIC):
@@ -44,13 +47,22 @@ def sniff(data: bytes) -> Sniffed:
         names = set(archive.namelist())
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
-        return Sniffed("corrupt", "The file is damaged (an incomplete or corrupt zip): ask for it to be saved and sent again.")
+        return Sniffed(
+            "corrupt",
+            "The file is damaged (an incomplete or corrupt zip): ask for it to be saved and sent again.",
+        )
     total = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos) or 1
-    if total > MAX_UNZIPPED_BYTES or total / packed > MAX_RATIO and total > 10 * 1024 * 1024:
-        return Sniffed("bomb", f"The file would expand to {total // (1024 * 1024)} MB: refused as unsafe (a 'zip bomb'). Ask for the workbook that was sent out.")
+    if total > MAX_UNZIPPED_BYTES or (total / packed > MAX_RATIO and total > 10 * 1024 * 1024):
+        return Sniffed(
+            "bomb",
+            f"The file would expand to {total // (1024 * 1024)} MB: refused as unsafe (a 'zip bomb'). Ask for the workbook that was sent out.",
+        )
     if "mimetype" in names and b"opendocument" in archive.read("mimetype"):
-        return Sniffed("ods", "This is an OpenDocument spreadsheet (.ods). In LibreOffice use File > Save As > Excel 2007-365 (.xlsx) and send that.")
+        return Sniffed(
+            "ods",
+            "This is an OpenDocument spreadsheet (.ods). In LibreOffice use File > Save As > Excel 2007-365 (.xlsx) and send that.",
+        )
     if "xl/workbook.xml" not in names:
         return Sniffed("not-a-workbook", "The file is a zip archive but not an Excel workbook.")
     macros = "xl/vbaProject.bin" in names
@@ -61,8 +73,14 @@ def _ole(data: bytes) -> Sniffed:
     # OLE compound files hold both legacy .xls and password-encrypted .xlsx; the
     # directory's stream names (UTF-16) tell them apart without a full parser.
     if "EncryptedPackage".encode("utf-16-le") in data:
-        return Sniffed("encrypted", "The workbook is password-protected: remove the password (File > Info > Protect Workbook > Encrypt with Password, clear it), save and send it again.")
-    return Sniffed("xls", "This is an old-format Excel file (.xls). Please use the .xlsx workbook that was sent out, or save as Excel Workbook (.xlsx).")
+        return Sniffed(
+            "encrypted",
+            "The workbook is password-protected: remove the password (File > Info > Protect Workbook > Encrypt with Password, clear it), save and send it again.",
+        )
+    return Sniffed(
+        "xls",
+        "This is an old-format Excel file (.xls). Please use the .xlsx workbook that was sent out, or save as Excel Workbook (.xlsx).",
+    )
 
 
 def _not_workbook(data: bytes) -> str:

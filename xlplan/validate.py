@@ -69,25 +69,41 @@ def _identity_ok(ret: Return, report: Report, plan: Plan, cycle: str) -> bool:
     ident = ret.identity
     where = {"recipient": ret.recipient}
     if ident.get("plan_id") != plan.plan_id:
-        report.error(f"This return belongs to another plan ('{ident.get('plan_id')}'), not '{plan.plan_id}'.", code="wrong-plan", **where)
+        report.error(
+            f"This return belongs to another plan ('{ident.get('plan_id')}'), not '{plan.plan_id}'.",
+            code="wrong-plan",
+            **where,
+        )
         return False
     template = plan.template
     if ident.get("template") != template.name:
-        report.error(f"This is a '{ident.get('template')}' return; this plan collects '{template.name}' returns.", code="wrong-template", **where)
+        report.error(
+            f"This is a '{ident.get('template')}' return; this plan collects '{template.name}' returns.",
+            code="wrong-template",
+            **where,
+        )
         return False
     if ident.get("template_version") != str(template.version):
         report.note(
             f"Made with template version {ident.get('template_version')}; the current version is {template.version}. "
-            "Its columns were matched by header.", code="template-version", **where,
+            "Its columns were matched by header.",
+            code="template-version",
+            **where,
         )
     if ident.get("cycle") != cycle:
         report.error(
             f"This is the return for cycle {ident.get('cycle')}, but this collection is for {cycle}. "
-            f"Ask the sponsor for the {cycle} workbook.", code="wrong-cycle", **where,
+            f"Ask the sponsor for the {cycle} workbook.",
+            code="wrong-cycle",
+            **where,
         )
         return False
     if plan.recipient(ret.recipient) is None:
-        report.error(f"'{ret.recipient}' is not on the plan's {template.plan.recipients_sheet} sheet.", code="unknown-recipient", **where)
+        report.error(
+            f"'{ret.recipient}' is not on the plan's {template.plan.recipients_sheet} sheet.",
+            code="unknown-recipient",
+            **where,
+        )
         return False
     return True
 
@@ -103,20 +119,41 @@ def _match_rows(ret: Return, report: Report, plan: Plan, sheet: str) -> dict[str
     label = plan.template.plan.recipient_label
     for row in ret.rows:
         ref = row.values[key]
-        where = {"sheet": sheet, "cell": f"{key_col}{row.excel_row}", "ref": ref, "value": ref, "recipient": ret.recipient}
+        where = {
+            "sheet": sheet,
+            "cell": f"{key_col}{row.excel_row}",
+            "ref": ref,
+            "value": ref,
+            "recipient": ret.recipient,
+        }
         if ref in by_ref:
-            report.error(f"{ref} appears twice (rows {by_ref[ref].excel_row} and {row.excel_row}): delete the copy.", code="duplicate-ref", **where)
+            report.error(
+                f"{ref} appears twice (rows {by_ref[ref].excel_row} and {row.excel_row}): delete the copy.",
+                code="duplicate-ref",
+                **where,
+            )
         elif ref not in owners:
-            report.error(f"{ref} is not an action in the plan: was the Ref edited? Use the workbook that was sent out.", code="unknown-ref", **where)
+            report.error(
+                f"{ref} is not an action in the plan: was the Ref edited? Use the workbook that was sent out.",
+                code="unknown-ref",
+                **where,
+            )
         elif ref not in mine_set:
-            report.error(f"{ref} belongs to another {label}'s workbook, not {ret.recipient}'s.", code="foreign-ref", **where)
+            report.error(
+                f"{ref} belongs to another {label}'s workbook, not {ret.recipient}'s.",
+                code="foreign-ref",
+                **where,
+            )
         else:
             by_ref[ref] = row
     for ref in mine:
         if ref not in by_ref:
             report.error(
                 f"{ref} is missing (its row was deleted): every action needs an update. Use the workbook that was sent out.",
-                sheet=sheet, ref=ref, recipient=ret.recipient, code="missing-ref",
+                sheet=sheet,
+                ref=ref,
+                recipient=ret.recipient,
+                code="missing-ref",
             )
     return by_ref
 
@@ -135,12 +172,19 @@ def _tamper(ret: Return, report: Report, template: Template, rows: dict[str, Any
                 report.error(
                     f"The locked '{col.header}' of {ref} was changed to '{clean_text(value)[:80]}'. "
                     "Locked columns are the plan: put the original back, and use Comments to propose a change.",
-                    sheet=sheet, cell=f"{column_letter(ret.columns[col.key])}{row.excel_row}", ref=ref,
-                    field=col.key, value=clean_text(value)[:200], recipient=ret.recipient, code="locked-changed",
+                    sheet=sheet,
+                    cell=f"{column_letter(ret.columns[col.key])}{row.excel_row}",
+                    ref=ref,
+                    field=col.key,
+                    value=clean_text(value)[:200],
+                    recipient=ret.recipient,
+                    code="locked-changed",
                 )
 
 
-def _typed_rows(ret: Return, report: Report, template: Template, rows: dict[str, Any], sheet: str) -> dict[str, tuple[int, dict[str, Any]]]:
+def _typed_rows(
+    ret: Return, report: Report, template: Template, rows: dict[str, Any], sheet: str
+) -> dict[str, tuple[int, dict[str, Any]]]:
     """ref -> (excel row, {key: typed value}) for every column; unreadable values reported."""
     out: dict[str, tuple[int, dict[str, Any]]] = {}
     for ref, row in rows.items():
@@ -153,8 +197,24 @@ def _typed_rows(ret: Return, report: Report, template: Template, rows: dict[str,
     return out
 
 
-def _typed(col: Column, raw: Any, template: Template, report: Report, sheet: str, cell: str, ref: str, who: str) -> Any:
-    where = {"sheet": sheet, "cell": cell, "ref": ref, "field": col.key, "value": clean_text(raw)[:200], "recipient": who}
+def _typed(
+    col: Column,
+    raw: Any,
+    template: Template,
+    report: Report,
+    sheet: str,
+    cell: str,
+    ref: str,
+    who: str,
+) -> Any:
+    where = {
+        "sheet": sheet,
+        "cell": cell,
+        "ref": ref,
+        "field": col.key,
+        "value": clean_text(raw)[:200],
+        "recipient": who,
+    }
     try:
         if col.type == "date":
             return parse_date(raw)
@@ -162,8 +222,14 @@ def _typed(col: Column, raw: Any, template: Template, report: Report, sheet: str
             return parse_number(raw)
     except ValueError:
         if col.editable:
-            example = "a date such as 31/03/2025" if col.type == "date" else "a number only, such as 85 (no units or words)"
-            report.error(f"'{clean_text(raw)[:80]}' in {col.header} cannot be read: enter {example}.", code=f"bad-{col.type}", **where)
+            example = (
+                "a date such as 31/03/2025" if col.type == "date" else "a number only, such as 85 (no units or words)"
+            )
+            report.error(
+                f"'{clean_text(raw)[:80]}' in {col.header} cannot be read: enter {example}.",
+                code=f"bad-{col.type}",
+                **where,
+            )
         return None
     text = clean_text(raw)
     if col.type == "choice" and col.choices and text:
@@ -177,7 +243,14 @@ def _typed(col: Column, raw: Any, template: Template, report: Report, sheet: str
     return text or None
 
 
-def _run_schemas(ret: Return, report: Report, template: Template, typed: dict[str, tuple[int, dict[str, Any]]], as_of: date, sheet: str) -> None:
+def _run_schemas(
+    ret: Return,
+    report: Report,
+    template: Template,
+    typed: dict[str, tuple[int, dict[str, Any]]],
+    as_of: date,
+    sheet: str,
+) -> None:
     if not typed:
         return
     refs = list(typed)
@@ -197,17 +270,47 @@ def _run_schemas(ret: Return, report: Report, template: Template, typed: dict[st
                 seen.add((index, check))  # a dataframe check fails once per column: report once
                 ref = refs[int(index)]
                 excel_row, row = typed[ref]
-                _schema_issue(ret, report, template, severity, check, case.column, rules, ref, excel_row, row, sheet)
+                _schema_issue(
+                    ret,
+                    report,
+                    template,
+                    severity,
+                    check,
+                    case.column,
+                    rules,
+                    ref,
+                    excel_row,
+                    row,
+                    sheet,
+                )
 
 
-def _schema_issue(ret: Return, report: Report, template: Template, severity: str, check: str, column: Any,
-                  rules: dict[str, Any], ref: str, excel_row: int, row: dict[str, Any], sheet: str) -> None:
+def _schema_issue(
+    ret: Return,
+    report: Report,
+    template: Template,
+    severity: str,
+    check: str,
+    column: Any,
+    rules: dict[str, Any],
+    ref: str,
+    excel_row: int,
+    row: dict[str, Any],
+    sheet: str,
+) -> None:
     rule = rules.get(check)
     key = rule.column if rule else str(column)
     col = template.rows_sheet.column(key)
     cell = f"{column_letter(ret.columns[key])}{excel_row}" if key in ret.columns else ""
     value = row.get(key)
-    where = {"sheet": sheet, "cell": cell, "ref": ref, "field": key, "value": format_value(value)[:200], "recipient": ret.recipient}
+    where = {
+        "sheet": sheet,
+        "cell": cell,
+        "ref": ref,
+        "field": key,
+        "value": format_value(value)[:200],
+        "recipient": ret.recipient,
+    }
     if rule is not None:
         words = {k: format_value(v) for k, v in row.items()} | {"expected": rule.expected(pd.Series(row))}
         message = f"{ref}: " + rule.rule.message.format_map(_Default(words))
@@ -218,12 +321,20 @@ def _schema_issue(ret: Return, report: Report, template: Template, severity: str
         choices = template.choices[col.choices]
         hint = choices.suggest(str(value))
         did_you = f" Did you mean {hint}?" if hint else ""
-        report.error(f"{ref}: '{value}' is not a {choices.title}.{did_you} Choose one of {', '.join(choices.names)} from the dropdown.", code="bad-choice", **where)
+        report.error(
+            f"{ref}: '{value}' is not a {choices.title}.{did_you} Choose one of {', '.join(choices.names)} from the dropdown.",
+            code="bad-choice",
+            **where,
+        )
     elif check == "not_nullable":
         allowed = f": choose one of {', '.join(template.choices[col.choices].names)}" if col and col.choices else ""
         report.error(f"{ref}: {header} is empty{allowed}.", code="required", **where)
     elif check.startswith(("too_long", "str_length")):
-        report.error(f"{ref}: {header} is {len(str(value)):,} characters; the limit is {col.max_length:,}. Please shorten it.", code="too-long", **where)  # type: ignore[union-attr]
+        report.error(
+            f"{ref}: {header} is {len(str(value)):,} characters; the limit is {col.max_length:,}. Please shorten it.",
+            code="too-long",
+            **where,
+        )  # type: ignore[union-attr]
     else:
         report.error(f"{ref}: {header} failed the check '{check}'.", code=check, **where)
 

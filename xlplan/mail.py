@@ -1,0 +1,253 @@
+"""Email: the SPG pack and the chasers, as .eml drafts or sent over SMTP.
+
+Named mail.py, not email.py, so the standard library's `email` package stays
+reachable. Drafts carry `X-Unsent: 1`, so Outlook opens them as editable
+messages ready to send; Thunderbird opens them with File > Open.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from datetime import date
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from pathlib import Path
+
+from xlplan.errors import XlplanError
+from xlplan.files import atomic_path, safe_filename
+from xlplan.ledger import Ledger
+from xlplan.plan import Plan
+from xlplan.summary import Summary, deadline_words, summarise, to_html, to_text
+
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+class MailError(XlplanError):
+    """The message could not be sent; nothing was delivered."""
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int = 587
+    security: str = "starttls"  # starttls | ssl | none
+    user: str = ""
+    password: str = ""
+    timeout: float = 30
+
+
+def _base(sender: str, to: list[str], subject: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain="xlplan.local")
+    msg["X-Unsent"] = "1"  # Outlook: open as a draft to review and send
+    return msg
+
+
+def attach_workbook(msg: EmailMessage, path: Path, name: str | None = None) -> None:
+    msg.add_attachment(path.read_bytes(), maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=name or path.name)
+
+
+def spg_message(summary: Summary, master: Path, *, sender: str, to: list[str], officer: str = "") -> EmailMessage:
+    subject = f"{summary.plan_title}: progress report and master tracker, {summary.cycle}"
+    msg = _base(sender, to, subject)
+    intro = (
+        f"Please find attached the master tracker for {summary.cycle}"
+        + (f", for the Strategic Planning Group meeting on {summary.spg_date:%d %B %Y}" if summary.spg_date else "")
+        + "."
+    )
+    sign = f"\n\n{officer}" if officer else ""
+    msg.set_content(f"Dear colleagues,\n\n{intro}\n\n{to_text(summary)}{sign}\n")
+    msg.add_alternative(
+        f'<!DOCTYPE html><html><body><p style="font-family:Arial,sans-serif">Dear colleagues,</p>'
+        f'<p style="font-family:Arial,sans-serif">{html.escape(intro)}</p>{to_html(summary, standalone=False)}'
+        f'<p style="font-family:Arial,sans-serif">{html.escape(officer)}</p></body></html>',
+        subtype="html",
+    )
+    attach_workbook(msg, master)
+    return msg
+
+
+def chase_message(
+    summary: Summary,
+    recipient: str,
+    email: str,
+    *,
+    sender: str,
+    officer: str,
+    problems: list[str],
+    attachment: Path,
+    quarantined: bool,
+) -> EmailMessage:
+    when = f"{summary.deadline:%A %d %B %Y}"
+    subject = (
+        f"{summary.plan_title}: your {summary.cycle} return needs corrections"
+        if quarantined
+        else f"{summary.plan_title}: your {summary.cycle} return is due {when}"
+    )
+    msg = _base(sender, [formataddr((recipient, email))], subject)
+    first = recipient.split()[0] if recipient else "colleague"
+    if quarantined:
+        lead = (
+            "Thank you for your return. It could not be merged yet because of the points below. "
+            "The attached copy keeps your entries and marks each cell to fix: please correct it and send it back."
+        )
+    else:
+        lead = (
+            f"We have not yet received your implementation plan return for {summary.cycle} "
+            f"({deadline_words(summary.days_to_deadline)}, {when}). The workbook is attached again."
+        )
+    text_list = "\n".join(f"- {p}" for p in problems)
+    msg.set_content(f"Dear {first},\n\n{lead}\n\n{text_list}\n\nThank you,\n{officer}\n")
+    items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+    msg.add_alternative(
+        f'<!DOCTYPE html><html><body style="font-family:Arial,sans-serif"><p>Dear {html.escape(first)},</p>'
+        f"<p>{html.escape(lead)}</p><ul>{items}</ul><p>Thank you,<br>{html.escape(officer)}</p></body></html>",
+        subtype="html",
+    )
+    attach_workbook(msg, attachment)
+    return msg
+
+
+def write_eml(msg: EmailMessage, out_dir: Path, name: str) -> Path:
+    path = out_dir / f"{safe_filename(name)}.eml"
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(bytes(msg))
+    return path
+
+
+def send(msg: EmailMessage, smtp: Smtp) -> list[str]:
+    """Send over SMTP. Returns the accepted recipients; raises MailError if none was accepted."""
+    del msg["X-Unsent"]  # a sent message is not a draft
+    try:
+        client = _connect(smtp)
+    except (ConnectionRefusedError, socket.gaierror, TimeoutError, OSError) as exc:
+        raise MailError(
+            f"Cannot connect to the mail server {smtp.host}:{smtp.port} ({_reason(exc)}). "
+            "Check --smtp-host and --smtp-port, and that you are on the network."
+        ) from exc
+    try:
+        with client:
+            if smtp.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if smtp.user:
+                client.login(smtp.user, smtp.password)
+            refused = client.send_message(msg)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise MailError(
+            f"The mail server refused the login for {smtp.user!r}: check the user name and password."
+        ) from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        raise MailError(f"The mail server does not support that: {exc}. Try --smtp-security ssl or none.") from exc
+    except smtplib.SMTPRecipientsRefused as exc:
+        who = ", ".join(f"{a} ({c} {m.decode(errors='replace')})" for a, (c, m) in exc.recipients.items())
+        raise MailError(f"The mail server refused every recipient: {who}. Nothing was sent.") from exc
+    except smtplib.SMTPException as exc:
+        raise MailError(f"The mail server rejected the message: {exc}. Nothing was sent.") from exc
+    except (OSError, ssl.SSLError) as exc:
+        raise MailError(
+            f"The connection to {smtp.host} failed while sending ({_reason(exc)}). Nothing was reported as sent."
+        ) from exc
+    to = [a.strip() for a in str(msg["To"]).split(",")]
+    return [a for a in to if not any(r in a for r in refused)]
+
+
+def _connect(smtp: Smtp) -> smtplib.SMTP:
+    if smtp.security == "ssl":
+        return smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=ssl.create_default_context())
+    return smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+# --- the drafts of a cycle ------------------------------------------------------
+
+
+def _sender(plan: Plan) -> tuple[str, str]:
+    settings = plan.settings
+    officer = settings.get("officer", "")
+    address = settings.get("return_email", "")
+    if not address:
+        raise MailError("The plan has no 'Return address' on its Settings sheet: add one to send email.")
+    return (formataddr((officer, address)) if officer else address), officer
+
+
+def spg_draft(plan: Plan, cycle: str, today: date, to: list[str] | None = None) -> EmailMessage:
+    """The SPG message for a cycle, with the master tracker attached."""
+    master = plan.folder.master_file
+    if not master.is_file():
+        raise MailError(f"There is no master tracker yet ({master}): run `xlplan collect` first.")
+    recipients = to or [a.strip() for a in plan.settings.get("spg_email", "").split(";") if a.strip()]
+    if not recipients:
+        raise MailError("No SPG address: fill in 'SPG email' on the plan's Settings sheet, or give --to.")
+    sender, officer = _sender(plan)
+    with Ledger(plan.folder.ledger_file) as ledger:
+        summary = summarise(plan, ledger, cycle, today)
+    return spg_message(summary, master, sender=sender, to=recipients, officer=officer)
+
+
+def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMessage]]:
+    """One message per recipient whose return is missing or quarantined."""
+    sender, officer = _sender(plan)
+    out = []
+    with Ledger(plan.folder.ledger_file) as ledger:
+        summary = summarise(plan, ledger, cycle, today)
+        issued = ledger.issued(cycle)
+        returns = ledger.returns(cycle)
+    for state in summary.recipients:
+        if state.state not in ("missing", "quarantined"):
+            continue
+        quarantined = state.state == "quarantined"
+        attachment = _chase_attachment(plan, cycle, state.recipient, issued, quarantined)
+        if attachment is None:
+            continue
+        if quarantined:
+            latest = [r for r in returns if r["recipient"] == state.recipient][-1]
+            problems = [
+                f"{i['where'] + ': ' if i.get('where') else ''}{i['message']}"
+                for i in json.loads(latest["issues"])
+                if i["severity"] in ("error", "warning")
+            ]
+        else:
+            n = len(plan.items_for(state.recipient))
+            problems = [
+                f"Your return covers {n} action{'s' if n != 1 else ''}: please give progress and a RAG status for each."
+            ]
+        msg = chase_message(
+            summary,
+            state.recipient,
+            state.email,
+            sender=sender,
+            officer=officer,
+            problems=problems,
+            attachment=attachment,
+            quarantined=quarantined,
+        )
+        out.append((state.recipient, msg))
+    return out
+
+
+def _chase_attachment(
+    plan: Plan, cycle: str, who: str, issued: dict[str, tuple[str, int]], quarantined: bool
+) -> Path | None:
+    if quarantined:
+        fixes = sorted(
+            plan.folder.feedback_dir(cycle).glob(f"{safe_filename(f'{cycle} return - {who} - PLEASE FIX')}.xlsx")
+        )
+        if fixes:
+            return fixes[0]
+    if who in issued:
+        path = plan.folder.outgoing_dir(cycle) / issued[who][0]
+        if path.is_file():
+            return path
+    return None
