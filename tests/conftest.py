@@ -24,24 +24,66 @@ SPONSORS = [
 BA1 = "Big Action 1: Reducing Inequalities"
 BA3 = "Big Action 3: Together we will Protect Our Population"
 ACTIONS: list[dict[str, Any]] = [
-    {"ref": "BA1.01", "big_action": BA1, "action": "Extend community link workers to all GP practices",
-     "responsible": "Service Manager, Health Improvement", "sponsor": "Helen Watson",
-     "due": date(2024, 3, 31), "measure": "People supported by link workers", "target": 1200},
-    {"ref": "BA1.02", "big_action": BA1, "action": "=Publish a locality plan for each of the six localities",
-     "responsible": "Planning Officer", "sponsor": "Helen Watson", "due": date(2023, 3, 31),
-     "measure": "", "target": None},
-    {"ref": "BA1.03", "big_action": BA1, "action": "@Deliver the Your Voice community survey every year",
-     "responsible": "Your Voice", "sponsor": "Helen Watson", "due": date(2026, 12, 31),
-     "measure": "% of respondents reporting good wellbeing", "target": 85},
-    {"ref": "BA3.01", "big_action": BA3, "action": "Refresh the public protection chief officers' group strategy",
-     "responsible": "Public Protection Lead", "sponsor": "Sharon McAlees; Allen Stevenson",
-     "due": date(2025, 12, 31), "measure": "", "target": None},
-    {"ref": "BA3.02", "big_action": BA3, "action": "Train staff in adult support and protection",
-     "responsible": "Learning and Development", "sponsor": "Sharon McAlees; Allen Stevenson",
-     "due": date(2026, 6, 30), "measure": "Staff trained", "target": 400},
-    {"ref": "BA4.01", "big_action": "Big Action 4: Support people to live at home",
-     "action": "Expand technology enabled care", "responsible": "TEC Lead", "sponsor": "Allen Stevenson",
-     "due": date(2025, 9, 30), "measure": "Households with TEC", "target": 900},
+    {
+        "ref": "BA1.01",
+        "big_action": BA1,
+        "action": "Extend community link workers to all GP practices",
+        "responsible": "Service Manager, Health Improvement",
+        "sponsor": "Helen Watson",
+        "due": date(2024, 3, 31),
+        "measure": "People supported by link workers",
+        "target": 1200,
+    },
+    {
+        "ref": "BA1.02",
+        "big_action": BA1,
+        "action": "=Publish a locality plan for each of the six localities",
+        "responsible": "Planning Officer",
+        "sponsor": "Helen Watson",
+        "due": date(2023, 3, 31),
+        "measure": "",
+        "target": None,
+    },
+    {
+        "ref": "BA1.03",
+        "big_action": BA1,
+        "action": "@Deliver the Your Voice community survey every year",
+        "responsible": "Your Voice",
+        "sponsor": "Helen Watson",
+        "due": date(2026, 12, 31),
+        "measure": "% of respondents reporting good wellbeing",
+        "target": 85,
+    },
+    {
+        "ref": "BA3.01",
+        "big_action": BA3,
+        "action": "Refresh the public protection chief officers' group strategy",
+        "responsible": "Public Protection Lead",
+        "sponsor": "Sharon McAlees; Allen Stevenson",
+        "due": date(2025, 12, 31),
+        "measure": "",
+        "target": None,
+    },
+    {
+        "ref": "BA3.02",
+        "big_action": BA3,
+        "action": "Train staff in adult support and protection",
+        "responsible": "Learning and Development",
+        "sponsor": "Sharon McAlees; Allen Stevenson",
+        "due": date(2026, 6, 30),
+        "measure": "Staff trained",
+        "target": 400,
+    },
+    {
+        "ref": "BA4.01",
+        "big_action": "Big Action 4: Support people to live at home",
+        "action": "Expand technology enabled care",
+        "responsible": "TEC Lead",
+        "sponsor": "Allen Stevenson",
+        "due": date(2025, 9, 30),
+        "measure": "Households with TEC",
+        "target": 900,
+    },
 ]
 SETTINGS = {
     "title": "Test Strategic Plan",
@@ -53,14 +95,21 @@ SETTINGS = {
 }
 
 
-def make_plan_folder(root: Path, actions: list[dict[str, Any]] | None = None,
-                     sponsors: list[Recipient] | None = None, settings: dict[str, str] | None = None) -> PlanFolder:
+def make_plan_folder(
+    root: Path,
+    actions: list[dict[str, Any]] | None = None,
+    sponsors: list[Recipient] | None = None,
+    settings: dict[str, str] | None = None,
+) -> PlanFolder:
     folder = PlanFolder(root)
     root.mkdir(parents=True, exist_ok=True)
     folder.make_dirs()
     write_plan_workbook(
-        folder.plan_file, load_template("implementation-plan"), settings or SETTINGS,
-        SPONSORS if sponsors is None else sponsors, ACTIONS if actions is None else actions,
+        folder.plan_file,
+        load_template("implementation-plan"),
+        settings or SETTINGS,
+        SPONSORS if sponsors is None else sponsors,
+        ACTIONS if actions is None else actions,
     )
     return folder
 
@@ -71,7 +120,7 @@ def plan_folder(tmp_path: Path) -> PlanFolder:
 
 
 @pytest.fixture
-def plan(plan_folder: PlanFolder):  # noqa: ANN201
+def plan(plan_folder: PlanFolder):
     return load_plan(plan_folder)
 
 

@@ -69,9 +69,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def _run(
-    cmd: Sequence[str], *, timeout: float, stdin: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
+def _run(cmd: Sequence[str], *, timeout: float, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run ``cmd`` in its own process group; kill the whole group on timeout."""
     proc = subprocess.Popen(
         list(cmd),
@@ -86,8 +84,7 @@ def _run(
         _kill_group(proc)
         out, err = proc.communicate()
         raise RuntimeError(
-            f"timed out after {timeout:.0f}s: {' '.join(cmd)}\n"
-            f"stderr:\n{err.decode(errors='replace')}"
+            f"timed out after {timeout:.0f}s: {' '.join(cmd)}\nstderr:\n{err.decode(errors='replace')}"
         ) from None
     finally:
         if proc.poll() is None:

@@ -56,9 +56,7 @@ def _props(**kwargs: Any) -> tuple[Any, ...]:
 
 def _connect(port: int, timeout: float) -> Any:
     local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext(
-        "com.sun.star.bridge.UnoUrlResolver", local
-    )
+    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
     url = f"uno:socket,host=127.0.0.1,port={port};urp;StarOffice.ComponentContext"
     deadline = time.monotonic() + timeout
     while True:
@@ -111,9 +109,7 @@ def _apply(doc: Any, sheet_name: str, address: str, value: dict[str, Any]) -> No
 def main() -> int:
     job = json.load(sys.stdin)
     desktop = _connect(int(job["port"]), float(job.get("connect_timeout", 60)))
-    doc = desktop.loadComponentFromURL(
-        uno.systemPathToFileUrl(job["src"]), "_blank", 0, _props(Hidden=True)
-    )
+    doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(job["src"]), "_blank", 0, _props(Hidden=True))
     if doc is None:
         raise RuntimeError(f"LibreOffice could not load {job['src']}")
     try:

@@ -78,8 +78,7 @@ def test_init(runner: CliRunner, tmp_path: Path) -> None:
     root = target.resolve()
     assert lines(result.stdout) == [
         f"Created plan folder {root}",
-        f"Next: fill in {root / 'plan.xlsx'} (Settings, Sponsors, Actions), "
-        "then run `xlplan generate`.",
+        f"Next: fill in {root / 'plan.xlsx'} (Settings, Sponsors, Actions), then run `xlplan generate`.",
     ]
     assert result.stderr == ""
     assert (root / "plan.xlsx").is_file()
@@ -116,9 +115,7 @@ def test_generate(runner: CliRunner, plan_folder: PlanFolder) -> None:
         "Return deadline: Thursday 11 September 2025.",
     ]
     assert result.stderr == ""
-    assert sorted(p.name for p in outbox.iterdir()) == sorted(
-        f"2025-Q3 return - {s.name}.xlsx" for s in SPONSORS
-    )
+    assert sorted(p.name for p in outbox.iterdir()) == sorted(f"2025-Q3 return - {s.name}.xlsx" for s in SPONSORS)
 
 
 def test_generate_from_inside_the_plan_folder(
@@ -177,9 +174,7 @@ def test_generate_without_a_plan_folder(runner: CliRunner, tmp_path: Path) -> No
 
 
 def test_generate_needs_spg_date_or_deadline(runner: CliRunner, plan_folder: PlanFolder) -> None:
-    result = runner.invoke(
-        main, ["--plan", str(plan_folder.root), "generate", "--cycle", "2025-Q3"]
-    )
+    result = runner.invoke(main, ["--plan", str(plan_folder.root), "generate", "--cycle", "2025-Q3"])
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: Give --spg-date")
     assert "--deadline" in result.stderr

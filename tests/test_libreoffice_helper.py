@@ -44,9 +44,7 @@ def workbook(tmp_path: Path) -> Path:
 
 @pytest.mark.libreoffice
 @needs_lo
-def test_convert_roundtrip_keeps_protection_validation_and_properties(
-    workbook: Path, tmp_path: Path
-) -> None:
+def test_convert_roundtrip_keeps_protection_validation_and_properties(workbook: Path, tmp_path: Path) -> None:
     out = convert(workbook, tmp_path / "out", "xlsx")
     assert out == tmp_path / "out" / "actions.xlsx"
     wb = openpyxl.load_workbook(out)
@@ -90,9 +88,7 @@ def test_edit_and_save_bypasses_validation_and_writes_dates(workbook: Path, tmp_
 
 @pytest.mark.libreoffice
 @needs_lo
-def test_edit_and_save_unprotect_allows_editing_locked_cells(
-    workbook: Path, tmp_path: Path
-) -> None:
+def test_edit_and_save_unprotect_allows_editing_locked_cells(workbook: Path, tmp_path: Path) -> None:
     dst = tmp_path / "tampered.ods"
     edit_and_save(
         workbook,

@@ -332,7 +332,7 @@ def test_print_setup_on_every_sheet(master: openpyxl.Workbook) -> None:
     status = master["Current status"]
     assert status.print_title_rows == "$4:$4"
     assert status.freeze_panes == "B5"
-    assert status.auto_filter.ref == "A4:Q10"
+    assert status.auto_filter.ref == "A4:P10"  # 7 plan columns, sponsor, 5 from the return, last, movement, updated
 
 
 def test_existing_master_replaced_atomically(plan: Plan) -> None:

@@ -117,6 +117,7 @@ def generate(
     """Write one return workbook per sponsor for CYCLE into outgoing/<cycle>/."""
     from xlplan.generate import generate as run
     from xlplan.plan import load_plan
+    from xlplan.values import long_date
 
     plan = load_plan(_folder(ctx))
     result = run(
@@ -133,7 +134,7 @@ def generate(
     click.echo(f"Wrote {len(result.files)} workbook(s) for {cycle} to {result.outbox}:")
     for who, path, n in result.files:
         click.echo(f"  {path.name}  ({who}, {n} action{'s' if n != 1 else ''})")
-    click.echo(f"Return deadline: {result.deadline.strftime('%A %d %B %Y')}.")
+    click.echo(f"Return deadline: {long_date(result.deadline)}.")
 
 
 @main.command()

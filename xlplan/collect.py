@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from xlplan.errors import PlanError, UsageError
+from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.ledger import Ledger
 from xlplan.merge import Outcome, archive, record
@@ -116,13 +117,19 @@ def collect(
         if dry_run:
             result.gaps = find_gaps(plan, ledger, cycle, today)
             return result
+        checkpoint("after-read")
         archived = {
             o.sha256: archive(folder.archive_dir, o)
             for o in result.outcomes
             if o.status in ("merged", "quarantined", "superseded")
         }
+        checkpoint("after-archive")
+        # Feedback copies depend only on the return and earlier cycles: write them before
+        # the ledger records the file as seen, so a crash here is repaired by a re-run.
+        result.feedback = _write_feedback(plan, ledger, result)
         if any(o.status in ("merged", "quarantined", "superseded") for o in result.outcomes):
             result.changed_values = record(ledger, plan.template, result.outcomes, archived)
+        checkpoint("after-ledger")
         result.gaps = find_gaps(plan, ledger, cycle, today)
         if render:
             _render(plan, ledger, result)
@@ -220,9 +227,20 @@ def _choose(group: list[Outcome], prefer: str | None) -> Outcome | None:
     return next((o for o in group if o.path.name == prefer), None)
 
 
+def _write_feedback(plan: Plan, ledger: Ledger, result: Collected) -> list[Path]:
+    from xlplan.feedback import write_feedback
+
+    paths = []
+    for out in result.outcomes:
+        if out.status == "quarantined":
+            path = write_feedback(plan, ledger, out, result.cycle)
+            if path is not None:
+                paths.append(path)
+    return paths
+
+
 def _render(plan: Plan, ledger: Ledger, result: Collected) -> None:
     """Render the master when the ledger has changed since it was last rendered."""
-    from xlplan.feedback import write_feedback
     from xlplan.render import render_master
 
     state = ledger.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()
@@ -235,8 +253,3 @@ def _render(plan: Plan, ledger: Ledger, result: Collected) -> None:
         if not out.fallback:
             with ledger.transaction() as db:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('master_state', ?)", (state[0],))
-    for out in result.outcomes:
-        if out.status == "quarantined":
-            path = write_feedback(plan, ledger, out, result.cycle)
-            if path is not None:
-                result.feedback.append(path)

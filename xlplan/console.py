@@ -68,7 +68,7 @@ def print_collected(result: Collected, plan: Plan) -> None:
         out.print(f"Skipped {name}: {why}.")
     if not result.outcomes:
         out.print("No returns found in the folder.")
-    seen = [o for o in result.outcomes if o.status in ("unchanged", "duplicate")]
+    seen = [o for o in result.outcomes if o.status == "unchanged"]
     if seen:
         names = ", ".join(o.path.name for o in seen[:5]) + (f" and {len(seen) - 5} more" if len(seen) > 5 else "")
         out.print(f"Already collected, nothing to do: {len(seen)} file(s) ({names}).", markup=False)
@@ -137,12 +137,13 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
 
 def print_status(summary: Summary, plan: Plan) -> None:
     from xlplan.summary import deadline_words
+    from xlplan.values import long_date
 
     out = console()
     label = plan.template.plan.recipient_label
     out.print(f"{summary.plan_title}: cycle {summary.cycle}")
-    spg = f", SPG meets {summary.spg_date:%d %B %Y}" if summary.spg_date else ""
-    out.print(f"Deadline {summary.deadline:%A %d %B %Y} ({deadline_words(summary.days_to_deadline)}){spg}.")
+    spg = f", SPG meets {long_date(summary.spg_date, weekday=False)}" if summary.spg_date else ""
+    out.print(f"Deadline {long_date(summary.deadline)} ({deadline_words(summary.days_to_deadline)}){spg}.")
     table = Table(title_justify="left")
     for col in (label.capitalize(), "Actions", "Return", "File", "Errors", "Warnings"):
         table.add_column(col)

@@ -31,6 +31,18 @@ def safe_filename(text: str, limit: int = 80) -> str:
     return name
 
 
+def checkpoint(name: str) -> None:
+    """Fault injection for the crash-safety tests: die here, hard, if XLPLAN_CRASH_AT names this point.
+
+    A SIGKILL gives no chance to clean up, like a power cut or a killed process;
+    the tests then check that every file is in its old state or its new one.
+    """
+    if os.environ.get("XLPLAN_CRASH_AT") == name:
+        import signal
+
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success rename it into place.
@@ -46,6 +58,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         yield tmp
         _fsync(tmp)
+        checkpoint(f"before-rename:{target.name}")
         try:
             os.replace(tmp, target)
         except PermissionError as exc:

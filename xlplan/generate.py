@@ -27,7 +27,7 @@ from xlplan.manifest import PREFIX, SHEET, Manifest, fingerprint, sheet_rows
 from xlplan.plan import Plan
 from xlplan.report import Issue
 from xlplan.template import Column, Sheet, Template
-from xlplan.values import format_value
+from xlplan.values import format_value, long_date
 
 DEADLINE_BEFORE_SPG = timedelta(weeks=3)  # SOP: returns due 3 weeks before the SPG meets
 HEADER_ROW = 3  # 0-based: title, subtitle, a blank row, then the header
@@ -36,6 +36,7 @@ TEAL = "#00695C"
 LOCKED_FILL = "#EDEDED"
 EDIT_FILL = "#FFFBEA"
 BORDER = "#BFBFBF"
+_FIRST_SAFE_DATE = date(1900, 3, 1)  # Excel cannot show earlier dates as dates: write them as text
 
 
 @dataclass
@@ -69,7 +70,7 @@ def validate_cycle(cycle: str) -> str:
     """Cycles are names such as 2025-Q3 that sort in time order."""
     import re
 
-    if not re.fullmatch(r"\d{4}-(Q[1-4]|\d{2}|H[12])", cycle):
+    if not re.fullmatch(r"\d{4}-(Q[1-4]|H[12]|0[1-9]|1[0-2])", cycle):
         raise UsageError(f"Cycle '{cycle}' should look like 2025-Q3 (year, dash, quarter).")
     return cycle
 
@@ -251,7 +252,7 @@ def _write(ws: Worksheet, row: int, col: int, value: Any, kind: str, fmt: Any) -
     """Write one cell by its declared type; text is always text, never a formula or link."""
     if value is None or value == "":
         ws.write_blank(row, col, None, fmt)
-    elif kind == "date" and isinstance(value, date):
+    elif kind == "date" and isinstance(value, date) and value >= _FIRST_SAFE_DATE:
         ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)
     elif kind == "number" and isinstance(value, int | float) and math.isfinite(value):
         ws.write_number(row, col, value, fmt)
@@ -475,8 +476,8 @@ def _instructions(
     facts = [
         (template.plan.recipient_label.capitalize(), recipient),
         ("Reporting cycle", manifest.cycle),
-        ("Please return by", deadline.strftime("%A %d %B %Y")),
-        ("SPG meeting", spg_date.strftime("%A %d %B %Y") if spg_date else ""),
+        ("Please return by", long_date(deadline)),
+        ("SPG meeting", long_date(spg_date) if spg_date else ""),
         ("Return to", " ".join(p for p in (officer, f"<{to}>" if to else "") if p)),
     ]
     if groups:

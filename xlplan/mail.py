@@ -23,6 +23,7 @@ from xlplan.files import atomic_path, safe_filename
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan
 from xlplan.summary import Summary, deadline_words, summarise, to_html, to_text
+from xlplan.values import long_date
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -61,7 +62,11 @@ def spg_message(summary: Summary, master: Path, *, sender: str, to: list[str], o
     msg = _base(sender, to, subject)
     intro = (
         f"Please find attached the master tracker for {summary.cycle}"
-        + (f", for the Strategic Planning Group meeting on {summary.spg_date:%d %B %Y}" if summary.spg_date else "")
+        + (
+            f", for the Strategic Planning Group meeting on {long_date(summary.spg_date, weekday=False)}"
+            if summary.spg_date
+            else ""
+        )
         + "."
     )
     sign = f"\n\n{officer}" if officer else ""
@@ -87,7 +92,7 @@ def chase_message(
     attachment: Path,
     quarantined: bool,
 ) -> EmailMessage:
-    when = f"{summary.deadline:%A %d %B %Y}"
+    when = long_date(summary.deadline)
     subject = (
         f"{summary.plan_title}: your {summary.cycle} return needs corrections"
         if quarantined

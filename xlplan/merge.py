@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xlplan.files import atomic_path
+from xlplan.files import atomic_path, checkpoint
 from xlplan.ledger import Ledger, from_json, now, to_json
 from xlplan.report import Report
 from xlplan.template import Template
@@ -94,6 +94,7 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
                     (groups_sheet, g, f, v) for g, fields in out.validated.groups.items() for f, v in fields.items()
                 ]
                 changed += _merge_values(db, ledger, out, values, stamp)
+        checkpoint("in-ledger-transaction")
         db.execute(
             "INSERT INTO meta VALUES ('state', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )

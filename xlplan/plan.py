@@ -222,10 +222,10 @@ def _read_recipients(rows: list[list[Any]], sheet: str, problems: list[str]) -> 
         name = " ".join(values["name"].split())
         if not name:
             continue
-        if name in seen:
+        if name.casefold() in seen:
             problems.append(f"{sheet}!row {r}: '{name}' is listed twice.")
             continue
-        seen.add(name)
+        seen.add(name.casefold())
         recipients.append(Recipient(name, values.get("email", ""), values.get("role", "")))
     return recipients
 

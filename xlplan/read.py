@@ -136,7 +136,8 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
     template: Template | None = template_for(ret.identity.get("template", "")) if template_for else None
     if template is None:
         return
-    ret.protected = _protection(archive)
+    parts = _sheet_parts(archive)
+    ret.protected = _protection(archive, parts)
     rows_sheet = template.rows_sheet
     real = _sheet_named(book.sheet_names, rows_sheet.name)
     if real is None:
@@ -152,6 +153,13 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
         )
     cells = book.get_sheet_by_name(real).to_python(skip_empty_area=False, nrows=MAX_ROWS)
     _rows(ret, cells, template, report, real)
+    if ret.protected.get(real) is False:
+        report.note(
+            f"Sheet protection on '{real}' was removed; every locked value was checked instead.",
+            sheet=real,
+            code="unprotected",
+        )
+    _report_formulas(ret, _formulas(archive, parts.get(real)), template, report, real)
     groups = template.groups_sheet
     if groups is not None:
         gname = _sheet_named(book.sheet_names, groups.name)
@@ -210,8 +218,8 @@ _REL_ALT = re.compile(rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"
 _PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b([^>]*)>")
 
 
-def _protection(archive: zipfile.ZipFile) -> dict[str, bool]:
-    """Whether each sheet is protected, from the sheet XML (calamine does not say)."""
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> the zip part holding its XML, from the workbook and its relationships."""
     from html import unescape
 
     try:
@@ -221,17 +229,40 @@ def _protection(archive: zipfile.ZipFile) -> dict[str, bool]:
         return {}
     targets = {i.decode(): t.decode() for i, t in _REL.findall(rels)}
     targets |= {i.decode(): t.decode() for t, i in _REL_ALT.findall(rels)}
-    out: dict[str, bool] = {}
+    out = {}
     for name, rid in _SHEET_REL.findall(workbook):
         target = targets.get(rid.decode(), "")
-        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        out[unescape(name.decode())] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return out
+
+
+def _protection(archive: zipfile.ZipFile, parts: dict[str, str]) -> dict[str, bool]:
+    """Whether each sheet is protected, from the sheet XML (calamine does not say)."""
+    out: dict[str, bool] = {}
+    for name, part in parts.items():
         try:
             xml = archive.read(part)
         except KeyError:
             continue
         match = _PROTECTION.search(xml)
-        out[unescape(name.decode())] = bool(match) and not re.search(rb'sheet="(0|false)"', match.group(1))
+        out[name] = bool(match) and not re.search(rb'sheet="(0|false)"', match.group(1))
     return out
+
+
+_FORMULA = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)</)', re.S)
+
+
+def _formulas(archive: zipfile.ZipFile, part: str | None) -> dict[tuple[str, int], str]:
+    """Cells holding a formula: (column letter, row) -> formula text. Never evaluated."""
+    from html import unescape
+
+    if part is None:
+        return {}
+    try:
+        xml = archive.read(part)
+    except KeyError:
+        return {}
+    return {(c.decode(), int(r)): unescape((f or b"").decode("utf-8", "replace")) for c, r, f in _FORMULA.findall(xml)}
 
 
 def _rows(ret: Return, cells: list[list[Any]], template: Template, report: Report, sheet: str) -> None:
@@ -288,6 +319,27 @@ def _rows(ret: Return, cells: list[list[Any]], template: Template, report: Repor
             continue
         values[key] = clean_text(values[key])
         ret.rows.append(Row(r, values))
+
+
+def _report_formulas(
+    ret: Return, formulas: dict[tuple[str, int], str], template: Template, report: Report, sheet: str
+) -> None:
+    """A formula's stored value is judged like typed text; the formula itself is never run or copied."""
+    by_letter = {column_letter(i): key for key, i in ret.columns.items()}
+    for (letter, row), text in sorted(formulas.items(), key=lambda x: (x[0][1], x[0][0])):
+        key = by_letter.get(letter)
+        column = template.rows_sheet.column(key) if key else None
+        if row <= ret.header_row or column is None or not column.editable:
+            continue
+        kind = "an external (DDE) link" if "|" in text else "a formula"
+        report.warning(
+            f"{column.header} holds {kind} (={text[:60]}); only its stored value was read, nothing was run. Please type the value itself.",
+            sheet=sheet,
+            cell=f"{letter}{row}",
+            field=key or "",
+            value=f"={text[:200]}",
+            code="formula",
+        )
 
 
 def _groups(cells: list[list[Any]], labels: list[str], keys: dict[str, str]) -> dict[str, dict[str, tuple[Any, str]]]:

@@ -238,11 +238,6 @@ class Styles:
             for key, cl in template.choices.items()
         }
 
-    def blank(self, col: Col) -> Format:
-        return {"number": self.integer, "date": self.date, "datetime": self.datetime}.get(
-            col.kind, self.text if col.wrap else self.text_nowrap
-        )
-
 
 # --- writing cells -------------------------------------------------------------
 
@@ -271,34 +266,56 @@ def _as_datetime(value: Any) -> datetime | None:
         return None
 
 
-def _is_number(value: Any) -> bool:
-    return type(value) in (int, float) and math.isfinite(value)
+CellWriter = Callable[[Worksheet, int, int, Any], None]
 
 
-def _put(ws: Worksheet, row: int, c: int, value: Any, col: Col, styles: Styles) -> None:
-    """Write one cell by the column's kind; anything else is text, never a formula or link."""
-    if value is None or value == "":
-        ws.write_blank(row, c, None, styles.blank(col))
-        return
-    if col.by_value and isinstance(value, str) and value in col.by_value:
-        ws.write_string(row, c, value, col.by_value[value])
-        return
-    kind = col.kind
-    if kind == "number" and _is_number(value):
-        ws.write_number(row, c, value, styles.integer if value == int(value) else styles.decimal)
-        return
-    if kind == "date" and (day := _as_date(value)) is not None:
-        ws.write_datetime(row, c, day, styles.date)
-        return
-    if kind == "datetime" and (moment := _as_datetime(value)) is not None:
-        ws.write_datetime(row, c, moment, styles.datetime)
-        return
-    ws.write_string(row, c, format_value(value), styles.text if col.wrap else styles.text_nowrap)
+def _writer(col: Col, styles: Styles) -> CellWriter:
+    """How one column's values are written: by its kind, and otherwise as text.
+
+    Made once per column, so the loop over 50,000 rows does one call per cell. Text is
+    always written with write_string: never a formula, a link or a number.
+    """
+    text_fmt = styles.text if col.wrap else styles.text_nowrap
+    colours = dict(col.by_value)
+
+    def text(ws: Worksheet, row: int, c: int, value: Any) -> None:
+        if type(value) is str:
+            ws.write_string(row, c, value, colours.get(value, text_fmt))
+        else:
+            ws.write_string(row, c, format_value(value), text_fmt)
+
+    def number(ws: Worksheet, row: int, c: int, value: Any) -> None:
+        if type(value) in (int, float) and math.isfinite(value):
+            ws.write_number(row, c, value, styles.integer if value == int(value) else styles.decimal)
+        else:
+            text(ws, row, c, value)
+
+    def day(ws: Worksheet, row: int, c: int, value: Any) -> None:
+        typed = _as_date(value)
+        if typed is None:
+            text(ws, row, c, value)
+        else:
+            ws.write_datetime(row, c, typed, styles.date)
+
+    def moment(ws: Worksheet, row: int, c: int, value: Any) -> None:
+        typed = _as_datetime(value)
+        if typed is None:
+            text(ws, row, c, value)
+        else:
+            ws.write_datetime(row, c, typed, styles.datetime)
+
+    return {"number": number, "date": day, "datetime": moment}.get(col.kind, text)
 
 
-def _write_row(ws: Worksheet, row: int, cols: Sequence[Col], values: Sequence[Any], styles: Styles) -> None:
+def _writers(cols: Sequence[Col], styles: Styles) -> list[CellWriter]:
+    return [_writer(col, styles) for col in cols]
+
+
+def _write_row(ws: Worksheet, row: int, writers: Sequence[CellWriter], values: Sequence[Any]) -> None:
+    """Write one row; blank values are left as empty cells."""
     for c, value in enumerate(values):
-        _put(ws, row, c, value, cols[c], styles)
+        if value is not None and value != "":
+            writers[c](ws, row, c, value)
 
 
 def _row_height(values: Sequence[Any], wrap_widths: Sequence[tuple[int, float]]) -> float | None:
@@ -327,7 +344,8 @@ def _header(ws: Worksheet, styles: Styles, row: int, cols: Sequence[Col]) -> Non
 
 
 def _table(ws: Worksheet, cols: Sequence[Col], last_row: int) -> None:
-    """Freeze the header, filter it, and print it on every page."""
+    """Freeze the header and filter it; print gridlines, as blank cells have no borders."""
+    ws.hide_gridlines(0)
     ws.freeze_panes(HEADER_ROW + 1, 1)
     ws.autofilter(HEADER_ROW, 0, max(last_row, HEADER_ROW + 1), len(cols) - 1)
 
@@ -402,6 +420,7 @@ def _sheet_current_status(book: Workbook, styles: Styles, ctx: Context) -> Works
     _titles(ws, styles, ctx, f"Every {ctx.items_label.lower()} with this cycle's return.")
     cols, plan_keys, inputs = _status_cols(ctx, styles)
     _header(ws, styles, HEADER_ROW, cols)
+    writers = _writers(cols, styles)
     input_keys = [c.key for c in inputs]
     key, status_key, order = ctx.template.plan.key, ctx.status_key, ctx.status_order
     wrap = [(c, col.width) for c, col in enumerate(cols) if col.kind == "text" and col.wrap]
@@ -419,7 +438,7 @@ def _sheet_current_status(book: Workbook, styles: Styles, ctx: Context) -> Works
             status = now.get(status_key)
             values += [now.get(k) for k in input_keys]
             values += [last, movement(status, last, order), "yes"]
-        _write_row(ws, row, cols, values, styles)
+        _write_row(ws, row, writers, values)
         height = _row_height(values, wrap)
         if height:
             ws.set_row(row, height)
@@ -442,13 +461,14 @@ def _sheet_trend(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
         *[Col(cycle, 10, editable=cycle == ctx.cycle, by_value=colours) for cycle in ctx.cycles],
     ]
     _header(ws, styles, HEADER_ROW, cols)
+    writers = _writers(cols, styles)
     cycles = ctx.cycles
     row = HEADER_ROW
     for item in ctx.plan.items:
         row += 1
         ref = item.get(key)
         per_cycle = ctx.history.get(ref, {})
-        _write_row(ws, row, cols, [ref, item.get("action"), *[per_cycle.get(c) for c in cycles]], styles)
+        _write_row(ws, row, writers, [ref, item.get("action"), *[per_cycle.get(c) for c in cycles]])
     _table(ws, cols, row)
     ws.freeze_panes(HEADER_ROW + 1, 2)
     _print_setup(ws, ctx)
@@ -490,6 +510,7 @@ def _sheet_changes(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
         Col("File", 30),
     ]
     _header(ws, styles, HEADER_ROW, cols)
+    writers = _writers(cols, styles)
     columns = _field_types(ctx.template)
     wrap = [(4, 40.0), (5, 40.0)]
     row = HEADER_ROW
@@ -505,7 +526,7 @@ def _sheet_changes(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
             _json_text(change["new"], column),
             change["file"],
         ]
-        _write_row(ws, row, cols, values, styles)
+        _write_row(ws, row, writers, values)
         height = _row_height(values, wrap)
         if height:
             ws.set_row(row, height)
@@ -609,9 +630,10 @@ def _sheet_gaps(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
             continue
         for c, col in enumerate(cols):
             ws.write_string(row, c, col.header, styles.head)
+        writers = _writers(cols, styles)
         for values in found:
             row += 1
-            _write_row(ws, row, cols, values, styles)
+            _write_row(ws, row, writers, values)
         row += 1
     _print_setup(ws, ctx, repeat_to=1)
     return ws
@@ -646,6 +668,7 @@ def _sheet_feedback(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
         *[Col(c.header, 60, editable=True) for c in sheet.columns],
     ]
     _header(ws, styles, HEADER_ROW, cols)
+    writers = _writers(cols, styles)
     fields = [c.key for c in sheet.columns]
     wrap = [(c, col.width) for c, col in enumerate(cols)]
     by_group: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -663,7 +686,7 @@ def _sheet_feedback(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
         for recipient, values in received:
             row += 1
             line = [recipient, *[values.get(f) for f in fields]]
-            _write_row(ws, row, cols, line, styles)
+            _write_row(ws, row, writers, line)
             height = _row_height(line, wrap)
             if height:
                 ws.set_row(row, height)
@@ -689,6 +712,7 @@ def _sheet_returns(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
         Col("SHA-256", 14, wrap=False),
     ]
     _header(ws, styles, HEADER_ROW, cols)
+    writers = _writers(cols, styles)
     row = HEADER_ROW
     for ret in ctx.returns:
         row += 1
@@ -702,7 +726,7 @@ def _sheet_returns(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
             ret["warnings"],
             (ret["sha256"] or "")[:12],
         ]
-        _write_row(ws, row, cols, values, styles)
+        _write_row(ws, row, writers, values)
     if not ctx.returns:
         row += 1
         _none(ws, styles, row, "No returns received yet.")

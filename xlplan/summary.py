@@ -15,6 +15,7 @@ from typing import Any
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan
+from xlplan.values import long_date
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def to_markdown(s: Summary) -> str:
     header, rows = status_table(s)
     lines = [f"# {esc(s.plan_title)}: progress report {s.cycle}", ""]
     lines.append(
-        f"Returns: {s.count('merged')} of {len(s.recipients)} received and merged; {deadline_words(s.days_to_deadline)} ({s.deadline:%d %B %Y})."
+        f"Returns: {s.count('merged')} of {len(s.recipients)} received and merged; {deadline_words(s.days_to_deadline)} ({long_date(s.deadline, weekday=False)})."
     )
     lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
@@ -198,7 +199,7 @@ def to_html(s: Summary, *, standalone: bool = True) -> str:
     parts = [
         f'<h2 style="font-family:Arial,sans-serif;color:#1F3864">{e(s.plan_title)}: progress report {e(s.cycle)}</h2>',
         f'<p style="font-family:Arial,sans-serif">Returns: {s.count("merged")} of {len(s.recipients)} received and merged; '
-        f"{e(deadline_words(s.days_to_deadline))} ({s.deadline:%d %B %Y}).</p>",
+        f"{e(deadline_words(s.days_to_deadline))} ({long_date(s.deadline, weekday=False)}).</p>",
         f'<table style="border-collapse:collapse;font-family:Arial,sans-serif;font-size:10pt"><tr>{"".join(head_cells)}</tr>{"".join(body)}</table>',
     ]
     gaps = s.gaps

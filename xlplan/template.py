@@ -206,7 +206,7 @@ def parse_template(text: str, source: str) -> Template:
 
 def _need(mapping: dict[str, Any], key: str, where: str) -> Any:
     if key not in mapping:
-        raise KeyError(f"{where} needs '{key}'")
+        raise ValueError(f"{where} needs '{key}'")
     return mapping[key]
 
 
@@ -262,14 +262,23 @@ def _sheet(raw: dict[str, Any], choices: dict[str, ChoiceList], plan: PlanSpec) 
     for c in _need(raw, "columns", f"sheet {name}"):
         c = dict(c)
         c["source"] = c.pop("from", "input")
+        if c["source"] not in ("plan", "previous", "input"):
+            raise ValueError(
+                f"sheet {name}, column {c.get('key')}: unknown from {c['source']!r} (plan, previous or input)"
+            )
         if c["source"] == "plan" and "type" not in c:
             c["type"] = plan_types.get(c["key"], "text")  # a plan column keeps its plan type
-        col = Column(**c)
+        try:
+            col = Column(**c)
+        except TypeError as exc:
+            raise ValueError(f"sheet {name}, column {c.get('key')}: {exc}") from exc
         if col.type not in _TYPES:
             raise ValueError(f"sheet {name}, column {col.key}: unknown type {col.type!r}")
         if col.choices and col.choices not in choices:
             raise ValueError(f"sheet {name}, column {col.key}: no choice list {col.choices!r}")
         columns.append(col)
+    if raw.get("kind", "rows") not in ("rows", "groups"):
+        raise ValueError(f"sheet {name}: unknown kind {raw.get('kind')!r} (rows or groups)")
     return Sheet(
         name=name,
         kind=raw.get("kind", "rows"),
@@ -295,6 +304,9 @@ def _rule(raw: dict[str, Any]) -> Rule:
 def _check(t: Template) -> None:
     """Cross-references a typo in a spec would otherwise turn into a KeyError at run time."""
     plan_keys = {c.key for c in t.plan.columns}
+    for c in t.plan.columns:
+        if c.type not in _TYPES:
+            raise ValueError(f"plan column {c.key}: unknown type {c.type!r}")
     if t.plan.key not in plan_keys:
         raise ValueError(f"plan.key {t.plan.key!r} is not a plan column")
     if t.plan.assign_by != "all" and t.plan.assign_by not in plan_keys:

@@ -77,6 +77,8 @@ def parse_date(value: object) -> date | None:
 def _from_serial(serial: float) -> date:
     if not 1 <= serial <= _MAX_SERIAL or not serial.is_integer():
         raise ValueError(serial)
+    if serial < 61:  # Excel counts a 29 February 1900 that never was (serial 60)
+        return date(1899, 12, 31) + timedelta(days=min(int(serial), 59))
     return _EXCEL_EPOCH + timedelta(days=int(serial))
 
 
@@ -106,3 +108,24 @@ def format_value(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return "" if value is None else str(value)
+
+
+def long_date(value: date, weekday: bool = True) -> str:
+    """'Thursday 4 September 2025': no zero-padded day, English names whatever the locale."""
+    days = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    months = (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    )
+    text = f"{value.day} {months[value.month - 1]} {value.year}"
+    return f"{days[value.weekday()]} {text}" if weekday else text
