@@ -184,16 +184,25 @@ def edit_workbook(path: Path, change: Callable[[Workbook], None], dst: Path | No
 
 
 def move_rows(ws: Any, moves: dict[int, int | None], last_col: int = 14) -> None:
-    """Move whole rows: {from row: to row, or None to drop it}. Targets are cleared first."""
-    saved = {r: [ws.cell(r, c).value for c in range(1, last_col + 1)] for r in moves}
+    """Move whole rows: {from row: to row, or None to drop it}, keeping text as text.
+
+    openpyxl would turn a moved "=Publish..." into a formula; Excel keeps it as text.
+    """
+    saved = {r: [(ws.cell(r, c).value, ws.cell(r, c).data_type) for c in range(1, last_col + 1)] for r in moves}
     for r in moves:
         for c in range(1, last_col + 1):
             ws.cell(r, c).value = None
     for r, to in moves.items():
         if to is None:
             continue
-        for c, value in enumerate(saved[r], start=1):
-            ws.cell(to, c).value = value
+        for c, (value, kind) in enumerate(saved[r], start=1):
+            copy_cell(ws.cell(to, c), value, kind)
+
+
+def copy_cell(cell: Any, value: Any, kind: str) -> None:
+    cell.value = value
+    if kind == "s" and isinstance(value, str):
+        cell.data_type = "s"
 
 
 def manifest_rows(book: Workbook) -> dict[str, Any]:

@@ -13,10 +13,11 @@ import pytest
 from conftest import make_plan_folder
 
 import xlplan.files
+from xlplan.errors import OutputError, UsageError
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.ledger import Ledger, to_json
 from xlplan.plan import Plan, load_plan
-from xlplan.render import Rendered, days_text, fallback_path, render_master
+from xlplan.render import MasterLocked, Rendered, days_text, fallback_path, render_master
 
 Q2, Q3 = "2025-Q2", "2025-Q3"
 AS_OF = date(2025, 9, 20)
@@ -48,12 +49,14 @@ FEEDBACK_ROWS = [
     (HELEN, BA1, {"feedback": "=1+1", "case_study": "@SUM(A1)"}),
     (SHARON, BA3, {"feedback": "Carers value the new helpline."}),
 ]
+# Old and new values as stored: JSON, except the last row's plain text (as merge.py writes them).
 AUDIT = [
-    (HELEN, SHEET, "BA1.01", "rag", "Green", "Amber"),
-    (HELEN, SHEET, "BA1.02", "revised_due", None, "2025-10-31"),
-    (HELEN, SHEET, "BA1.03", "progress", "Not started", FORMULA_NOTE),
-    (SHARON, SHEET, "BA3.02", "actual", None, 250),
-    (HELEN, FEEDBACK, BA1, "feedback", None, "=1+1"),
+    (HELEN, SHEET, "BA1.01", "rag", to_json("Green"), to_json("Amber")),
+    (HELEN, SHEET, "BA1.02", "revised_due", None, to_json("2025-10-31")),
+    (HELEN, SHEET, "BA1.03", "progress", to_json("Not started"), to_json(FORMULA_NOTE)),
+    (SHARON, SHEET, "BA3.02", "actual", None, to_json(250)),
+    (HELEN, FEEDBACK, BA1, "feedback", None, to_json("=1+1")),
+    (SHARON, SHEET, "BA3.01", "progress", "Consulting", "+44 7700 900123"),
 ]
 
 
@@ -128,8 +131,8 @@ def _fill_ledger(path: Path) -> None:
                     sheet,
                     ref,
                     fld,
-                    to_json(old),
-                    to_json(new),
+                    old,
+                    new,
                     _sha(who, Q3),
                     f"{Q3} {who}.xlsx",
                 ),
@@ -280,6 +283,15 @@ def test_changes_lists_this_cycles_audit(master: openpyxl.Workbook) -> None:
     assert (rows[2]["New"].value, rows[2]["New"].data_type) == (FORMULA_NOTE, "s")
     assert (rows[3]["New"].value, rows[3]["New"].data_type) == ("250", "s")
     assert rows[4]["Field"].value.startswith("Feedback / key themes")
+    assert (rows[5]["Old"].value, rows[5]["New"].value) == ("Consulting", "+44 7700 900123")
+
+
+def test_trend_stops_at_the_rendered_cycle(plan: Plan, tmp_path: Path) -> None:
+    with Ledger(plan.folder.ledger_file) as ledger:
+        gaps = find_gaps(plan, ledger, Q2, date(2025, 6, 20))
+        rendered = render_master(plan, ledger, Q2, gaps, tmp_path / "q2.xlsx")
+    ws = openpyxl.load_workbook(rendered.path)["Trend"]
+    assert [c.value for c in ws[HEADER]] == ["Ref", "Action", Q2]
 
 
 def test_gaps_names_the_missing_sponsor(master: openpyxl.Workbook) -> None:
@@ -374,9 +386,16 @@ def test_explicit_target(plan: Plan, tmp_path: Path) -> None:
     assert not plan.folder.master_file.exists()
 
 
-def test_gaps_for_another_cycle_are_refused(plan: Plan) -> None:
-    from xlplan.errors import UsageError
+def test_other_write_failures_raise_without_fallback(plan: Plan, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(OutputError) as caught:
+        _render(plan, blocker / "master-tracker.xlsx")
+    assert not isinstance(caught.value, MasterLocked)
+    assert blocker.read_text() == "a file where the folder should be"
 
+
+def test_gaps_for_another_cycle_are_refused(plan: Plan) -> None:
     with Ledger(plan.folder.ledger_file) as ledger:
         gaps = find_gaps(plan, ledger, Q2, AS_OF)
         with pytest.raises(UsageError):

@@ -294,8 +294,10 @@ def _deliver(messages: list[tuple[str, Any]], send: bool, smtp: Any, out_dir: Pa
 
     for name, msg in messages:
         if send:
-            accepted = send_message(msg, smtp)
+            accepted, refused = send_message(msg, smtp)
             click.echo(f"Sent '{msg['Subject']}' to {', '.join(accepted)}")
+            for address, reason in refused.items():
+                click.echo(f"Warning: the mail server refused {address} ({reason}): it was not sent there.", err=True)
         else:
             path = write_eml(msg, out_dir, name)
             click.echo(f"Draft: {path}")

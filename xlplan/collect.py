@@ -24,9 +24,11 @@ from xlplan.merge import Outcome, archive, record
 from xlplan.plan import Plan
 from xlplan.read import read_return
 from xlplan.report import Report
-from xlplan.validate import validate
+from xlplan.validate import Prepared, check_all, prepare
+from xlplan.values import clean_text
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx"}
+_RECORDED = ("merged", "quarantined", "superseded")
 _IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 
 
@@ -109,25 +111,33 @@ def collect(
         files, skipped = list_returns(source or folder.returns_dir)
         result = Collected(cycle, skipped=skipped, dry_run=dry_run)
         seen: dict[str, Outcome] = {}
+        batch: list[tuple[Outcome, Prepared]] = []
         for path in files:
             if progress:
                 progress(path)
-            result.outcomes.append(_judge(path, plan, ledger, cycle, as_of, seen))
+            outcome, prepared = _judge(path, plan, ledger, cycle, seen)
+            result.outcomes.append(outcome)
+            if prepared is not None:
+                batch.append((outcome, prepared))
+        check_all([p for _, p in batch], plan.template, as_of)
+        for outcome, prepared in batch:
+            outcome.validated = prepared.result
+            outcome.status = "merged" if outcome.report.valid else "quarantined"
         _resolve_conflicts(result.outcomes, ledger, cycle, prefer)
         if dry_run:
-            result.gaps = find_gaps(plan, ledger, cycle, today)
+            result.gaps = _gaps_as_if_merged(plan, ledger, result, today)
             return result
         checkpoint("after-read")
         archived = {
             o.sha256: archive(folder.archive_dir, o)
             for o in result.outcomes
-            if o.status in ("merged", "quarantined", "superseded")
+            if o.status in _RECORDED and o.sha256
         }
         checkpoint("after-archive")
         # Feedback copies depend only on the return and earlier cycles: write them before
         # the ledger records the file as seen, so a crash here is repaired by a re-run.
         result.feedback = _write_feedback(plan, ledger, result)
-        if any(o.status in ("merged", "quarantined", "superseded") for o in result.outcomes):
+        if any(o.status in _RECORDED for o in result.outcomes):
             result.changed_values = record(ledger, plan.template, result.outcomes, archived)
         checkpoint("after-ledger")
         result.gaps = find_gaps(plan, ledger, cycle, today)
@@ -136,57 +146,42 @@ def collect(
     return result
 
 
-def _judge(path: Path, plan: Plan, ledger: Ledger, cycle: str, as_of: date, seen: dict[str, Outcome]) -> Outcome:
+def _judge(
+    path: Path, plan: Plan, ledger: Ledger, cycle: str, seen: dict[str, Outcome]
+) -> tuple[Outcome, Prepared | None]:
+    """Read and check one file; the schema pass over all files comes after."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         report = Report(path.name)
         report.error(
-            f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).",
-            code="unreadable",
+            f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).", code="unreadable"
         )
-        return Outcome(path, "", report, status="quarantined")
+        return Outcome(path, "", report, status="quarantined"), None
     sha = hashlib.sha256(data).hexdigest()
     if sha in seen:
         twin = seen[sha]
-        return Outcome(
-            path,
-            sha,
-            Report(path.name),
-            twin.recipient,
-            twin.cycle,
-            "duplicate",
-            f"identical to {twin.path.name}: ignored",
-        )
+        detail = f"identical to {twin.path.name}: ignored"
+        return Outcome(path, sha, Report(path.name), twin.recipient, twin.cycle, "duplicate", detail), None
     known = ledger.return_by_hash(sha)
     if known is not None:
-        out = Outcome(
-            path,
-            sha,
-            Report(path.name),
-            known["recipient"] or "",
-            known["cycle"] or "",
-            "unchanged",
-            f"already collected on {known['received_at'][:10]} ({known['outcome']}): nothing to do",
-        )
+        detail = f"already collected on {known['received_at'][:10]} ({known['outcome']}): nothing to do"
+        out = Outcome(path, sha, Report(path.name), known["recipient"] or "", known["cycle"] or "", "unchanged", detail)
         seen[sha] = out
-        return out
+        return out, None
     template = plan.template
-    ret, report = read_return(path, lambda name: template if name == template.name else None)
-    out = Outcome(path, sha, report)
+    ret, report = read_return(path, lambda name: template if name == template.name else None, data=data)
+    out = Outcome(path, sha, report, status="quarantined")
     seen[sha] = out
     if ret is None:
-        out.status = "quarantined"
-        return out
+        return out, None
     out.recipient, out.cycle = ret.recipient, ret.cycle
-    validated = validate(ret, report, plan, cycle, as_of) if report.valid or ret.identity else None
-    out.validated = validated
     editable = {c.key for c in template.rows_sheet.editable_columns}
-    out.raw_rows = {
-        row.values[template.plan.key]: {k: v for k, v in row.values.items() if k in editable} for row in ret.rows
-    }
-    out.status = "merged" if validated is not None and report.valid else "quarantined"
-    return out
+    key = template.plan.key
+    out.raw_rows = {row.values[key]: {k: v for k, v in row.values.items() if k in editable} for row in ret.rows}
+    out.raw_groups = {g: {k: clean_text(v) for k, (v, _cell) in fields.items()} for g, fields in ret.groups.items()}
+    prepared = prepare(ret, report, plan, cycle) if ret.identity else None
+    return out, prepared
 
 
 def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, prefer: str | None) -> None:
@@ -225,6 +220,16 @@ def _choose(group: list[Outcome], prefer: str | None) -> Outcome | None:
     if prefer == "newest":
         return max(group, key=lambda o: o.path.stat().st_mtime)
     return next((o for o in group if o.path.name == prefer), None)
+
+
+def _gaps_as_if_merged(plan: Plan, ledger: Ledger, result: Collected, today: date) -> Gaps:
+    """The gaps a real run would report, computed on a throw-away copy of the ledger."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="xlplan-dry-run-") as tmp, ledger.copy_to(Path(tmp) / "ledger.sqlite") as copy:
+        if any(o.status in _RECORDED for o in result.outcomes):
+            record(copy, plan.template, result.outcomes, {})
+        return find_gaps(plan, copy, result.cycle, today)
 
 
 def _write_feedback(plan: Plan, ledger: Ledger, result: Collected) -> list[Path]:

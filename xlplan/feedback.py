@@ -42,6 +42,6 @@ def write_feedback(plan: Plan, ledger: Ledger, outcome: Outcome, cycle: str) -> 
         generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
     )
     path = plan.folder.feedback_dir(cycle) / f"{safe_filename(f'{cycle} return - {who} - PLEASE FIX')}.xlsx"
-    notes = Annotations(outcome.raw_rows or {}, outcome.report.issues)
+    notes = Annotations(outcome.raw_rows or {}, outcome.report.issues, outcome.raw_groups or {})
     write_return(path, plan, who, items, previous, manifest, info.spg_date, None, notes)
     return path

@@ -78,6 +78,12 @@ def movement(now: str | None, before: str | None, order: list[str]) -> str:
     return "worsened" if order.index(now) < order.index(before) else "improved"
 
 
+def expected_recipients(plan: Plan, ledger: Ledger, cycle: str) -> list[str]:
+    """Who owes a return this cycle: everyone issued a workbook, and anyone the plan gives actions to."""
+    issued = ledger.issued(cycle)
+    return [r.name for r in plan.recipients if r.name in issued or plan.items_for(r.name)]
+
+
 def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
     template = plan.template
     info = ledger.cycle(cycle)
@@ -85,8 +91,7 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
     gaps = Gaps(cycle, deadline, today)
     merged = {r["recipient"] for r in ledger.returns(cycle) if r["outcome"] == "merged"}
     quarantined = {r["recipient"] for r in ledger.returns(cycle) if r["outcome"] == "quarantined"}
-    expected = list(ledger.issued(cycle)) or [r.name for r in plan.recipients if plan.items_for(r.name)]
-    for name in expected:
+    for name in expected_recipients(plan, ledger, cycle):
         if name not in merged:
             rec = plan.recipient(name)
             gaps.missing_returns.append(

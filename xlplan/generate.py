@@ -45,6 +45,7 @@ class Annotations:
 
     filled: dict[str, dict[str, Any]]  # ref -> column key -> value as the sponsor typed it
     issues: list[Issue]
+    groups: dict[str, dict[str, str]] = field(default_factory=dict)  # group -> field -> text
 
     def cell_issues(self) -> dict[tuple[str, str], list[Issue]]:
         out: dict[tuple[str, str], list[Issue]] = {}
@@ -167,14 +168,15 @@ def write_return(
                 },
             )
             styles = Styles(book, template)
-            if annotations is not None:
+            if annotations is not None and annotations.issues:
                 _fix_sheet(book, styles, plan, manifest, annotations)
             _instructions(book, styles, plan, recipient, manifest, spg_date, password)
             actions = _rows_sheet(book, styles, template.rows_sheet, template, items, previous, password, annotations)
             if template.groups_sheet is not None:
-                _groups_sheet(book, styles, template.groups_sheet, plan.groups_for(recipient), password)
+                groups_filled = annotations.groups if annotations else {}
+                _groups_sheet(book, styles, template.groups_sheet, plan.groups_for(recipient), password, groups_filled)
             _manifest(book, manifest)
-            if annotations is None:
+            if annotations is None or not annotations.issues:
                 actions.activate()
             book.set_properties(
                 {
@@ -528,7 +530,15 @@ def _group_label(template: Template) -> str:
     return (column.header + "s") if column else "Groups"
 
 
-def _groups_sheet(book: Workbook, styles: Styles, sheet: Sheet, groups: list[str], password: str | None) -> None:
+def _groups_sheet(
+    book: Workbook,
+    styles: Styles,
+    sheet: Sheet,
+    groups: list[str],
+    password: str | None,
+    filled: dict[str, dict[str, str]] | None = None,
+) -> None:
+    filled = filled or {}
     ws = book.add_worksheet(sheet.name)
     ws.set_column(0, 0, 30)
     ws.set_column(1, 1, 100)
@@ -541,9 +551,9 @@ def _groups_sheet(book: Workbook, styles: Styles, sheet: Sheet, groups: list[str
         for col in sheet.columns:
             row += 1
             ws.write_string(row, 0, col.header, styles.label)
-            ws.write_blank(row, 1, None, styles.edit["text"])
+            _write(ws, row, 1, filled.get(group, {}).get(col.key), "text", styles.edit["text"])
             ws.set_row(row, 110)
-            ws.data_validation(
+            code = ws.data_validation(
                 row,
                 1,
                 row,
@@ -556,6 +566,8 @@ def _groups_sheet(book: Workbook, styles: Styles, sheet: Sheet, groups: list[str
                     "input_message": (col.help or sheet.help)[:255],
                 },
             )
+            if code != 0:
+                raise XlplanError(f"Sheet {sheet.name}: cannot add validation to {col.header!r} (code {code}).")
         row += 2
     _print_setup(ws, sheet.title)
     ws.set_portrait()

@@ -147,9 +147,9 @@ class Ledger:
                 "spg_date=excluded.spg_date, deadline=excluded.deadline, generated_at=excluded.generated_at",
                 (cycle, spg_date.isoformat() if spg_date else None, deadline.isoformat(), now),
             )
-            db.execute("DELETE FROM issued WHERE cycle = ?", (cycle,))
+            # Reissuing one workbook (generate --sponsor X) must not forget the others.
             db.executemany(
-                "INSERT INTO issued VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO issued VALUES (?, ?, ?, ?, ?)",
                 [(cycle, who, file, n, now) for who, file, n in issued],
             )
 
@@ -242,6 +242,12 @@ class Ledger:
         cur = self.db.execute(sql, (cycle,) if cycle else ())
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur]
+
+    def copy_to(self, path: Path) -> Ledger:
+        """A private copy of the ledger (SQLite's backup API): for dry runs that change nothing."""
+        copy = Ledger(path)
+        self.db.backup(copy.db)
+        return copy
 
     def counts(self) -> dict[str, int]:
         return {

@@ -15,7 +15,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import formataddr, formatdate, getaddresses, make_msgid
 from pathlib import Path
 
 from xlplan.errors import XlplanError
@@ -129,8 +129,11 @@ def write_eml(msg: EmailMessage, out_dir: Path, name: str) -> Path:
     return path
 
 
-def send(msg: EmailMessage, smtp: Smtp) -> list[str]:
-    """Send over SMTP. Returns the accepted recipients; raises MailError if none was accepted."""
+def send(msg: EmailMessage, smtp: Smtp) -> tuple[list[str], dict[str, str]]:
+    """Send over SMTP. Returns (accepted addresses, {refused address: reason}).
+
+    Raises MailError when nothing was accepted: nothing is reported as sent unless the server took it.
+    """
     del msg["X-Unsent"]  # a sent message is not a draft
     try:
         client = _connect(smtp)
@@ -161,8 +164,9 @@ def send(msg: EmailMessage, smtp: Smtp) -> list[str]:
         raise MailError(
             f"The connection to {smtp.host} failed while sending ({_reason(exc)}). Nothing was reported as sent."
         ) from exc
-    to = [a.strip() for a in str(msg["To"]).split(",")]
-    return [a for a in to if not any(r in a for r in refused)]
+    to = [address for _name, address in getaddresses([str(msg["To"])])]
+    reasons = {a: f"{c} {m.decode(errors='replace')}" for a, (c, m) in refused.items()}
+    return [a for a in to if a not in refused], reasons
 
 
 def _connect(smtp: Smtp) -> smtplib.SMTP:
@@ -215,7 +219,7 @@ def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMe
         quarantined = state.state == "quarantined"
         attachment = _chase_attachment(plan, cycle, state.recipient, issued, quarantined)
         if attachment is None:
-            continue
+            raise MailError(f"Cannot make a workbook to send to {state.recipient}: they have no actions in the plan.")
         if quarantined:
             latest = [r for r in returns if r["recipient"] == state.recipient][-1]
             problems = [
@@ -255,4 +259,16 @@ def _chase_attachment(
         path = plan.folder.outgoing_dir(cycle) / issued[who][0]
         if path.is_file():
             return path
-    return None
+    return _fresh_workbook(plan, cycle, who)
+
+
+def _fresh_workbook(plan: Plan, cycle: str, who: str) -> Path | None:
+    """The sent workbook was deleted or never made: make it again, for this sponsor only."""
+    from xlplan.generate import generate
+
+    with Ledger(plan.folder.ledger_file) as ledger:
+        info = ledger.cycle(cycle)
+    if info is None or not plan.items_for(who):
+        return None
+    result = generate(plan, cycle, spg_date=info.spg_date, deadline=info.deadline, only=[who])
+    return result.files[0][1] if result.files else None

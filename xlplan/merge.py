@@ -32,6 +32,7 @@ class Outcome:
     detail: str = ""
     validated: Validated | None = None
     raw_rows: dict[str, dict[str, Any]] | None = None  # ref -> raw editable values, for feedback copies
+    raw_groups: dict[str, dict[str, str]] | None = None  # group -> field -> text, for feedback copies
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,7 +70,7 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
     stamp = now()
     with ledger.transaction() as db:
         for out in outcomes:
-            if out.status not in ("merged", "quarantined", "superseded"):
+            if out.status not in ("merged", "quarantined", "superseded") or not out.sha256:
                 continue
             db.execute(
                 "INSERT OR REPLACE INTO returns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -113,6 +113,7 @@ class Plan:
     items: list[dict[str, Any]]
     # Excel row of each item in plan.xlsx, for messages.
     rows: dict[str, int] = field(default_factory=dict)
+    _by_recipient: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def plan_id(self) -> str:
@@ -128,7 +129,13 @@ class Plan:
         return split_recipients(item.get(self.template.plan.assign_by))
 
     def items_for(self, recipient: str) -> list[dict[str, Any]]:
-        return [item for item in self.items if recipient in self.recipients_of(item)]
+        if self._by_recipient is None:  # built once: asked per recipient, per return, per report
+            index: dict[str, list[dict[str, Any]]] = {}
+            for item in self.items:
+                for name in self.recipients_of(item):
+                    index.setdefault(name, []).append(item)
+            self._by_recipient = index
+        return self._by_recipient.get(recipient, [])
 
     def recipient(self, name: str) -> Recipient | None:
         return next((r for r in self.recipients if r.name == name), None)

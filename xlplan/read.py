@@ -69,14 +69,14 @@ def column_letter(index: int) -> str:
     return xl_col_to_name(index)
 
 
-def read_return(path: Path, template_for: Any = None) -> tuple[Return | None, Report]:
-    """Read one file. `template_for(name)` gives the Template a manifest names.
+def read_return(path: Path, template_for: Any = None, data: bytes | None = None) -> tuple[Return | None, Report]:
+    """Read one file (or its bytes, already read). `template_for(name)` gives the Template a manifest names.
 
     Returns (None, report) when the file cannot be read as a return at all.
     """
     report = Report(path.name)
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if data is None else data
         mtime = path.stat().st_mtime
     except OSError as exc:
         report.error(

@@ -51,6 +51,10 @@ FALLBACK_STATUS = "rag"  # only if a template names no summary status
 FALLBACK_GROUP = "big_action"  # only if a template names no group_by column
 
 
+class MasterLocked(OutputError):
+    """The target could not be replaced: it is open in another program (Excel on Windows)."""
+
+
 @dataclass
 class Rendered:
     path: Path  # where it was written
@@ -100,6 +104,16 @@ class Context:
     def items_label(self) -> str:
         return self.template.plan.items_sheet
 
+    @property
+    def label_key(self) -> str:
+        """The plan column that says what an item is: the widest text column that is not
+        the key, the group or the assignee (`action` in the implementation plan)."""
+        spec = self.template.plan
+        others = [
+            c for c in spec.columns if c.type == "text" and c.key not in (spec.key, spec.group_by, spec.assign_by)
+        ]
+        return max(others, key=lambda c: c.width).key if others else spec.key
+
     def plan_header(self, key: str, default: str) -> str:
         col = next((c for c in self.template.plan.columns if c.key == key), None)
         return col.header if col else default
@@ -129,8 +143,8 @@ def render_master(plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps, target: Pa
     try:
         _write_book(target, ctx)
         return Rendered(target, fallback=False)
-    except OutputError:
-        pass  # the master is open in Excel: leave it and write a new file beside it
+    except MasterLocked:
+        pass  # the master is open in Excel: leave it as it is and write a new file beside it
     other = fallback_path(target, cycle, ctx.rendered_at)
     _write_book(other, ctx)
     return Rendered(other, fallback=True)
@@ -191,6 +205,8 @@ def _write_book(path: Path, ctx: Context) -> None:
                 writer(book, styles, ctx)
             book.set_properties(_properties(ctx))
             book.close()
+    except OutputError as exc:  # only atomic_path raises it: the rename into place failed
+        raise MasterLocked(str(exc)) from exc
     except (OSError, XlsxWriterException) as exc:
         raise OutputError(f"Cannot write {path}: {getattr(exc, 'strerror', None) or exc}.") from exc
 
@@ -318,6 +334,11 @@ def _write_row(ws: Worksheet, row: int, writers: Sequence[CellWriter], values: S
             writers[c](ws, row, c, value)
 
 
+def _wrapped(cols: Sequence[Col]) -> list[tuple[int, float]]:
+    """(index, width) of the columns whose text wraps, for `_row_height`."""
+    return [(c, col.width) for c, col in enumerate(cols) if col.kind == "text" and col.wrap]
+
+
 def _row_height(values: Sequence[Any], wrap_widths: Sequence[tuple[int, float]]) -> float | None:
     """A height showing wrapped text in full (LibreOffice and print do not auto-fit)."""
     lines = 1
@@ -344,10 +365,13 @@ def _header(ws: Worksheet, styles: Styles, row: int, cols: Sequence[Col]) -> Non
 
 
 def _table(ws: Worksheet, cols: Sequence[Col], last_row: int) -> None:
-    """Freeze the header and filter it; print gridlines, as blank cells have no borders."""
-    ws.hide_gridlines(0)
+    """Freeze and filter the header. Print from the header down with gridlines, as blank
+    cells have no borders; the page header and footer carry the title and date."""
+    last_row = max(last_row, HEADER_ROW + 1)
     ws.freeze_panes(HEADER_ROW + 1, 1)
-    ws.autofilter(HEADER_ROW, 0, max(last_row, HEADER_ROW + 1), len(cols) - 1)
+    ws.autofilter(HEADER_ROW, 0, last_row, len(cols) - 1)
+    ws.hide_gridlines(0)
+    ws.print_area(HEADER_ROW, 0, last_row, len(cols) - 1)
 
 
 def _print_setup(ws: Worksheet, ctx: Context, repeat_to: int = HEADER_ROW) -> None:
@@ -417,13 +441,13 @@ def _last_status_header(ctx: Context) -> str:
 
 def _sheet_current_status(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
     ws = book.add_worksheet("Current status")
-    _titles(ws, styles, ctx, f"Every {ctx.items_label.lower()} with this cycle's return.")
+    _titles(ws, styles, ctx, f"{ctx.items_label} of the plan beside this cycle's returns.")
     cols, plan_keys, inputs = _status_cols(ctx, styles)
     _header(ws, styles, HEADER_ROW, cols)
     writers = _writers(cols, styles)
     input_keys = [c.key for c in inputs]
     key, status_key, order = ctx.template.plan.key, ctx.status_key, ctx.status_order
-    wrap = [(c, col.width) for c, col in enumerate(cols) if col.kind == "text" and col.wrap]
+    wrap = _wrapped(cols)
     blank_inputs: list[Any] = [None] * len(input_keys)
     row = HEADER_ROW
     for item in ctx.plan.items:
@@ -437,7 +461,7 @@ def _sheet_current_status(book: Workbook, styles: Styles, ctx: Context) -> Works
         else:
             status = now.get(status_key)
             values += [now.get(k) for k in input_keys]
-            values += [last, movement(status, last, order), "yes"]
+            values += [last, movement(status, last, order) if status else "", "yes"]
         _write_row(ws, row, writers, values)
         height = _row_height(values, wrap)
         if height:
@@ -457,18 +481,18 @@ def _sheet_trend(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
     key = ctx.template.plan.key
     cols = [
         Col(ctx.plan_header(key, "Ref"), 10, wrap=False),
-        Col(ctx.plan_header("action", "Action"), 60, wrap=False),
+        Col(ctx.plan_header(ctx.label_key, "Action"), 60, wrap=False),
         *[Col(cycle, 10, editable=cycle == ctx.cycle, by_value=colours) for cycle in ctx.cycles],
     ]
     _header(ws, styles, HEADER_ROW, cols)
     writers = _writers(cols, styles)
-    cycles = ctx.cycles
+    cycles, label = ctx.cycles, ctx.label_key
     row = HEADER_ROW
     for item in ctx.plan.items:
         row += 1
         ref = item.get(key)
         per_cycle = ctx.history.get(ref, {})
-        _write_row(ws, row, writers, [ref, item.get("action"), *[per_cycle.get(c) for c in cycles]])
+        _write_row(ws, row, writers, [ref, item.get(label), *[per_cycle.get(c) for c in cycles]])
     _table(ws, cols, row)
     ws.freeze_panes(HEADER_ROW + 1, 2)
     _print_setup(ws, ctx)
@@ -483,13 +507,16 @@ def _field_types(template: Template) -> dict[tuple[str, str], Column]:
 
 
 def _json_text(raw: str | None, column: Column | None) -> str:
-    """A ledger JSON value as the text a person reads (dates as dd/mm/yyyy)."""
+    """An audit value as the text a person reads (dates as dd/mm/yyyy).
+
+    The ledger stores values as JSON; text that is not JSON is shown as it is.
+    """
     if raw is None:
         return ""
     try:
         value = json.loads(raw)
     except ValueError:
-        return raw
+        value = raw
     if column is not None and column.type == "date" and (day := _as_date(value)) is not None:
         return format_value(day)
     if isinstance(value, list | dict):
@@ -503,8 +530,8 @@ def _sheet_changes(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
     cols = [
         Col("When", 16, "datetime"),
         Col(ctx.recipient_label, 20),
-        Col(ctx.plan_header(ctx.template.plan.key, "Ref"), 14),
-        Col("Field", 22),
+        Col(ctx.plan_header(ctx.template.plan.key, "Ref"), 18),
+        Col("Field", 24),
         Col("Old", 40),
         Col("New", 40, editable=True),
         Col("File", 30),
@@ -512,7 +539,7 @@ def _sheet_changes(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
     _header(ws, styles, HEADER_ROW, cols)
     writers = _writers(cols, styles)
     columns = _field_types(ctx.template)
-    wrap = [(4, 40.0), (5, 40.0)]
+    wrap = _wrapped(cols)
     row = HEADER_ROW
     for change in ctx.audit:
         row += 1
@@ -561,7 +588,7 @@ def _gap_sections(ctx: Context, styles: Styles) -> list[tuple[str, list[Col], li
     w = GAP_WIDTHS
     base = [
         Col(ctx.plan_header(ctx.template.plan.key, "Ref"), w[0]),
-        Col(ctx.plan_header("action", "Action"), w[1]),
+        Col(ctx.plan_header(ctx.label_key, "Action"), w[1]),
         Col(ctx.recipient_label, w[2]),
     ]
     status_col = Col(status, w[3], by_value=colours)
@@ -670,7 +697,7 @@ def _sheet_feedback(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
     _header(ws, styles, HEADER_ROW, cols)
     writers = _writers(cols, styles)
     fields = [c.key for c in sheet.columns]
-    wrap = [(c, col.width) for c, col in enumerate(cols)]
+    wrap = _wrapped(cols)
     by_group: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for (recipient, group), values in ctx.feedback.items():
         if any(values.get(f) not in (None, "") for f in fields):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from xlplan.gaps import Gaps, find_gaps
+from xlplan.gaps import Gaps, expected_recipients, find_gaps
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan
 from xlplan.values import long_date
@@ -103,13 +103,12 @@ def summarise(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Summary:
 
 
 def _recipients(plan: Plan, ledger: Ledger, cycle: str) -> list[RecipientState]:
-    issued = ledger.issued(cycle)
     returns = ledger.returns(cycle)
     out = []
-    for rec in plan.recipients:
+    for name in expected_recipients(plan, ledger, cycle):
+        rec = plan.recipient(name)
+        assert rec is not None
         n = len(plan.items_for(rec.name))
-        if rec.name not in issued and not n:
-            continue
         mine = [r for r in returns if r["recipient"] == rec.name]
         merged = [r for r in mine if r["outcome"] == "merged"]
         latest = (merged or mine or [None])[-1]

@@ -9,6 +9,7 @@ in one pass.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -19,7 +20,7 @@ import pandera.pandas as pa
 from xlplan.manifest import fingerprint
 from xlplan.plan import Plan
 from xlplan.read import Return, column_letter
-from xlplan.report import Report
+from xlplan.report import Issue, Report
 from xlplan.schema import build_schemas, frame
 from xlplan.template import Column, Template
 from xlplan.values import clean_text, format_value, is_blank, parse_date, parse_number
@@ -44,16 +45,34 @@ def schemas_for(template: Template) -> Any:
     return _SCHEMAS[key]
 
 
+@dataclass
+class Prepared:
+    """A return matched to the plan and typed, waiting for the (batched) schema pass."""
+
+    ret: Return
+    report: Report
+    typed: dict[str, tuple[int, dict[str, Any]]]  # ref -> (excel row, typed values)
+    result: Validated
+
+
 def validate(ret: Return, report: Report, plan: Plan, cycle: str, as_of: date) -> Validated | None:
     """Check one return against the plan and cycle. None when it cannot be matched at all."""
+    prepared = prepare(ret, report, plan, cycle)
+    if prepared is None:
+        return None
+    check_all([prepared], plan.template, as_of)
+    return prepared.result
+
+
+def prepare(ret: Return, report: Report, plan: Plan, cycle: str) -> Prepared | None:
+    """Every per-file check: identity, rows by ref, tampering, types. The schemas come after."""
     template = plan.template
     if not _identity_ok(ret, report, plan, cycle):
         return None
     sheet = template.rows_sheet.name
     rows = _match_rows(ret, report, plan, sheet)
-    _tamper(ret, report, template, rows, sheet)
+    _tamper(ret, report, plan, rows, sheet)
     typed = _typed_rows(ret, report, template, rows, sheet)
-    _run_schemas(ret, report, template, typed, as_of, sheet)
     result = Validated(ret.recipient, ret.cycle)
     editable = [c.key for c in template.rows_sheet.editable_columns]
     for ref, row in typed.items():
@@ -62,7 +81,47 @@ def validate(ret: Return, report: Report, plan: Plan, cycle: str, as_of: date) -
     for group, fields in ret.groups.items():
         if group in expected_groups:
             result.groups[group] = {k: clean_text(v) for k, (v, _) in fields.items() if not is_blank(v)}
-    return result
+    return Prepared(ret, report, typed, result)
+
+
+def check_all(batch: list[Prepared], template: Template, as_of: date) -> None:
+    """Run the template's Pandera schemas once over the rows of every return in the batch.
+
+    One lazy pass over one frame costs far less than one pass per file (hundreds of
+    returns at national scale); each failure is mapped back to its file, row and cell.
+    """
+    owners: list[tuple[Prepared, str]] = [(p, ref) for p in batch for ref in p.typed]
+    if not owners:
+        return
+    df = frame([p.typed[ref][1] for p, ref in owners], template, as_of)
+    sheet = template.rows_sheet.name
+    for severity, (schema, rules) in schemas_for(template).items():
+        try:
+            schema.validate(df, lazy=True)
+        except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
+            cases = getattr(exc, "failure_cases", None)
+            if cases is None:
+                continue
+            seen: set[tuple[Any, str]] = set()
+            for case in cases.itertuples(index=False):
+                index, check = case.index, str(case.check)
+                if index is None or pd.isna(index) or (index, check) in seen:
+                    continue
+                seen.add((index, check))  # a dataframe check fails once per column: report once
+                p, ref = owners[int(index)]
+                excel_row, row = p.typed[ref]
+                _schema_issue(
+                    p.ret, p.report, template, severity, check, case.column, rules, ref, excel_row, row, sheet
+                )
+    for p in batch:
+        p.report.issues.sort(key=_issue_order)
+
+
+def _issue_order(issue: Issue) -> tuple[int, int, str]:
+    """Errors first, then warnings, then notes; within each, in sheet order (row, column)."""
+    rank = {"error": 0, "warning": 1, "note": 2}[issue.severity]
+    digits = "".join(ch for ch in issue.cell if ch.isdigit())
+    return rank, int(digits) if digits else 0, issue.cell
 
 
 def _identity_ok(ret: Return, report: Report, plan: Plan, cycle: str) -> bool:
@@ -158,16 +217,23 @@ def _match_rows(ret: Return, report: Report, plan: Plan, sheet: str) -> dict[str
     return by_ref
 
 
-def _tamper(ret: Return, report: Report, template: Template, rows: dict[str, Any], sheet: str) -> None:
+def _tamper(ret: Return, report: Report, plan: Plan, rows: dict[str, Any], sheet: str) -> None:
+    """Locked values against their fingerprints; against the plan itself if the fingerprints are gone."""
+    template = plan.template
     locked = template.rows_sheet.locked_columns
+    items = {item[template.plan.key]: item for item in plan.items}
     for ref, row in rows.items():
         prints = ret.fingerprints.get(ref)
         if not prints or len(prints) != len(locked):
-            continue  # fingerprint missing: the metadata check already said so
+            # The hidden sheet was deleted or edited: the plan columns can still be checked.
+            prints = [fingerprint(items[ref].get(c.key)) if c.source == "plan" else "" for c in locked]
         for col, expected in zip(locked, prints, strict=True):
-            if col.key not in ret.columns:
+            if col.key not in ret.columns or not expected:
                 continue
             value = row.values.get(col.key)
+            if col.type == "date" and isinstance(value, str):
+                with contextlib.suppress(ValueError):  # a date typed back as text is the same date
+                    value = parse_date(value) or value
             if fingerprint(value) != expected:
                 report.error(
                     f"The locked '{col.header}' of {ref} was changed to '{clean_text(value)[:80]}'. "
@@ -241,48 +307,6 @@ def _typed(
                     report.note(f"'{raw}' was read as {fixed}.", code="normalised", **where)
                 return fixed
     return text or None
-
-
-def _run_schemas(
-    ret: Return,
-    report: Report,
-    template: Template,
-    typed: dict[str, tuple[int, dict[str, Any]]],
-    as_of: date,
-    sheet: str,
-) -> None:
-    if not typed:
-        return
-    refs = list(typed)
-    df = frame([typed[r][1] for r in refs], template, as_of)
-    for severity, (schema, rules) in schemas_for(template).items():
-        try:
-            schema.validate(df, lazy=True)
-        except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
-            cases = getattr(exc, "failure_cases", None)
-            if cases is None:
-                continue
-            seen: set[tuple[Any, str]] = set()
-            for case in cases.itertuples(index=False):
-                index, check = case.index, str(case.check)
-                if index is None or pd.isna(index) or (index, check) in seen:
-                    continue
-                seen.add((index, check))  # a dataframe check fails once per column: report once
-                ref = refs[int(index)]
-                excel_row, row = typed[ref]
-                _schema_issue(
-                    ret,
-                    report,
-                    template,
-                    severity,
-                    check,
-                    case.column,
-                    rules,
-                    ref,
-                    excel_row,
-                    row,
-                    sheet,
-                )
 
 
 def _schema_issue(
