@@ -24,12 +24,16 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner, Result
+from conftest import ACTIONS, SPONSORS, make_plan_folder
 from test_summary import HOSTILE, HOSTILE_RAG, Html, build_hostile, style_of
 
 from xlplan.cli import main
+from xlplan.collect import collect
 from xlplan.demo import run_demo
+from xlplan.generate import generate
 from xlplan.ledger import Ledger
-from xlplan.plan import Plan, PlanFolder, load_plan
+from xlplan.plan import Plan, PlanFolder, Recipient, load_plan
+from xlplan.samples.sponsor import fill_return
 from xlplan.summary import summarise, to_html, to_text
 
 CYCLE = "2023-Q3"
@@ -68,7 +72,9 @@ def xlplan(runner: CliRunner, root: Path, *args: str, env: dict[str, str | None]
 
 
 def read_eml(path: Path) -> EmailMessage:
-    msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    raw = path.read_bytes()
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b""), "drafts use CRLF line endings"
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
     return msg
 
@@ -85,7 +91,8 @@ def bodies(msg: EmailMessage) -> tuple[str, str]:
     plain = msg.get_body(("plain",))
     html = msg.get_body(("html",))
     assert plain is not None and html is not None
-    return plain.get_content(), html.get_content()
+    # Drafts are written with CRLF line endings, as mail requires; compare text by lines.
+    return plain.get_content().replace("\r\n", "\n"), html.get_content().replace("\r\n", "\n")
 
 
 def free_port() -> int:
@@ -250,8 +257,6 @@ def test_spg_draft_of_an_earlier_cycle(runner: CliRunner, demo: Path, tmp_path: 
 
 
 def test_spg_before_anything_was_collected(runner: CliRunner, tmp_path: Path) -> None:
-    from conftest import make_plan_folder
-
     folder = make_plan_folder(tmp_path / "plan")
     done = runner.invoke(
         main, ["--plan", str(folder.root), "generate", "--cycle", "2025-Q3", "--spg-date", "2025-10-02"]
@@ -373,6 +378,39 @@ def test_a_missing_sponsor_whose_workbook_was_tidied_away_gets_a_fresh_one(
     assert identity.get("cycle") == CYCLE
 
 
+def test_the_annotated_copy_is_found_whatever_the_sponsors_name(runner: CliRunner, tmp_path: Path) -> None:
+    who = "Helen Watson [Acting]"
+    sponsors = [Recipient(who, "helen.watson@example.org", "Head of Strategy"), *SPONSORS[1:]]
+    actions = [dict(a, sponsor=a["sponsor"].replace("Helen Watson", who)) for a in ACTIONS]
+    folder = make_plan_folder(tmp_path / "plan", actions=actions, sponsors=sponsors)
+    plan = load_plan(folder)
+    gen = generate(plan, "2025-Q3", spg_date=date(2025, 10, 2), deadline=None)
+    sent = next(p for name, p, _ in gen.files if name == who)
+    typed = {"BA1.01": {"rag": "Grenn", "progress": "Two link workers in post"}}
+    typed |= {"BA1.02": {"rag": "Blue", "progress": "Done"}, "BA1.03": {"rag": "Green", "progress": "On track"}}
+    fill_return(sent, folder.returns_dir / "helen.xlsx", plan.template, typed)
+    result = collect(plan, today=date(2025, 9, 12))
+    (fix,) = result.feedback
+    assert fix.name == f"2025-Q3 return - {who} - PLEASE FIX.xlsx"
+    done = xlplan(runner, folder.root, "chase", "--out", str(tmp_path / "out"))
+    assert done.exit_code == 0, done.output
+    msg = read_eml(tmp_path / "out" / f"2025-Q3 chase - {who}.eml")
+    assert "'Grenn' is not a RAG status" in bodies(msg)[0]
+    (attached,) = attachments(msg)
+    assert attached.get_filename() == fix.name
+    assert attached.get_content() == fix.read_bytes()
+
+
+@pytest.mark.parametrize("command", ["spg", "chase"])
+def test_a_cycle_never_generated_is_an_error(runner: CliRunner, demo: Path, tmp_path: Path, command: str) -> None:
+    out = tmp_path / "out"
+    result = xlplan(runner, demo, command, "--cycle", "2024-Q1", "--out", str(out))
+    assert result.exit_code == 1
+    assert result.stderr == "Error: Cycle 2024-Q1 has not been generated (known cycles: 2023-Q2, 2023-Q3).\n"
+    assert result.stdout == ""
+    assert not out.exists()
+
+
 # --- sending over SMTP ---------------------------------------------------------------
 
 
@@ -492,6 +530,17 @@ def test_starttls_to_a_server_without_it_is_a_clear_error(
     assert result.stderr.startswith("Error: The mail server does not support that")
     assert "--smtp-security" in result.stderr
     assert inbox.envelopes == []
+
+
+def test_a_server_that_offers_no_login(runner: CliRunner, demo: Path, smtp_server: Callable[..., int]) -> None:
+    inbox = Inbox()
+    port = smtp_server(inbox)  # no AUTH advertised
+    env = {"XLPLAN_SMTP_PASSWORD": "right"}
+    result = xlplan(runner, demo, "spg", *smtp_args(port, "--smtp-user", "officer"), env=env)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: The mail server offers no login: leave out --smtp-user")
+    assert inbox.envelopes == []
+    assert ".." not in result.stderr
 
 
 def test_every_recipient_refused(runner: CliRunner, demo: Path, smtp_server: Callable[..., int]) -> None:

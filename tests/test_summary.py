@@ -417,9 +417,11 @@ def test_html_escapes_text_from_plans_and_returns(hostile: Hostile) -> None:
 
 def test_markdown_and_text_keep_hostile_text_in_its_cell(hostile: Hostile) -> None:
     md = to_markdown(hostile.summary)
-    assert '| Big Action 1: <b>bold</b> & "pipes" \\| here | 1 | 0 | 1 | 0 | 1 | 0 | 3 |' in md.splitlines()
+    # < and > are escaped (Markdown renderers pass raw HTML through); & and quotes stay readable.
+    assert '| Big Action 1: &lt;b&gt;bold&lt;/b&gt; & "pipes" \\| here | 1 | 0 | 1 | 0 | 1 | 0 | 3 |' in md.splitlines()
+    assert "<script>" not in md and "<b>" not in md
     row = next(line for line in md.splitlines() if line.startswith("| BA1.01 |"))
-    assert row == f"| BA1.01 | Red |  | new | Fix {HOSTILE} |"
+    assert row == f"| BA1.01 | Red |  | new | Fix {HOSTILE.replace('<', '&lt;').replace('>', '&gt;')} |"
     text = to_text(hostile.summary)
     assert HOSTILE_GROUP[:40] in text
 
@@ -462,6 +464,15 @@ def test_status_before_any_cycle(runner: CliRunner, plan_folder: PlanFolder) -> 
     result = runner.invoke(main, ["--plan", str(plan_folder.root), "status"])
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: No cycle has been generated yet")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["status", "report"])
+@pytest.mark.parametrize("cycle", ["2024-Q1", "2023-q3"])
+def test_a_cycle_never_generated_is_an_error(runner: CliRunner, demo: Path, command: str, cycle: str) -> None:
+    result = runner.invoke(main, ["--plan", str(demo), command, "--cycle", cycle])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: Cycle {cycle} has not been generated (known cycles: 2023-Q2, 2023-Q3).\n"
     assert result.stdout == ""
 
 

@@ -191,6 +191,9 @@ def _cycle_summary(ctx: click.Context, cycle: str | None) -> Any:
         cycle = cycle or ledger.latest_cycle()
         if cycle is None:
             raise PlanError("No cycle has been generated yet: run `xlplan generate` first.")
+        if ledger.cycle(cycle) is None:
+            known = ", ".join(ledger.cycles())
+            raise PlanError(f"Cycle {cycle} has not been generated (known cycles: {known}).")
         return plan, summarise(plan, ledger, cycle, date.today())
 
 

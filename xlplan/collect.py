@@ -10,6 +10,7 @@ new, and the next run finishes the job (it re-renders a master older than the le
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -129,9 +130,7 @@ def collect(
             return result
         checkpoint("after-read")
         archived = {
-            o.sha256: archive(folder.archive_dir, o)
-            for o in result.outcomes
-            if o.status in _RECORDED and o.sha256
+            o.sha256: archive(folder.archive_dir, o) for o in result.outcomes if o.status in _RECORDED and o.sha256
         }
         checkpoint("after-archive")
         # Feedback copies depend only on the return and earlier cycles: write them before
@@ -159,11 +158,14 @@ def _judge(
         )
         return Outcome(path, "", report, status="quarantined"), None
     sha = hashlib.sha256(data).hexdigest()
+    mtime = path.stat().st_mtime
     if sha in seen:
         twin = seen[sha]
         detail = f"identical to {twin.path.name}: ignored"
         return Outcome(path, sha, Report(path.name), twin.recipient, twin.cycle, "duplicate", detail), None
     known = ledger.return_by_hash(sha)
+    if known is not None and _retry_for_its_own_cycle(known, cycle):
+        known = None  # quarantined only because it was collected with another cycle
     if known is not None:
         detail = f"already collected on {known['received_at'][:10]} ({known['outcome']}): nothing to do"
         out = Outcome(path, sha, Report(path.name), known["recipient"] or "", known["cycle"] or "", "unchanged", detail)
@@ -171,7 +173,7 @@ def _judge(
         return out, None
     template = plan.template
     ret, report = read_return(path, lambda name: template if name == template.name else None, data=data)
-    out = Outcome(path, sha, report, status="quarantined")
+    out = Outcome(path, sha, report, status="quarantined", mtime=mtime)
     seen[sha] = out
     if ret is None:
         return out, None
@@ -182,6 +184,12 @@ def _judge(
     out.raw_groups = {g: {k: clean_text(v) for k, (v, _cell) in fields.items()} for g, fields in ret.groups.items()}
     prepared = prepare(ret, report, plan, cycle) if ret.identity else None
     return out, prepared
+
+
+def _retry_for_its_own_cycle(known: dict[str, Any], cycle: str) -> bool:
+    if known["outcome"] != "quarantined" or known["cycle"] != cycle:
+        return False
+    return any(i.get("code") == "wrong-cycle" for i in json.loads(known["issues"]))
 
 
 def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, prefer: str | None) -> None:
@@ -198,7 +206,7 @@ def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, pref
         names = [o.path.name for o in group] + (
             [f"{earlier['file']} (collected {earlier['received_at'][:10]})"] if earlier else []
         )
-        chosen = _choose(group, prefer)
+        chosen = _choose(group, prefer, earlier)
         if chosen is None:
             for out in group:
                 out.status = "conflict"
@@ -207,26 +215,40 @@ def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, pref
                     '--prefer newest, or --prefer "<file name>".'
                 )
             continue
+        kept = chosen.path.name if isinstance(chosen, Outcome) else f"{earlier['file']} (collected earlier)"  # type: ignore[index]
         for out in group:
             if out is not chosen:
                 out.status = "superseded"
-                out.detail = f"not used: {chosen.path.name} was preferred"
-        chosen.detail = f"preferred over {', '.join(n for n in names if n != chosen.path.name)}"
+                out.detail = f"not used: {kept} was preferred"
+        if isinstance(chosen, Outcome):
+            chosen.detail = f"preferred over {', '.join(n for n in names if n != chosen.path.name)}"
 
 
-def _choose(group: list[Outcome], prefer: str | None) -> Outcome | None:
+_EARLIER = object()  # the return merged in an earlier run was preferred
+
+
+def _choose(group: list[Outcome], prefer: str | None, earlier: dict[str, Any] | None) -> Outcome | object | None:
     if prefer is None:
         return None
     if prefer == "newest":
-        return max(group, key=lambda o: o.path.stat().st_mtime)
-    return next((o for o in group if o.path.name == prefer), None)
+        newest = max(group, key=lambda o: o.mtime)
+        if earlier is not None and (earlier.get("file_mtime") or 0) > newest.mtime:
+            return _EARLIER
+        return newest
+    chosen = next((o for o in group if o.path.name == prefer), None)
+    if chosen is None and earlier is not None and earlier["file"] == prefer:
+        return _EARLIER
+    return chosen
 
 
 def _gaps_as_if_merged(plan: Plan, ledger: Ledger, result: Collected, today: date) -> Gaps:
     """The gaps a real run would report, computed on a throw-away copy of the ledger."""
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="xlplan-dry-run-") as tmp, ledger.copy_to(Path(tmp) / "ledger.sqlite") as copy:
+    with (
+        tempfile.TemporaryDirectory(prefix="xlplan-dry-run-") as tmp,
+        ledger.copy_to(Path(tmp) / "ledger.sqlite") as copy,
+    ):
         if any(o.status in _RECORDED for o in result.outcomes):
             record(copy, plan.template, result.outcomes, {})
         return find_gaps(plan, copy, result.cycle, today)

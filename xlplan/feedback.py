@@ -18,6 +18,11 @@ from xlplan.merge import Outcome
 from xlplan.plan import Plan
 
 
+def feedback_path(plan: Plan, cycle: str, who: str) -> Path:
+    """Where the annotated copy of a recipient's return for a cycle lives."""
+    return plan.folder.feedback_dir(cycle) / f"{safe_filename(f'{cycle} return - {who} - PLEASE FIX')}.xlsx"
+
+
 def write_feedback(plan: Plan, ledger: Ledger, outcome: Outcome, cycle: str) -> Path | None:
     """Write the annotated copy for a quarantined return; None if it cannot be matched."""
     who = outcome.recipient
@@ -41,7 +46,7 @@ def write_feedback(plan: Plan, ledger: Ledger, outcome: Outcome, cycle: str) -> 
         deadline=info.deadline.isoformat(),
         generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
     )
-    path = plan.folder.feedback_dir(cycle) / f"{safe_filename(f'{cycle} return - {who} - PLEASE FIX')}.xlsx"
+    path = feedback_path(plan, cycle, who)
     notes = Annotations(outcome.raw_rows or {}, outcome.report.issues, outcome.raw_groups or {})
     write_return(path, plan, who, items, previous, manifest, info.spg_date, None, notes)
     return path

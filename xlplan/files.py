@@ -52,6 +52,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     rename fails: raise OutputError, leaving the old file untouched.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.stem}-*{target.suffix}"):
+        stale.unlink(missing_ok=True)  # left by a run that was killed before its rename
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)

@@ -12,8 +12,8 @@ from typing import Any
 
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan
-from xlplan.schema import _expected_status
-from xlplan.values import parse_date
+from xlplan.schema import expected_status
+from xlplan.values import format_value, parse_date
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,11 @@ class Gaps:
 
 def movement(now: str | None, before: str | None, order: list[str]) -> str:
     """Compare two statuses by their order in the choice list (first = worst)."""
+    if not now or now not in order:
+        return ""  # no status this cycle: nothing to compare
     if not before or before not in order:
         return "new"
-    if not now or now not in order or now == before:
+    if now == before:
         return "unchanged"
     return "worsened" if order.index(now) < order.index(before) else "improved"
 
@@ -113,18 +115,19 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
     before = ledger.latest_by_ref(prev_cycle, sheet) if prev_cycle else {}
     tolerance = next((r.params for r in template.rules if r.kind == "tolerance"), None)
     key = template.plan.key
+    title_key = template.summary.get("title", key)
     for item in plan.items:
         ref = item[key]
         values = now.get(ref)
         sponsor = str(item.get(template.plan.assign_by, "")) if template.plan.assign_by != "all" else ""
-        base = {"ref": ref, "action": str(item.get("action", "")), "sponsor": sponsor}
+        base = {"ref": ref, "action": str(item.get(title_key, "")), "sponsor": sponsor}
         if values is None:
             gaps.no_update.append(ActionGap(**base, detail="no return merged this cycle"))
-            continue
+            values = {}  # still overdue if its date has passed, whoever has not replied
         status = values.get(status_key) if status_key else None
         last = (before.get(ref) or {}).get(status_key) if status_key else None
         move = movement(status, last, order)
-        if status_key and not status:
+        if status_key and not status and ref in now:
             gaps.no_status.append(ActionGap(**base))
         due = item.get("due")
         revised = parse_date(values.get("revised_due")) if values.get("revised_due") else None
@@ -140,15 +143,14 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
         if status in attention:
             gaps.attention.append(ActionGap(**base, status=status, last_status=last, movement=move))
         if tolerance and status in tolerance["applies_to"]:
-            expected_status = _expected_status(
-                values.get(tolerance["actual"]), item.get(tolerance["target"]), tolerance
-            )
-            if expected_status and expected_status != status:
+            expected = expected_status(values.get(tolerance["actual"]), item.get(tolerance["target"]), tolerance)
+            if expected and expected != status:
                 gaps.contradictions.append(
                     ActionGap(
                         **base,
                         status=status,
-                        detail=f"actual {values.get(tolerance['actual'])} vs target {item.get(tolerance['target'])} suggests {expected_status}",
+                        detail=f"actual {format_value(values.get(tolerance['actual']))} vs target "
+                        f"{format_value(item.get(tolerance['target']))} suggests {expected}",
                     )
                 )
     return gaps

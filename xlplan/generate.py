@@ -189,8 +189,8 @@ def write_return(
             for name, value in manifest.identity().items():
                 book.set_custom_property(PREFIX + name, value, "text")
             book.close()
-    except OSError as exc:
-        raise OutputError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+    except (OSError, xlsxwriter.exceptions.FileCreateError) as exc:
+        raise OutputError(f"Cannot write {path}: {getattr(exc, 'strerror', None) or exc}.") from exc
 
 
 class Styles:

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS returns (
     outcome TEXT NOT NULL,          -- merged | quarantined | superseded
     errors INTEGER NOT NULL DEFAULT 0,
     warnings INTEGER NOT NULL DEFAULT 0,
-    issues TEXT NOT NULL DEFAULT '[]'
+    issues TEXT NOT NULL DEFAULT '[]',
+    file_mtime REAL                 -- the file's own modification time, for --prefer newest
 );
 CREATE TABLE IF NOT EXISTS entries (
     cycle TEXT NOT NULL,
@@ -201,7 +202,7 @@ class Ledger:
         """{(recipient, ref): {field: value}} merged for one cycle and sheet."""
         out: dict[tuple[str, str], dict[str, Any]] = {}
         rows = self.db.execute(
-            "SELECT recipient, ref, field, value FROM entries WHERE cycle = ? AND sheet = ? ORDER BY merged_at",
+            "SELECT recipient, ref, field, value FROM entries WHERE cycle = ? AND sheet = ? ORDER BY rowid",
             (cycle, sheet),
         )
         for who, ref, fld, value in rows:
@@ -213,24 +214,25 @@ class Ledger:
 
         Joint sponsors both return a shared action; the later return is its status.
         """
-        out: dict[str, dict[str, Any]] = {}
+        # rowid follows insertion, and each merge replaces a recipient's rows whole: the
+        # recipient whose rows for a ref came last is the one merged most recently.
         rows = self.db.execute(
-            "SELECT ref, recipient, field, value, merged_at FROM entries WHERE cycle = ? AND sheet = ? "
-            "ORDER BY merged_at, recipient",
+            "SELECT ref, recipient, field, value FROM entries WHERE cycle = ? AND sheet = ? ORDER BY rowid",
             (cycle, sheet),
         )
         by_ref: dict[str, dict[str, dict[str, Any]]] = {}
-        for ref, who, fld, value, _ in rows:
-            by_ref.setdefault(ref, {}).setdefault(who, {})[fld] = from_json(value)
-        for ref, per_recipient in by_ref.items():
-            out[ref] = list(per_recipient.values())[-1]
-        return out
+        for ref, who, fld, value in rows:
+            per = by_ref.setdefault(ref, {})
+            if who in per and next(reversed(per)) != who:
+                per[who] = per.pop(who)  # seen again later: move to the end
+            per.setdefault(who, {})[fld] = from_json(value)
+        return {ref: per[next(reversed(per))] for ref, per in by_ref.items()}
 
     def history(self, sheet: str, field: str) -> dict[str, dict[str, Any]]:
         """{ref: {cycle: value}} of one field across all cycles (last merged wins)."""
         out: dict[str, dict[str, Any]] = {}
         rows = self.db.execute(
-            "SELECT ref, cycle, value FROM entries WHERE sheet = ? AND field = ? ORDER BY merged_at",
+            "SELECT ref, cycle, value FROM entries WHERE sheet = ? AND field = ? ORDER BY rowid",
             (sheet, field),
         )
         for ref, cycle, value in rows:

@@ -19,6 +19,7 @@ from email.utils import formataddr, formatdate, getaddresses, make_msgid
 from pathlib import Path
 
 from xlplan.errors import XlplanError
+from xlplan.feedback import feedback_path
 from xlplan.files import atomic_path, safe_filename
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan
@@ -125,7 +126,7 @@ def chase_message(
 def write_eml(msg: EmailMessage, out_dir: Path, name: str) -> Path:
     path = out_dir / f"{safe_filename(name)}.eml"
     with atomic_path(path) as tmp:
-        tmp.write_bytes(bytes(msg))
+        tmp.write_bytes(msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))  # mail wants CRLF
     return path
 
 
@@ -154,7 +155,15 @@ def send(msg: EmailMessage, smtp: Smtp) -> tuple[list[str], dict[str, str]]:
             f"The mail server refused the login for {smtp.user!r}: check the user name and password."
         ) from exc
     except smtplib.SMTPNotSupportedError as exc:
-        raise MailError(f"The mail server does not support that: {exc}. Try --smtp-security ssl or none.") from exc
+        if smtp.user and "AUTH" in str(exc).upper():
+            raise MailError(
+                "The mail server offers no login: leave out --smtp-user, or use --smtp-security starttls or ssl."
+            ) from exc
+        raise MailError(
+            f"The mail server does not support that: {str(exc).rstrip('.')}. Try --smtp-security ssl or none."
+        ) from exc
+    except smtplib.SMTPServerDisconnected as exc:
+        raise MailError(f"The mail server {smtp.host} closed the connection ({exc}). Nothing was sent.") from exc
     except smtplib.SMTPRecipientsRefused as exc:
         who = ", ".join(f"{a} ({c} {m.decode(errors='replace')})" for a, (c, m) in exc.recipients.items())
         raise MailError(f"The mail server refused every recipient: {who}. Nothing was sent.") from exc
@@ -250,11 +259,9 @@ def _chase_attachment(
     plan: Plan, cycle: str, who: str, issued: dict[str, tuple[str, int]], quarantined: bool
 ) -> Path | None:
     if quarantined:
-        fixes = sorted(
-            plan.folder.feedback_dir(cycle).glob(f"{safe_filename(f'{cycle} return - {who} - PLEASE FIX')}.xlsx")
-        )
-        if fixes:
-            return fixes[0]
+        fix = feedback_path(plan, cycle, who)
+        if fix.is_file():
+            return fix
     if who in issued:
         path = plan.folder.outgoing_dir(cycle) / issued[who][0]
         if path.is_file():

@@ -17,6 +17,7 @@ from xlplan.ledger import Ledger, from_json, now, to_json
 from xlplan.report import Report
 from xlplan.template import Template
 from xlplan.validate import Validated
+from xlplan.values import format_value
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Outcome:
     validated: Validated | None = None
     raw_rows: dict[str, dict[str, Any]] | None = None  # ref -> raw editable values, for feedback copies
     raw_groups: dict[str, dict[str, str]] | None = None  # group -> field -> text, for feedback copies
+    mtime: float = 0.0  # the file's modification time, for --prefer newest
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,28 +74,28 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
         for out in outcomes:
             if out.status not in ("merged", "quarantined", "superseded") or not out.sha256:
                 continue
+            issues = json.dumps([i.as_dict() for i in out.report.issues], ensure_ascii=False)
             db.execute(
-                "INSERT OR REPLACE INTO returns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    out.sha256,
-                    out.path.name,
-                    str(archived.get(out.sha256, "")),
-                    out.recipient or None,
-                    out.cycle or None,
-                    stamp,
-                    out.status,
-                    len(out.report.errors),
-                    len(out.report.warnings),
-                    json.dumps([i.as_dict() for i in out.report.issues], ensure_ascii=False),
-                ),
-            )
+                "INSERT OR REPLACE INTO returns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (out.sha256, out.path.name, str(archived.get(out.sha256, "")), out.recipient or None,
+                 out.cycle or None, stamp, out.status, len(out.report.errors), len(out.report.warnings),
+                 issues, out.mtime),
+            )  # fmt: skip
             if out.status == "merged" and out.validated is not None:
-                values = [
-                    (rows_sheet, ref, f, v) for ref, fields in out.validated.values.items() for f, v in fields.items()
-                ]
-                values += [
-                    (groups_sheet, g, f, v) for g, fields in out.validated.groups.items() for f, v in fields.items()
-                ]
+                # It replaces any return merged earlier for this recipient and cycle.
+                db.execute(
+                    "UPDATE returns SET outcome = 'superseded' WHERE cycle = ? AND recipient = ? "
+                    "AND outcome = 'merged' AND sha256 != ?",
+                    (out.cycle, out.recipient, out.sha256),
+                )
+                values = {
+                    (rows_sheet, ref, f): to_json(v)
+                    for ref, row in out.validated.values.items()
+                    for f, v in row.items()
+                }
+                values |= {
+                    (groups_sheet, g, f): to_json(v) for g, row in out.validated.groups.items() for f, v in row.items()
+                }
                 changed += _merge_values(db, ledger, out, values, stamp)
         checkpoint("in-ledger-transaction")
         db.execute(
@@ -102,47 +104,31 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
     return changed
 
 
-def _merge_values(db: Any, ledger: Ledger, out: Outcome, values: list[tuple[str, str, str, Any]], stamp: str) -> int:
+Key = tuple[str, str, str]  # sheet, ref, field
+
+
+def _merge_values(db: Any, ledger: Ledger, out: Outcome, values: dict[Key, str | None], stamp: str) -> int:
+    """Replace this recipient's values for the cycle whole, auditing every value that changes."""
     cycle, who = out.cycle, out.recipient
-    current = {
-        (s, r, f): v
-        for s, r, f, v in db.execute(
-            "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? AND recipient = ?",
-            (cycle, who),
-        )
-    }
+    sql = "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? AND recipient = ?"
+    current: dict[Key, str | None] = {(s, r, f): v for s, r, f, v in db.execute(sql, (cycle, who))}
+    earlier: dict[Key, str | None] = {}
     prev_cycle = ledger.previous_cycle(cycle)
-    earlier: dict[tuple[str, str, str], Any] = {}
     if prev_cycle:
-        for s, r, f, v in db.execute(
-            "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? ORDER BY merged_at",
-            (prev_cycle,),
-        ):
-            earlier[(s, r, f)] = v
+        sql = "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? ORDER BY merged_at"
+        earlier = {(s, r, f): v for s, r, f, v in db.execute(sql, (prev_cycle,))}
     audit = []
-    entries = []
-    for sheet, ref, fld, value in values:
-        new = to_json(value)
-        old = current.get((sheet, ref, fld), earlier.get((sheet, ref, fld)))
-        entries.append((cycle, who, sheet, ref, fld, new, out.sha256, stamp))
-        if (sheet, ref, fld) in current and current[(sheet, ref, fld)] == new:
-            continue
-        if old != new:
-            audit.append(
-                (
-                    stamp,
-                    cycle,
-                    who,
-                    sheet,
-                    ref,
-                    fld,
-                    _plain(old),
-                    _plain(new),
-                    out.sha256,
-                    out.path.name,
-                )
-            )
-    db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", entries)
+    for key in {**current, **values}:
+        new = values.get(key)
+        old = current[key] if key in current else earlier.get(key)
+        if old != new and (key in current or new is not None):
+            sheet, ref, fld = key
+            audit.append((stamp, cycle, who, sheet, ref, fld, _plain(old), _plain(new), out.sha256, out.path.name))
+    db.execute("DELETE FROM entries WHERE cycle = ? AND recipient = ?", (cycle, who))
+    db.executemany(
+        "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(cycle, who, s, r, f, v, out.sha256, stamp) for (s, r, f), v in values.items()],
+    )
     db.executemany(
         "INSERT INTO audit (at, cycle, recipient, sheet, ref, field, old, new, return_sha, file) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -153,4 +139,4 @@ def _merge_values(db: Any, ledger: Ledger, out: Outcome, values: list[tuple[str,
 
 def _plain(value: str | None) -> str | None:
     decoded = from_json(value)
-    return None if decoded is None else str(decoded)
+    return None if decoded is None else format_value(decoded)

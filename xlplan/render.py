@@ -161,7 +161,14 @@ def gather(plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps) -> Context:
     sheet = template.rows_sheet.name
     status_key = template.status_column or FALLBACK_STATUS
     previous_cycle = ledger.previous_cycle(cycle)
+    current = ledger.latest_by_ref(cycle, sheet)
+    previous = ledger.latest_by_ref(previous_cycle, sheet) if previous_cycle else {}
     history = ledger.history(sheet, status_key)
+    # Trend shows this cycle and the last as Current status and Gaps do, even where
+    # joint sponsors disagree and history() would pick the other one.
+    _overlay(history, cycle, current, status_key)
+    if previous_cycle:
+        _overlay(history, previous_cycle, previous, status_key)
     groups = template.groups_sheet
     return Context(
         plan=plan,
@@ -169,14 +176,19 @@ def gather(plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps) -> Context:
         gaps=gaps,
         rendered_at=_now(),
         previous_cycle=previous_cycle,
-        current=ledger.latest_by_ref(cycle, sheet),
-        previous=ledger.latest_by_ref(previous_cycle, sheet) if previous_cycle else {},
+        current=current,
+        previous=previous,
         history=history,
         cycles=_cycles_up_to(cycle, ledger.cycles(), history),
         audit=ledger.audit(cycle),
         feedback=ledger.entries(cycle, groups.name) if groups else {},
         returns=ledger.returns(),
     )
+
+
+def _overlay(history: dict[str, dict[str, Any]], cycle: str, values: dict[str, dict[str, Any]], key: str) -> None:
+    for ref, fields in values.items():
+        history.setdefault(ref, {})[cycle] = fields.get(key)
 
 
 def _now() -> datetime:
@@ -705,7 +717,8 @@ def _sheet_feedback(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
     row = HEADER_ROW
     for group in _groups_in_order(ctx):
         row += 1
-        ws.merge_range(row, 0, row, len(cols) - 1, group, styles.group)
+        ws.merge_range(row, 0, row, len(cols) - 1, "", styles.group)
+        ws.write_string(row, 0, group, styles.group)  # merged cells' text: always a string
         received = by_group.get(group, [])
         if not received:
             row += 1

@@ -35,7 +35,7 @@ class RuleCheck:
         if self.rule.kind != "tolerance":
             return ""
         p = self.rule.params
-        return _expected_status(row[p["actual"]], row[p["target"]], p)
+        return expected_status(row[p["actual"]], row[p["target"]], p)
 
 
 def _in(df: pd.DataFrame, condition: dict[str, list[str]] | None) -> pd.Series:
@@ -74,7 +74,7 @@ def _past_date(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Series:
     return _before(df[p["column"]], df[AS_OF]) & ~_in(df, p.get("unless"))
 
 
-def _expected_status(actual: Any, target: Any, p: dict[str, Any]) -> str:
+def expected_status(actual: Any, target: Any, p: dict[str, Any]) -> str:
     if actual is None or target is None or pd.isna(actual) or pd.isna(target) or target == 0:
         return ""
     shortfall = (target - actual) / abs(target)

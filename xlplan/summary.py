@@ -153,7 +153,9 @@ def status_table(s: Summary) -> tuple[list[str], list[list[Any]]]:
 
 def to_markdown(s: Summary) -> str:
     def esc(text: Any) -> str:
-        return str(text).replace("|", "\\|").replace("\n", " ")
+        # < and > escaped: Markdown renderers pass raw HTML through, and this text is untrusted.
+        text = str(text).replace("<", "&lt;").replace(">", "&gt;")
+        return text.replace("|", "\\|").replace("\n", " ")
 
     header, rows = status_table(s)
     lines = [f"# {esc(s.plan_title)}: progress report {s.cycle}", ""]
