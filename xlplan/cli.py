@@ -369,6 +369,36 @@ def email_chase(
 
 
 @main.command()
+@click.argument("table", type=click.Choice(["entries", "audit", "returns"]))
+@click.option("--cycle", help="Only this cycle (default: every cycle).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of the screen."
+)
+@click.pass_context
+@reports_errors
+def export(ctx: click.Context, table: str, cycle: str | None, fmt: str, output: Path | None) -> None:
+    """Export the ledger's full history: every value (entries), every change (audit) or every return.
+
+    CSV opens safely in Excel: UTF-8, and text that looks like a formula is kept as text.
+    """
+    from xlplan import export as ex
+    from xlplan.files import atomic_path
+    from xlplan.ledger import Ledger
+
+    folder = _folder(ctx)
+    with Ledger(folder.ledger_file) as ledger:
+        records = ex.rows(ledger, table, cycle)
+    text = ex.to_csv(records) if fmt == "csv" else ex.to_json(records)
+    if output is None:
+        click.echo(text.removeprefix("\ufeff"), nl=False)
+        return
+    with atomic_path(output) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="")
+    click.echo(f"Wrote {len(records)} row(s) to {output}")
+
+
+@main.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @reports_errors
 def demo(directory: Path | None) -> None:

@@ -129,8 +129,11 @@ def collect(
             result.gaps = _gaps_as_if_merged(plan, ledger, result, today)
             return result
         checkpoint("after-read")
+        # Archive paths are stored relative to the plan folder, which may be moved or shared.
         archived = {
-            o.sha256: archive(folder.archive_dir, o) for o in result.outcomes if o.status in _RECORDED and o.sha256
+            o.sha256: archive(folder.archive_dir, o).relative_to(folder.root)
+            for o in result.outcomes
+            if o.status in _RECORDED and o.sha256
         }
         checkpoint("after-archive")
         # Feedback copies depend only on the return and earlier cycles: write them before

@@ -108,9 +108,16 @@ class Ledger:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(_SCHEMA)
+            self._migrate()
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"Cannot open the ledger {path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        """Bring a ledger written by an earlier xlplan up to this schema, in place."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(returns)")}
+        if "file_mtime" not in columns:
+            self.db.execute("ALTER TABLE returns ADD COLUMN file_mtime REAL")
 
     def __enter__(self) -> Ledger:
         return self
