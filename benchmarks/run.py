@@ -167,10 +167,15 @@ def step_fill(root: Path) -> dict[str, Any]:
         filled = {}
         for item in items:
             rag = rng.choice(["Green", "Green", "Green", "Amber", "Red", "Grey", "Blue"])
+            actual = None
+            if item["target"] and rag in ("Green", "Amber", "Red"):
+                # Mostly consistent with the SOP's 5% rule, as real returns mostly are.
+                share = {"Green": 1.02, "Amber": 0.97, "Red": 0.8}[rag] if rng.random() < 0.95 else 0.5
+                actual = round(float(item["target"]) * share)
             filled[item["ref"]] = {
                 "progress": sentence(rng, rng.randint(15, 45)),
                 "rag": rag,
-                "actual": float(item["target"]) * rng.uniform(0.9, 1.1) if item["target"] else None,
+                "actual": actual,
                 "comments": sentence(rng, 10) if rag in ("Red", "Amber") else None,
             }
         if n % 25 == 0:  # a few returns with errors

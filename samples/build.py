@@ -1,18 +1,28 @@
-"""Rebuild the sample's binaries from its readable sources.
+"""Rebuild the samples' binaries from their readable sources.
 
-    python -m xlplan.samples.build        (or: python samples/build.py)
+    python -m xlplan.samples.build                    (or: python samples/build.py)
+    python -m xlplan.samples.build self-evaluation    (one sample only)
 
-`inverclyde/plan.yaml` -> `inverclyde/plan.xlsx`, then, in a scratch plan folder,
-each cycle of `inverclyde/returns.yaml` is generated, filled in as the sponsors
-would (see sponsor.py) and saved under `inverclyde/returns/<cycle>/` with the kind
-of file names sponsors really send. The filled returns carry the sample plan's
-identity, so `xlplan demo` can collect them in any copy of the plan.
+For each sample folder (``inverclyde/``, ``self-evaluation/``): ``plan.yaml`` ->
+``plan.xlsx``, then, in a scratch plan folder, each cycle of ``returns.yaml`` is
+generated, filled in as the recipients would (see sponsor.py) and saved under
+``returns/<cycle>/`` with the kind of file names people really send. The filled
+returns carry the sample plan's identity, so they can be collected in any copy of
+the plan (``xlplan demo`` does this with the Inverclyde sample).
+
+The code knows no template: ``plan.yaml`` lists recipients and items under the
+template's own sheet names in lower case (``sponsors``/``actions`` for the
+implementation plan, ``respondents``/``proposals`` for the self-evaluation), and
+``returns.yaml`` gives, per cycle and recipient, the rows under the same items key
+(and, optionally, ``feedback`` for a groups sheet).
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,56 +33,110 @@ from xlplan.collect import collect
 from xlplan.generate import generate
 from xlplan.plan import PlanFolder, Recipient, load_plan, write_plan_workbook
 from xlplan.samples.sponsor import fill_return
-from xlplan.template import load_template
+from xlplan.template import Template, load_template
 
-HERE = Path(__file__).resolve().parent / "inverclyde"
-CYCLES = {"2023-Q2": date(2023, 7, 6), "2023-Q3": date(2023, 10, 5)}
-# What sponsors call the file when they send it back (identification never uses it).
-FILE_NAMES = {
-    "Helen Watson": "Copy of {cycle} return - Helen Watson.xlsx",
-    "Sharon McAlees": "BA2 BA3 update SMcA final v2.xlsx",
-    "Allen Stevenson": "{cycle} return - Allen Stevenson (2).xlsx",
-    "Deborah Gillespie": "ADP and MH update {cycle}.xlsx",
-    "Charlene Elliot": "CVS return {cycle}.xlsx",
+ROOT = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Sample:
+    folder: str
+    cycles: dict[str, date]  # cycle -> the meeting the returns are for (deadline 3 weeks before)
+    # What people call the file when they send it back (identification never uses it).
+    file_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return ROOT / self.folder
+
+    def file_name(self, who: str, cycle: str) -> str:
+        return self.file_names.get(who, "{cycle} return - {who}.xlsx").format(cycle=cycle, who=who)
+
+
+SAMPLES: dict[str, Sample] = {
+    "inverclyde": Sample(
+        "inverclyde",
+        {"2023-Q2": date(2023, 7, 6), "2023-Q3": date(2023, 10, 5)},
+        {
+            "Helen Watson": "Copy of {cycle} return - Helen Watson.xlsx",
+            "Sharon McAlees": "BA2 BA3 update SMcA final v2.xlsx",
+            "Allen Stevenson": "{cycle} return - Allen Stevenson (2).xlsx",
+            "Deborah Gillespie": "ADP and MH update {cycle}.xlsx",
+            "Charlene Elliot": "CVS return {cycle}.xlsx",
+        },
+    ),
+    "self-evaluation": Sample(
+        "self-evaluation",
+        {"2019-05": date(2019, 5, 10)},  # the IJB development session
+        {
+            "Fiona Cameron": "self evaluation FC.xlsx",
+            "Robert Hamill": "Copy of {cycle} return - Robert Hamill.xlsx",
+            "Morven Reid": "MSG self-evaluation - third sector view.xlsx",
+        },
+    ),
 }
 
+# The Inverclyde sample, under the names earlier versions of this module used.
+HERE = SAMPLES["inverclyde"].root
+CYCLES = SAMPLES["inverclyde"].cycles
+FILE_NAMES = SAMPLES["inverclyde"].file_names
 
-def load_sources() -> tuple[dict[str, Any], dict[str, Any]]:
-    plan = yaml.safe_load((HERE / "plan.yaml").read_text(encoding="utf-8"))
-    returns = yaml.safe_load((HERE / "returns.yaml").read_text(encoding="utf-8"))
+
+def load_sources(sample: Sample | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    root = (sample or SAMPLES["inverclyde"]).root
+    plan = yaml.safe_load((root / "plan.yaml").read_text(encoding="utf-8"))
+    returns = yaml.safe_load((root / "returns.yaml").read_text(encoding="utf-8"))
     return plan, returns
 
 
-def write_sample_plan(target: Path) -> None:
-    source, _ = load_sources()
+def items_key(template: Template) -> str:
+    """Where a sample's sources list the plan's items: the items sheet's name, lower case."""
+    return template.plan.items_sheet.casefold()
+
+
+def write_sample_plan(target: Path, sample: Sample | None = None) -> Template:
+    """plan.yaml -> a plan.xlsx laid out from the sample's template."""
+    source, _ = load_sources(sample)
     template = load_template(source["settings"]["template"])
-    actions = [{**a, "due": date.fromisoformat(str(a["due"]))} for a in source["actions"]]
-    write_plan_workbook(target, template, source["settings"], [Recipient(**s) for s in source["sponsors"]], actions)
+    dates = [c.key for c in template.plan.columns if c.type == "date"]
+    items = [
+        {k: date.fromisoformat(str(v)) if k in dates and v else v for k, v in item.items()}
+        for item in source[items_key(template)]
+    ]
+    people = [Recipient(**r) for r in source[template.plan.recipients_sheet.casefold()]]
+    write_plan_workbook(target, template, source["settings"], people, items)
+    return template
 
 
-def build() -> None:
-    write_sample_plan(HERE / "plan.xlsx")
-    _, returns = load_sources()
+def build_sample(sample: Sample) -> None:
+    template = write_sample_plan(sample.root / "plan.xlsx", sample)
+    _, returns = load_sources(sample)
     with tempfile.TemporaryDirectory() as tmp:
         folder = PlanFolder(Path(tmp))
         folder.make_dirs()
-        shutil.copy(HERE / "plan.xlsx", folder.plan_file)
+        shutil.copy(sample.root / "plan.xlsx", folder.plan_file)
         plan = load_plan(folder)
-        for cycle, spg in CYCLES.items():
-            result = generate(plan, cycle, spg_date=spg, deadline=None)
-            out_dir = HERE / "returns" / cycle
+        for cycle, meeting in sample.cycles.items():
+            result = generate(plan, cycle, spg_date=meeting, deadline=None)
+            out_dir = sample.root / "returns" / cycle
             shutil.rmtree(out_dir, ignore_errors=True)
             out_dir.mkdir(parents=True)
+            sent_this_cycle = returns.get(cycle) or {}
             for who, path, _ in result.files:
-                if who not in returns[cycle]:
-                    continue  # this sponsor sends nothing this cycle
-                sent = returns[cycle][who]
-                target = out_dir / FILE_NAMES[who].format(cycle=cycle)
-                fill_return(path, target, plan.template, sent["actions"], sent.get("feedback"))
+                if who not in sent_this_cycle:
+                    continue  # this recipient sends nothing this cycle
+                sent = sent_this_cycle[who] or {}
+                target = out_dir / sample.file_name(who, cycle)
+                fill_return(path, target, template, sent.get(items_key(template)) or {}, sent.get("feedback"))
                 shutil.copy(target, folder.returns_dir / target.name)
             collect(plan, cycle=cycle, render=False)
-            print(f"{cycle}: {len(list(out_dir.iterdir()))} returns in {out_dir}")
+            print(f"{sample.folder} {cycle}: {len(list(out_dir.iterdir()))} returns in {out_dir}")
+
+
+def build(names: list[str] | None = None) -> None:
+    for name in names or list(SAMPLES):
+        build_sample(SAMPLES[name])
 
 
 if __name__ == "__main__":
-    build()
+    build(sys.argv[1:] or None)

@@ -13,7 +13,7 @@ import io
 import json
 from typing import Any
 
-from xlplan.ledger import Ledger, from_json
+from xlplan.ledger import Ledger, from_json, loose_json
 
 TABLES = ("entries", "audit", "returns")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -30,6 +30,8 @@ def rows(ledger: Ledger, table: str, cycle: str | None = None) -> list[dict[str,
         record = dict(zip(names, row, strict=True))
         if table == "entries":
             record["value"] = from_json(record["value"])
+        if table == "audit":
+            record["old"], record["new"] = loose_json(record["old"]), loose_json(record["new"])
         if table == "returns":
             record["issues"] = json.loads(record["issues"])
         out.append(record)

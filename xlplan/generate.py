@@ -34,6 +34,8 @@ HEADER_ROW = 3  # 0-based: title, subtitle, a blank row, then the header
 NAVY = "#1F3864"
 TEAL = "#00695C"
 LOCKED_FILL = "#EDEDED"
+OFF_FILL = "#D0D0D0"  # a locked row (spec: locked_rows): darker than a locked column
+OFF_FONT = "#595959"
 EDIT_FILL = "#FFFBEA"
 BORDER = "#BFBFBF"
 _FIRST_SAFE_DATE = date(1900, 3, 1)  # Excel cannot show earlier dates as dates: write them as text
@@ -224,6 +226,10 @@ class Styles:
         self.edit = {
             k: book.add_format({**base, **v, "bg_color": EDIT_FILL, "locked": False}) for k, v in kinds.items()
         }
+        self.off = {
+            k: book.add_format({**base, **v, "bg_color": OFF_FILL, "font_color": OFF_FONT, "italic": True})
+            for k, v in kinds.items()
+        }
         self.flag = {
             sev: {
                 k: book.add_format(
@@ -328,29 +334,37 @@ def _rows_sheet(
         ws.write_string(HEADER_ROW, c, col.header, styles.head_edit if col.editable else styles.head_locked)
     ws.set_row(HEADER_ROW, 30)
     first = HEADER_ROW + 1
+    off_rows: list[int] = []  # rows the spec's locked_rows lock whole
     for r, item in enumerate(items, start=first):
         prev = previous.get(item[key], {})
+        shown = {col.key: row_values(col, item, prev) for col in sheet.columns if not col.editable}
+        off = sheet.row_locked(shown)
+        if off:
+            off_rows.append(r)
         texts = []
         for c, col in enumerate(sheet.columns):
             kind = col.type
             if col.editable:
                 value = filled.get(item[key], {}).get(col.key)
                 issues = flagged.get((item[key], col.key))
-                fmt = styles.flag[_worst(issues)][kind] if issues else styles.edit[kind]
+                # A flagged cell stays editable even in a locked row: the fix is to clear it.
+                fmt = styles.flag[_worst(issues)][kind] if issues else (styles.off if off else styles.edit)[kind]
                 _write(ws, r, c, value, kind, fmt)
                 if issues:
                     note = "\n".join(f"{i.severity.upper()}: {i.message}" for i in issues)
                     ws.write_comment(r, c, note[:3000], {"x_scale": 3, "y_scale": 2.5, "author": "xlplan"})
                 continue
-            value = _typed_previous(col, row_values(col, item, prev))
-            _write(ws, r, c, value, kind, styles.locked[kind])
+            value = _typed_previous(col, shown[col.key])
+            _write(ws, r, c, value, kind, (styles.off if off else styles.locked)[kind])
             texts.append((format_value(value), col.width))
         height = _row_height(texts)
         if height:
             ws.set_row(r, height)
     last = first + max(len(items), 1) - 1
+    off_set = set(off_rows)
+    open_rows = _runs([r for r in range(first, last + 1) if r not in off_set])
     for c, col in enumerate(sheet.columns):
-        _validation(ws, first, last, c, col, template)
+        _validation(ws, open_rows, c, col, template)
         if col.choices:
             for choice in template.choices[col.choices].values:
                 ws.conditional_format(
@@ -365,6 +379,8 @@ def _rows_sheet(
                         "format": styles.choice[(col.choices, choice.value)],
                     },
                 )
+    if off_rows:
+        _locked_row_notes(ws, sheet, _runs(off_rows), template)
     ws.autofilter(HEADER_ROW, 0, last, len(sheet.columns) - 1)
     ws.freeze_panes(first, 1)
     _print_setup(ws, template.title, HEADER_ROW)
@@ -410,7 +426,47 @@ def _fix_sheet(book: Workbook, styles: Styles, plan: Plan, manifest: Manifest, a
     _protect(ws, None)
 
 
-def _validation(ws: Worksheet, first: int, last: int, c: int, col: Column, template: Template) -> None:
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted row numbers -> (first, last) of each unbroken run."""
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        if out and r == out[-1][1] + 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out
+
+
+def _add_validation(ws: Worksheet, runs: list[tuple[int, int]], c1: int, c2: int, options: dict[str, Any]) -> int:
+    """One data validation over several row runs of columns c1..c2 (one rule, a multi-range)."""
+    if not runs:
+        return 0
+    (first, last), *more = runs
+    if more:
+        options = {
+            **options,
+            "multi_range": " ".join(f"{xl_rowcol_to_cell(a, c1)}:{xl_rowcol_to_cell(b, c2)}" for a, b in runs),
+        }
+    return ws.data_validation(first, c1, last, c2, options)
+
+
+def _locked_row_notes(ws: Worksheet, sheet: Sheet, runs: list[tuple[int, int]], template: Template) -> None:
+    """Selecting an editable cell of a locked row shows why it is locked (no dropdown there)."""
+    assert sheet.locked_rows is not None
+    editable = [c for c, col in enumerate(sheet.columns) if col.editable]
+    if not editable:
+        return
+    note = sheet.locked_rows.note or "This row is not for you to fill in."
+    options = {"validate": "any", "input_title": "Not to be filled in", "input_message": note[:255]}
+    for c in editable:
+        code = _add_validation(ws, runs, c, c, options)
+        if code != 0:
+            raise XlplanError(
+                f"Template {template.name}: cannot add the locked-row note to sheet {sheet.name} (code {code})."
+            )
+
+
+def _validation(ws: Worksheet, runs: list[tuple[int, int]], c: int, col: Column, template: Template) -> None:
     if not col.editable:
         return
     title = col.header[:32]
@@ -450,7 +506,7 @@ def _validation(ws: Worksheet, first: int, last: int, c: int, col: Column, templ
             "value": col.max_length,
             "error_message": f"At most {col.max_length} characters.",
         }
-    code = ws.data_validation(first, c, last, c, options)
+    code = _add_validation(ws, runs, c, c, options)
     if code != 0:  # xlsxwriter only warns (e.g. an inline list over 255 characters)
         raise XlplanError(f"Template {template.name}: cannot add validation to column {col.header!r} (code {code}).")
 
@@ -499,6 +555,8 @@ def _instructions(
         f"Go to the '{rows.name}' sheet. Grey columns are the plan and are locked; fill in the pale yellow ones.",
         *[f"{c.header}: {c.help}" for c in rows.editable_columns if c.help],
     ]
+    if rows.locked_rows is not None:
+        steps.append(f"Rows shaded dark grey are locked and cannot be filled in. {rows.locked_rows.note}".strip())
     if template.groups_sheet:
         steps.append(f"On the '{template.groups_sheet.name}' sheet: {template.groups_sheet.help}")
     steps += [

@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS audit (
     sheet TEXT NOT NULL,
     ref TEXT NOT NULL,
     field TEXT NOT NULL,
-    old TEXT,
+    old TEXT,                       -- JSON, like entries.value
     new TEXT,
     return_sha TEXT NOT NULL,
     file TEXT NOT NULL
@@ -88,6 +88,14 @@ def to_json(value: Any) -> str | None:
 
 def from_json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def loose_json(text: str | None) -> Any:
+    """JSON, or the plain text that ledgers before schema 1.1 kept in the audit trail."""
+    try:
+        return from_json(text)
+    except ValueError:
+        return text
 
 
 @dataclass(frozen=True)
@@ -180,11 +188,12 @@ class Ledger:
         return row[0]
 
     def previous_cycle(self, cycle: str) -> str | None:
-        row = self.db.execute(
-            "SELECT max(cycle) FROM (SELECT cycle FROM entries UNION SELECT cycle FROM cycles) WHERE cycle < ?",
-            (cycle,),
-        ).fetchone()
-        return row[0]
+        # Two indexed look-ups (both tables lead with cycle) rather than a scan of a UNION.
+        found = [
+            self.db.execute(f"SELECT max(cycle) FROM {table} WHERE cycle < ?", (cycle,)).fetchone()[0]
+            for table in ("entries", "cycles")
+        ]
+        return max((c for c in found if c), default=None)
 
     def issued(self, cycle: str) -> dict[str, tuple[str, int]]:
         rows = self.db.execute("SELECT recipient, file, items FROM issued WHERE cycle = ?", (cycle,))
@@ -250,7 +259,10 @@ class Ledger:
         sql = "SELECT * FROM audit" + (" WHERE cycle = ?" if cycle else "") + " ORDER BY id"
         cur = self.db.execute(sql, (cycle,) if cycle else ())
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur]
+        rows = [dict(zip(names, row, strict=True)) for row in cur]
+        for row in rows:  # stored as JSON, like entries; given back as values
+            row["old"], row["new"] = loose_json(row["old"]), loose_json(row["new"])
+        return rows
 
     def copy_to(self, path: Path) -> Ledger:
         """A private copy of the ledger (SQLite's backup API): for dry runs that change nothing."""

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from xlplan.files import atomic_path, checkpoint
-from xlplan.ledger import Ledger, from_json, now, to_json
+from xlplan.ledger import Ledger, now, to_json
 from xlplan.report import Report
 from xlplan.template import Template
 from xlplan.validate import Validated
-from xlplan.values import format_value
 
 
 @dataclass
@@ -70,6 +69,7 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
     groups_sheet = template.groups_sheet.name if template.groups_sheet else ""
     changed = 0
     stamp = now()
+    earlier_by_cycle: dict[str, dict[Key, str | None]] = {}
     with ledger.transaction() as db:
         for out in outcomes:
             if out.status not in ("merged", "quarantined", "superseded") or not out.sha256:
@@ -96,7 +96,9 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
                 values |= {
                     (groups_sheet, g, f): to_json(v) for g, row in out.validated.groups.items() for f, v in row.items()
                 }
-                changed += _merge_values(db, ledger, out, values, stamp)
+                if out.cycle not in earlier_by_cycle:  # read once per run, not once per return
+                    earlier_by_cycle[out.cycle] = _previous_values(db, ledger, out.cycle)
+                changed += _merge_values(db, out, values, earlier_by_cycle[out.cycle], stamp)
         checkpoint("in-ledger-transaction")
         db.execute(
             "INSERT INTO meta VALUES ('state', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
@@ -107,23 +109,29 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
 Key = tuple[str, str, str]  # sheet, ref, field
 
 
-def _merge_values(db: Any, ledger: Ledger, out: Outcome, values: dict[Key, str | None], stamp: str) -> int:
+def _previous_values(db: Any, ledger: Ledger, cycle: str) -> dict[Key, str | None]:
+    """The last cycle's values, the 'old' side of a first change this cycle."""
+    prev_cycle = ledger.previous_cycle(cycle)
+    if not prev_cycle:
+        return {}
+    sql = "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? ORDER BY rowid"
+    return {(s, r, f): v for s, r, f, v in db.execute(sql, (prev_cycle,))}
+
+
+def _merge_values(
+    db: Any, out: Outcome, values: dict[Key, str | None], earlier: dict[Key, str | None], stamp: str
+) -> int:
     """Replace this recipient's values for the cycle whole, auditing every value that changes."""
     cycle, who = out.cycle, out.recipient
     sql = "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? AND recipient = ?"
     current: dict[Key, str | None] = {(s, r, f): v for s, r, f, v in db.execute(sql, (cycle, who))}
-    earlier: dict[Key, str | None] = {}
-    prev_cycle = ledger.previous_cycle(cycle)
-    if prev_cycle:
-        sql = "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? ORDER BY merged_at"
-        earlier = {(s, r, f): v for s, r, f, v in db.execute(sql, (prev_cycle,))}
     audit = []
     for key in {**current, **values}:
         new = values.get(key)
         old = current[key] if key in current else earlier.get(key)
         if old != new and (key in current or new is not None):
             sheet, ref, fld = key
-            audit.append((stamp, cycle, who, sheet, ref, fld, _plain(old), _plain(new), out.sha256, out.path.name))
+            audit.append((stamp, cycle, who, sheet, ref, fld, old, new, out.sha256, out.path.name))
     db.execute("DELETE FROM entries WHERE cycle = ? AND recipient = ?", (cycle, who))
     db.executemany(
         "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -137,6 +145,3 @@ def _merge_values(db: Any, ledger: Ledger, out: Outcome, values: dict[Key, str |
     return len(audit)
 
 
-def _plain(value: str | None) -> str | None:
-    decoded = from_json(value)
-    return None if decoded is None else format_value(decoded)

@@ -18,6 +18,7 @@ and column.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -127,6 +128,11 @@ class Plan:
         if self.template.plan.assign_by == "all":
             return [r.name for r in self.recipients]
         return split_recipients(item.get(self.template.plan.assign_by))
+
+    @functools.cached_property
+    def by_ref(self) -> dict[str, dict[str, Any]]:
+        key = self.template.plan.key
+        return {item[key]: item for item in self.items}
 
     def items_for(self, recipient: str) -> list[dict[str, Any]]:
         if self._by_recipient is None:  # built once: asked per recipient, per return, per report
@@ -249,6 +255,7 @@ def _read_items(
         return [], {}
     items: list[dict[str, Any]] = []
     where: dict[str, int] = {}
+    letters = {key: _letter(c) for key, c in cols.items()}
     for r, row in enumerate(rows[head + 1 :], start=head + 2):
         raw = {k: row[c] if c < len(row) else None for k, c in cols.items()}
         if all(is_blank(v) for v in raw.values()):
@@ -256,14 +263,15 @@ def _read_items(
         item: dict[str, Any] = {}
         for col in spec.columns:
             value = raw.get(col.key)
-            cell = f"{sheet}!{_letter(cols[col.key])}{r}" if col.key in cols else f"{sheet} row {r}"
             try:
                 item[col.key] = _typed(value, col.type)
             except ValueError:
+                cell = f"{sheet}!{letters[col.key]}{r}" if col.key in cols else f"{sheet} row {r}"
                 kind = "a date (e.g. 31/03/2024)" if col.type == "date" else "a number"
                 problems.append(f"{cell} ({col.header}): '{clean_text(value)}' is not {kind}.")
                 item[col.key] = None
             if col.required and is_blank(item[col.key]):
+                cell = f"{sheet}!{letters[col.key]}{r}" if col.key in cols else f"{sheet} row {r}"
                 problems.append(f"{cell} ({col.header}): is empty.")
         ref = item.get(spec.key)
         if not ref:

@@ -1,9 +1,17 @@
 """A returned workbook -> a `Return`: its identity, its rows by ref, its feedback areas.
 
 Cell values come from python-calamine (fast, values not formulas); the few
-structural facts we need (sheet protection, macros) come from the zip parts
-directly, parsed with defusedxml. Nothing here judges the values: problems that
-stop the file being read at all are reported; the rest is for `validate`.
+structural facts we need (sheet protection, formulas, error values, merged cells,
+how far the content reaches) come from the zip parts directly: a streaming scan of
+the sheet XML with regular expressions, never an XML parser that would expand
+entities (the custom properties are parsed with defusedxml). Nothing here judges the
+values: problems that stop the file being read at all are reported; the rest is for
+`validate`.
+
+Calamine builds a dense grid from the first to the last cell holding a value, so one
+character typed in XFD1048576 would make it allocate 17 billion cells and abort the
+process. Each sheet is therefore scanned first and refused, naming that cell, when its
+content reaches further than any return can need.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import hashlib
 import io
 import re
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +33,12 @@ from xlplan.sniff import Sniffed, sniff
 from xlplan.template import Template
 from xlplan.values import clean_text, is_blank
 
-MAX_ROWS = 100_000  # far more than any plan; stops a million blank rows costing memory
-MAX_COLUMNS = 200
+MAX_ROWS = 100_000  # far more than any plan; content below this is refused, not silently dropped
+MAX_COLUMNS = 200  # headers are looked for in the first 200 columns
+MAX_CELLS = 2_000_000  # rows x columns calamine may allocate for one sheet (~32 bytes each)
+_CHUNK = 1 << 20
+_MARGIN = 64 * 1024  # bytes kept ahead of a tag being scanned, for its content
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # invisible; tab, CR and LF are kept
 
 
 @dataclass
@@ -89,6 +102,8 @@ def read_return(path: Path, template_for: Any = None, data: bytes | None = None)
     if not sniffed.readable:
         report.error(sniffed.problem, code=f"file-{sniffed.kind}")
         return None, report
+    if sniffed.kind == "ods":
+        report.note("Read from an OpenDocument spreadsheet (.ods) saved by LibreOffice.", code="ods")
     if sniffed.macros:
         report.note(
             "The workbook contains macros; they were ignored (never run). Only cell values were read.",
@@ -97,35 +112,219 @@ def read_return(path: Path, template_for: Any = None, data: bytes | None = None)
     try:
         _read(ret, data, report, template_for)
     except _Unreadable as exc:
-        report.error(str(exc), code="unreadable")
+        report.error(str(exc), sheet=exc.sheet, cell=exc.cell, code=exc.code)
         return None, report
-    except Exception as exc:  # a malformed part inside a valid zip: calamine/XML errors
-        cause = exc.__cause__ or exc
-        kind = (
-            "unsafe XML (entity declarations)" if "Entit" in type(cause).__name__ + str(cause) else "malformed content"
-        )
-        report.error(
-            f"The workbook cannot be read: {kind}. Ask for the workbook to be saved in Excel and sent again.",
-            code="malformed",
-        )
+    except Exception as exc:  # a malformed part inside a valid zip: calamine, zip and XML errors
+        report.error(_malformed(exc), code="malformed")
         return None, report
     return ret, report
 
 
+def _malformed(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc
+    text = f"{type(cause).__name__} {cause}"
+    if "Entit" in text or "DTD" in text:
+        kind = "it contains XML entity declarations, the pattern of the 'billion laughs' and 'external entity' attacks (refused as unsafe)"
+    elif "Xml" in type(cause).__name__ or "XML" in text or "ParseError" in text:
+        kind = "a part of it is malformed XML"
+    elif "CRC" in text or "declared" in text or "Zip" in text or "zlib" in text.lower():
+        kind = "a part of its zip archive is damaged"
+    else:
+        kind = "its content is malformed"
+    return f"The workbook cannot be read: {kind}. Ask for the workbook to be saved in Excel and sent again."
+
+
 class _Unreadable(Exception):
-    pass
+    def __init__(self, message: str, sheet: str = "", cell: str = "", code: str = "unreadable") -> None:
+        super().__init__(message)
+        self.sheet, self.cell, self.code = sheet, cell, code
+
+
+# --- one pass over a sheet's XML, before calamine sees it ----------------------------------
+
+
+@dataclass
+class SheetScan:
+    """What calamine does not say about a sheet, and how far its content reaches."""
+
+    protected: bool = False
+    formulas: dict[tuple[str, int], str] = field(default_factory=dict)  # (column letter, row) -> formula
+    errors: dict[tuple[str, int], str] = field(default_factory=dict)  # cells holding #DIV/0!, #REF!...
+    merged: list[str] = field(default_factory=list)  # "J5:J6"
+    last_row: int = 0
+    last_col: int = 0  # 1-based
+    row_cell: str = ""  # a cell on the last row with content
+    col_cell: str = ""  # a cell in the last column with content
+
+    def too_far(self) -> str:
+        """The cell that makes the sheet too large to read, or ''."""
+        if self.last_row > MAX_ROWS:
+            return self.row_cell
+        if self.last_row * self.last_col > MAX_CELLS:
+            return self.col_cell if self.last_col > MAX_COLUMNS else self.row_cell
+        return ""
+
+
+_CELL_OPEN = re.compile(rb"<(?:\w+:)?c\b([^>]*)(?<!/)>")  # a cell with content; self-closing ones are blank
+_TOKEN = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*?)(/?)>")  # every row and cell, for files without r="A1"
+_R_CELL = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
+_R_ROW = re.compile(rb'\br="(\d{1,7})"')
+_T_ATTR = re.compile(rb'\bt="(\w+)"')
+_FORMULA = re.compile(rb"\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)<)")
+_VALUE = re.compile(rb"<(?:\w+:)?v\b[^>]*>([^<]*)<")
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}\d{1,7}(?::[A-Z]{1,3}\d{1,7})?)"')
+_PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b([^>]*)>")
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _chunks(archive: zipfile.ZipFile, part: str) -> Iterator[tuple[bytes, int, bool]]:
+    """(buffer, limit, last): tags starting before `limit` are scanned in this buffer, with
+    at least _MARGIN bytes after them; the rest is carried into the next buffer."""
+    with archive.open(part) as stream:
+        carry = b""
+        while True:
+            chunk = stream.read(_CHUNK)
+            buf = carry + chunk
+            last = not chunk
+            # Cut before the last tag that starts more than _MARGIN from the end: every tag
+            # before the cut is whole, and has at least _MARGIN bytes of content after it.
+            cut = buf.rfind(b"<", 0, len(buf) - _MARGIN)
+            limit = len(buf) if last else cut if cut > 0 else max(0, len(buf) - _MARGIN)
+            yield buf, limit, last
+            if last:
+                return
+            carry = buf[limit:]
+
+
+def scan_xlsx_sheet(archive: zipfile.ZipFile, part: str) -> SheetScan:
+    """Stream one worksheet part: protection, formulas, error values, merges and extent."""
+    scan = SheetScan()
+    implicit = False
+    for buf, limit, _last in _chunks(archive, part):
+        for m in _CELL_OPEN.finditer(buf):
+            if m.start() >= limit:
+                break
+            after = buf[m.end() : m.end() + 16].lstrip()
+            if after.startswith(b"</"):
+                continue  # <c ...></c>: blank
+            ref = _R_CELL.search(m.group(1))
+            if ref is None:
+                implicit = True
+                continue
+            letters, row = ref.group(1), int(ref.group(2))
+            _reach(scan, letters, row)
+            formula = _FORMULA.match(buf, m.end())
+            if formula:
+                scan.formulas[(letters.decode(), row)] = _unescape(formula.group(1) or b"")
+            kind = _T_ATTR.search(m.group(1))
+            if kind and kind.group(1) == b"e":
+                value = _VALUE.search(buf, m.end(), m.end() + 4096)
+                scan.errors[(letters.decode(), row)] = _unescape(value.group(1)) if value else "#ERROR"
+        region = buf[:limit]
+        scan.merged += [r.decode() for r in _MERGE.findall(region)]
+        protection = _PROTECTION.search(region)
+        if protection:
+            scan.protected = not re.search(rb'\bsheet="(0|false)"', protection.group(1))
+    if implicit:
+        _implicit_extent(archive, part, scan)
+    return scan
+
+
+def _reach(scan: SheetScan, letters: bytes, row: int) -> None:
+    col = _col_index(letters)
+    if row > scan.last_row:
+        scan.last_row, scan.row_cell = row, f"{letters.decode()}{row}"
+    if col > scan.last_col:
+        scan.last_col, scan.col_cell = col, f"{letters.decode()}{row}"
+
+
+def _implicit_extent(archive: zipfile.ZipFile, part: str, scan: SheetScan) -> None:
+    """Cells without r="A1" sit after the previous one: count every row and cell (slow, rare)."""
+    row = col = 0
+    for buf, limit, _last in _chunks(archive, part):
+        for m in _TOKEN.finditer(buf):
+            if m.start() >= limit:
+                break
+            attrs = m.group(2)
+            if m.group(1) == b"row":
+                r = _R_ROW.search(attrs)
+                row, col = (int(r.group(1)) if r else row + 1), 0
+                continue
+            ref = _R_CELL.search(attrs)
+            if ref:
+                col, row = _col_index(ref.group(1)), int(ref.group(2))
+            else:
+                col += 1
+            if m.group(3) != b"/" and not buf[m.end() : m.end() + 16].lstrip().startswith(b"</"):
+                _reach(scan, column_letter(col - 1).encode(), max(row, 1))
+
+
+def _unescape(raw: bytes) -> str:
+    from html import unescape
+
+    return unescape(raw.decode("utf-8", "replace"))
+
+
+# --- the workbook ---------------------------------------------------------------------------
+
+
+class _Parts:
+    """Where each sheet's XML lives, and its scan (done once)."""
+
+    def __init__(self, archive: zipfile.ZipFile, kind: str) -> None:
+        self.archive, self.kind = archive, kind
+        self._scans: dict[str, SheetScan] = {}
+        self.parts = _sheet_parts(archive) if kind != "ods" else {}
+        self._ods: dict[str, SheetScan] | None = None
+
+    def properties(self) -> dict[str, str]:
+        if self.kind == "ods":
+            return _ods_properties(self.archive)
+        return read_custom_properties(self.archive)
+
+    def scan(self, name: str) -> SheetScan:
+        if self.kind == "ods":
+            if self._ods is None:
+                self._ods = scan_ods(self.archive)
+            return self._ods.get(name, SheetScan())
+        if name not in self._scans:
+            part = self.parts.get(name)
+            self._scans[name] = scan_xlsx_sheet(self.archive, part) if part in self.archive.NameToInfo else SheetScan()
+        return self._scans[name]
 
 
 def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
     from python_calamine import CalamineWorkbook
 
     archive = zipfile.ZipFile(io.BytesIO(data))
-    props = read_custom_properties(archive)
+    parts = _Parts(archive, ret.sniffed.kind)
+    props = parts.properties()
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    names: list[str] = list(book.sheet_names)
     states = {m.name: str(m.visible).rsplit(".", 1)[-1].lower() for m in book.sheets_metadata}
+
+    def cells_of(name: str) -> list[list[Any]]:
+        far = parts.scan(name).too_far()
+        if far:
+            raise _Unreadable(
+                f"The '{name}' sheet has content as far as cell {far}, far outside any return: "
+                f"delete everything below and to the right of the table (Ctrl+End shows the last cell in use), "
+                "save and send it again.",
+                sheet=name,
+                cell=far,
+                code="too-large",
+            )
+        return book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=MAX_ROWS)
+
     sheet_rows: list[list[Any]] = []
-    if MANIFEST_SHEET in book.sheet_names:
-        sheet_rows = book.get_sheet_by_name(MANIFEST_SHEET).to_python(skip_empty_area=False, nrows=MAX_ROWS)
+    if MANIFEST_SHEET in names:
+        sheet_rows = cells_of(MANIFEST_SHEET)
         ret.manifest_state = states.get(MANIFEST_SHEET, "")
     else:
         ret.manifest_state = "missing"
@@ -136,14 +335,16 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
     template: Template | None = template_for(ret.identity.get("template", "")) if template_for else None
     if template is None:
         return
-    parts = _sheet_parts(archive)
-    ret.protected = _protection(archive, parts)
     rows_sheet = template.rows_sheet
-    real = _sheet_named(book.sheet_names, rows_sheet.name)
+    real = _sheet_named(names, rows_sheet.name)
+    cells: list[list[Any]] | None = None
+    if real is None:
+        real, cells = _find_rows_sheet(names, template, cells_of, parts)
     if real is None:
         raise _Unreadable(
-            f"There is no '{rows_sheet.name}' sheet (the workbook has: {', '.join(n for n in book.sheet_names if n != MANIFEST_SHEET)}). "
-            f"Was it renamed or deleted? Use the workbook that was sent out."
+            f"There is no '{rows_sheet.name}' sheet (the workbook has: {', '.join(n for n in names if n != MANIFEST_SHEET)}). "
+            f"Was it deleted? Use the workbook that was sent out.",
+            code="sheet-missing",
         )
     if real != rows_sheet.name:
         report.note(
@@ -151,18 +352,21 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
             sheet=real,
             code="sheet-renamed",
         )
-    cells = book.get_sheet_by_name(real).to_python(skip_empty_area=False, nrows=MAX_ROWS)
+    scan = parts.scan(real)
+    if cells is None:
+        cells = cells_of(real)
+    ret.protected = {real: scan.protected}
     _rows(ret, cells, template, report, real)
-    if ret.protected.get(real) is False:
+    if not scan.protected:
         report.note(
             f"Sheet protection on '{real}' was removed; every locked value was checked instead.",
             sheet=real,
             code="unprotected",
         )
-    _report_formulas(ret, _formulas(archive, parts.get(real)), template, report, real)
+    _report_cells(ret, scan, template, report, real)
     groups = template.groups_sheet
     if groups is not None:
-        gname = _sheet_named(book.sheet_names, groups.name)
+        gname = _sheet_named(names, groups.name)
         if gname is None:
             report.warning(
                 f"The '{groups.name}' sheet is missing: no feedback or case studies could be read.",
@@ -170,12 +374,12 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
                 code="sheet-missing",
             )
         else:
-            gcells = book.get_sheet_by_name(gname).to_python(skip_empty_area=False, nrows=MAX_ROWS)
             ret.groups = _groups(
-                gcells,
+                cells_of(gname),
                 [c.header for c in groups.columns],
                 {c.header: c.key for c in groups.columns},
             )
+            _report_group_cells(ret, parts.scan(gname), report, gname)
 
 
 def _sheet_named(names: list[str], wanted: str) -> str | None:
@@ -183,6 +387,21 @@ def _sheet_named(names: list[str], wanted: str) -> str | None:
         return wanted
     norm = normalise_header(wanted)
     return next((n for n in names if normalise_header(n) == norm), None)
+
+
+def _find_rows_sheet(
+    names: list[str], template: Template, cells_of: Callable[[str], list[list[Any]]], parts: _Parts
+) -> tuple[str | None, list[list[Any]] | None]:
+    """A renamed rows sheet is the one sheet whose header row is the template's."""
+    skip = {MANIFEST_SHEET, *(s.name for s in template.sheets if s is not template.rows_sheet)}
+    found = []
+    for name in names:
+        if name in skip or parts.scan(name).too_far():
+            continue
+        cells = cells_of(name)
+        if _header(cells, template) is not None:
+            found.append((name, cells))
+    return found[0] if len(found) == 1 else (None, None)
 
 
 def _identity(props: dict[str, str], sheet: dict[str, str], report: Report) -> dict[str, str]:
@@ -212,10 +431,12 @@ def _identity(props: dict[str, str], sheet: dict[str, str], report: Report) -> d
     return props or sheet
 
 
-_SHEET_REL = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
-_REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"')
-_REL_ALT = re.compile(rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
-_PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b([^>]*)>")
+_SHEET_REL = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)>")
+_NAME_ATTR = re.compile(rb'\bname="([^"]*)"')
+_RID_ATTR = re.compile(rb'\br:id="([^"]*)"|\b\w+:id="([^"]*)"')
+_REL = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)>")
+_ID_ATTR = re.compile(rb'\bId="([^"]*)"')
+_TARGET_ATTR = re.compile(rb'\bTarget="([^"]*)"')
 
 
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -227,68 +448,80 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
         rels = archive.read("xl/_rels/workbook.xml.rels")
     except KeyError:
         return {}
-    targets = {i.decode(): t.decode() for i, t in _REL.findall(rels)}
-    targets |= {i.decode(): t.decode() for t, i in _REL_ALT.findall(rels)}
+    targets = {}
+    for attrs in _REL.findall(rels):
+        rid, target = _ID_ATTR.search(attrs), _TARGET_ATTR.search(attrs)
+        if rid and target:
+            targets[rid.group(1).decode()] = unescape(target.group(1).decode())
     out = {}
-    for name, rid in _SHEET_REL.findall(workbook):
-        target = targets.get(rid.decode(), "")
-        out[unescape(name.decode())] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-    return out
-
-
-def _protection(archive: zipfile.ZipFile, parts: dict[str, str]) -> dict[str, bool]:
-    """Whether each sheet is protected, from the sheet XML (calamine does not say)."""
-    out: dict[str, bool] = {}
-    for name, part in parts.items():
-        try:
-            xml = archive.read(part)
-        except KeyError:
+    for attrs in _SHEET_REL.findall(workbook):
+        name, rid = _NAME_ATTR.search(attrs), _RID_ATTR.search(attrs)
+        if not name or not rid:
             continue
-        match = _PROTECTION.search(xml)
-        out[name] = bool(match) and not re.search(rb'sheet="(0|false)"', match.group(1))
+        target = targets.get((rid.group(1) or rid.group(2)).decode(), "")
+        out[unescape(name.group(1).decode())] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
     return out
 
 
-_FORMULA = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)</)', re.S)
+def _header(cells: list[list[Any]], template: Template) -> tuple[int, dict[str, int]] | None:
+    """(0-based row, column key -> 0-based index) of the header row, if one is in the first 30 rows."""
+    columns = template.rows_sheet.columns
+    wanted = {normalise_header(c.header): c.key for c in columns}
+    key = template.plan.key
+    for r, row in enumerate(cells[:30]):
+        found: dict[str, int] = {}
+        for i, cell in enumerate(row[:MAX_COLUMNS]):
+            k = wanted.get(normalise_header(cell))
+            if k is not None and k not in found:
+                found[k] = i
+        if key in found and len(found) >= len(columns) // 2:
+            return r, found
+    return None
 
 
-def _formulas(archive: zipfile.ZipFile, part: str | None) -> dict[tuple[str, int], str]:
-    """Cells holding a formula: (column letter, row) -> formula text. Never evaluated."""
-    from html import unescape
-
-    if part is None:
-        return {}
-    try:
-        xml = archive.read(part)
-    except KeyError:
-        return {}
-    return {(c.decode(), int(r)): unescape((f or b"").decode("utf-8", "replace")) for c, r, f in _FORMULA.findall(xml)}
+def _version_hint(ret: Return, template: Template) -> str:
+    version = ret.identity.get("template_version", "")
+    if version and version != str(template.version):
+        return (
+            f" This workbook was made with version {version} of the '{template.name}' template; "
+            f"this plan expects version {template.version}: send the sponsor a workbook generated now."
+        )
+    return ""
 
 
 def _rows(ret: Return, cells: list[list[Any]], template: Template, report: Report, sheet: str) -> None:
     columns = template.rows_sheet.columns
-    wanted = {normalise_header(c.header): c.key for c in columns}
     key = template.plan.key
-    head = -1
-    for r, row in enumerate(cells[:30]):
-        found = {wanted[n]: i for i, cell in enumerate(row[:MAX_COLUMNS]) if (n := normalise_header(cell)) in wanted}
-        if key in found and len(found) >= len(columns) // 2:
-            head, ret.columns = r, found
-            break
-    if head < 0:
+    found = _header(cells, template)
+    if found is None:
         raise _Unreadable(
             f"The '{sheet}' sheet has no header row with the expected columns ({', '.join(c.header for c in columns[:4])}, ...). "
-            "Were the headers edited or deleted? Use the workbook that was sent out."
+            "Were the headers edited or deleted? Use the workbook that was sent out." + _version_hint(ret, template),
+            sheet=sheet,
+            code="no-header",
         )
+    head, ret.columns = found
     ret.header_row = head + 1
+    header = cells[head]
+    mapped = set(ret.columns.values())
     missing = [c for c in columns if c.key not in ret.columns]
     for col in missing:
+        i = columns.index(col)
+        typed = clean_text(header[i]) if i < len(header) and i not in mapped else ""
+        if typed:
+            message = (
+                f"The column '{col.header}' is missing: its header in {column_letter(i)}{head + 1} was changed to "
+                f"'{typed[:60]}'. Put the header back as it was, or use the workbook that was sent out."
+            )
+            cell = f"{column_letter(i)}{head + 1}"
+        else:
+            message = (
+                f"The column '{col.header}' is missing from the header row (row {head + 1}): it was deleted or its "
+                "header changed. Put it back or use the workbook that was sent out."
+            )
+            cell = ""
         report.error(
-            f"The column '{col.header}' is missing (deleted, or its header was changed). Put it back or use the workbook that was sent out.",
-            sheet=sheet,
-            cell=f"{column_letter(len(cells[head]))}{head + 1}",
-            field=col.key,
-            code="column-missing",
+            message + _version_hint(ret, template), sheet=sheet, cell=cell, field=col.key, code="column-missing"
         )
     order = [ret.columns[c.key] for c in columns if c.key in ret.columns]
     if order != sorted(order) and not missing:
@@ -297,16 +530,22 @@ def _rows(ret: Return, cells: list[list[Any]], template: Template, report: Repor
             sheet=sheet,
             code="columns-moved",
         )
-    extra = [
-        clean_text(v)
-        for i, v in enumerate(cells[head][:MAX_COLUMNS])
-        if i not in ret.columns.values() and not is_blank(v)
-    ]
-    if extra:
-        report.note(f"Extra column(s) ignored: {', '.join(extra)}.", sheet=sheet, code="columns-extra")
+    _extra_columns(cells, head, mapped, report, sheet)
     key_col = ret.columns[key]
+    editable = {c.key for c in template.rows_sheet.editable_columns}
     for r, row in enumerate(cells[head + 1 :], start=head + 2):
         values = {k: (row[i] if i < len(row) else None) for k, i in ret.columns.items()}
+        for k, v in values.items():
+            if isinstance(v, str) and _CONTROL.search(v):
+                values[k] = _CONTROL.sub("", v)
+                if k in editable:
+                    report.note(
+                        "Invisible control characters were removed from this cell.",
+                        sheet=sheet,
+                        cell=f"{column_letter(ret.columns[k])}{r}",
+                        field=k,
+                        code="control-characters",
+                    )
         if is_blank(values.get(key)):
             if any(not is_blank(v) for k, v in values.items()):
                 report.error(
@@ -321,25 +560,123 @@ def _rows(ret: Return, cells: list[list[Any]], template: Template, report: Repor
         ret.rows.append(Row(r, values))
 
 
-def _report_formulas(
-    ret: Return, formulas: dict[tuple[str, int], str], template: Template, report: Report, sheet: str
-) -> None:
-    """A formula's stored value is judged like typed text; the formula itself is never run or copied."""
+def _extra_columns(cells: list[list[Any]], head: int, mapped: set[int], report: Report, sheet: str) -> None:
+    """Columns that are not the template's: ignored, and said so; a warning when they hold text."""
+    header = cells[head]
+    width = max((len(r) for r in cells[head:]), default=0)
+    for i in range(width):
+        if i in mapped:
+            continue
+        title = clean_text(header[i]) if i < len(header) else ""
+        filled = next((r for r, row in enumerate(cells[head + 1 :], start=head + 2) if i < len(row) and not is_blank(row[i])), 0)
+        letter = column_letter(i)
+        if filled:
+            name = f"'{title[:40]}'" if title else "without a header"
+            report.warning(
+                f"Column {letter} ({name}) is not part of the return: what was typed there (from {letter}{filled}) "
+                "was not read. Put it in the Comments of the right action.",
+                sheet=sheet,
+                cell=f"{letter}{filled}",
+                code="columns-extra",
+            )
+        elif title:
+            report.note(
+                f"Extra column {letter} ('{title[:40]}') is empty and was ignored.",
+                sheet=sheet,
+                cell=f"{letter}{head + 1}",
+                code="columns-extra",
+            )
+
+
+def _report_cells(ret: Return, scan: SheetScan, template: Template, report: Report, sheet: str) -> None:
+    """Formulas, error values and merged cells in the editable columns of action rows.
+
+    A formula's stored value is judged like typed text; the formula itself is never run or copied.
+    """
     by_letter = {column_letter(i): key for key, i in ret.columns.items()}
-    for (letter, row), text in sorted(formulas.items(), key=lambda x: (x[0][1], x[0][0])):
+    rows = {row.excel_row for row in ret.rows}
+
+    def column_at(letter: str, row: int) -> Any:
         key = by_letter.get(letter)
         column = template.rows_sheet.column(key) if key else None
         if row <= ret.header_row or column is None or not column.editable:
+            return None
+        return column
+
+    for (letter, row), text in sorted(scan.formulas.items(), key=lambda x: (x[0][1], x[0][0])):
+        column = column_at(letter, row)
+        if column is None:
             continue
-        kind = "an external (DDE) link" if "|" in text else "a formula"
+        kind = "an external (DDE) link" if "|" in text else "a link to another workbook" if "[" in text else "a formula"
         report.warning(
             f"{column.header} holds {kind} (={text[:60]}); only its stored value was read, nothing was run. Please type the value itself.",
             sheet=sheet,
             cell=f"{letter}{row}",
-            field=key or "",
+            field=column.key,
             value=f"={text[:200]}",
             code="formula",
         )
+    for (letter, row), error in sorted(scan.errors.items(), key=lambda x: (x[0][1], x[0][0])):
+        column = column_at(letter, row)
+        if column is None or row not in rows:
+            continue
+        report.error(
+            f"{column.header} shows the error {error[:20]} instead of a value: type the value itself.",
+            sheet=sheet,
+            cell=f"{letter}{row}",
+            field=column.key,
+            value=error[:20],
+            code="error-value",
+        )
+    for ref in scan.merged:
+        first, _, last = ref.partition(":")
+        m1, m2 = re.match(r"([A-Z]+)(\d+)", first), re.match(r"([A-Z]+)(\d+)", last or first)
+        if not m1 or not m2:
+            continue
+        c1, c2 = _col_index(m1.group(1).encode()), _col_index(m2.group(1).encode())
+        r2 = int(m2.group(2))
+        touched = [column_letter(c - 1) for c in range(c1, c2 + 1) if column_at(column_letter(c - 1), r2)]
+        if touched and r2 > ret.header_row:
+            report.error(
+                f"Cells {ref} are merged: each action needs its own {', '.join(_headers(template, by_letter, touched))}. "
+                "Unmerge them (Home > Merge & Center) and fill in each row.",
+                sheet=sheet,
+                cell=first,
+                value=ref,
+                code="merged-cells",
+            )
+
+
+def _headers(template: Template, by_letter: dict[str, str], letters: list[str]) -> list[str]:
+    out = []
+    for letter in letters:
+        column = template.rows_sheet.column(by_letter[letter])
+        if column is not None and column.header not in out:
+            out.append(column.header)
+    return out
+
+
+def _report_group_cells(ret: Return, scan: SheetScan, report: Report, sheet: str) -> None:
+    """Formulas and error values in the feedback areas' text cells (column B)."""
+    wanted = {cell for fields in ret.groups.values() for _value, cell in fields.values()}
+    for (letter, row), text in sorted(scan.formulas.items(), key=lambda x: (x[0][1], x[0][0])):
+        if f"{letter}{row}" in wanted:
+            report.warning(
+                f"This cell holds a formula (={text[:60]}); only its stored value was read, nothing was run. Please type the text itself.",
+                sheet=sheet,
+                cell=f"{letter}{row}",
+                value=f"={text[:200]}",
+                code="formula",
+            )
+    for (letter, row), error in sorted(scan.errors.items(), key=lambda x: (x[0][1], x[0][0])):
+        if f"{letter}{row}" in wanted:
+            report.error(
+                f"This cell shows the error {error[:20]} instead of text: type the text itself.",
+                sheet=sheet,
+                cell=f"{letter}{row}",
+                value=error[:20],
+                code="error-value",
+            )
 
 
 def _groups(cells: list[list[Any]], labels: list[str], keys: dict[str, str]) -> dict[str, dict[str, tuple[Any, str]]]:
@@ -356,5 +693,90 @@ def _groups(cells: list[list[Any]], labels: list[str], keys: dict[str, str]) -> 
             current = first
             out.setdefault(current, {})
         elif current is not None:
-            out[current][keys[label]] = (row[1] if len(row) > 1 else None, f"B{r}")
+            value = row[1] if len(row) > 1 else None
+            if isinstance(value, str):
+                value = _CONTROL.sub("", value)
+            out[current][keys[label]] = (value, f"B{r}")
     return out
+
+
+# --- OpenDocument (.ods) -------------------------------------------------------------------
+
+
+def _ods_properties(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Our custom properties as LibreOffice keeps them in meta.xml (parsed with defusedxml)."""
+    from defusedxml import ElementTree
+
+    from xlplan.manifest import PREFIX
+
+    try:
+        data = archive.read("meta.xml")
+    except KeyError:
+        return {}
+    ns = "{urn:oasis:names:tc:opendocument:xmlns:meta:1.0}"
+    out: dict[str, str] = {}
+    for prop in ElementTree.fromstring(data).iter(f"{ns}user-defined"):
+        name = prop.get(f"{ns}name", "")
+        if name.startswith(PREFIX):
+            out[name.removeprefix(PREFIX)] = (prop.text or "").strip()
+    return out
+
+
+_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_MAX_REPEAT = 1 << 20
+
+
+def scan_ods(archive: zipfile.ZipFile) -> dict[str, SheetScan]:
+    """Walk content.xml (defusedxml, streaming): each table's protection, formulas, errors, merges, extent.
+
+    Cells carry no address in OpenDocument: positions come from counting cells and rows,
+    with their repeat counts (a million blank rows is one element repeated a million times).
+    """
+    from defusedxml.ElementTree import iterparse
+
+    t = f"{{{_TABLE}}}"
+    office = f"{{{_OFFICE}}}"
+    scans: dict[str, SheetScan] = {}
+    scan: SheetScan | None = None
+    row = col = 0
+    row_repeat = 1
+    with archive.open("content.xml") as stream:
+        for event, el in iterparse(stream, events=("start", "end")):
+            tag = el.tag
+            if event == "start":
+                if tag == f"{t}table":
+                    scan = scans.setdefault(el.get(f"{t}name", ""), SheetScan())
+                    scan.protected = el.get(f"{t}protected") == "true"
+                    row = 0
+                elif tag == f"{t}table-row":
+                    row_repeat = min(int(el.get(f"{t}number-rows-repeated", "1") or 1), _MAX_REPEAT)
+                    row += 1
+                    col = 0
+                continue
+            if tag in (f"{t}table-cell", f"{t}covered-table-cell") and scan is not None:
+                repeat = min(int(el.get(f"{t}number-columns-repeated", "1") or 1), _MAX_REPEAT)
+                col += 1
+                has_value = el.get(f"{office}value-type") is not None or len(el) > 0
+                if has_value:
+                    letters = column_letter(col + repeat - 2).encode()
+                    _reach(scan, letters, row + row_repeat - 1)
+                    letter = column_letter(col - 1)
+                    formula = el.get(f"{t}formula")
+                    if formula is not None:
+                        scan.formulas[(letter, row)] = formula.split(":", 1)[-1].lstrip("=")
+                    if el.get(f"{office}value-type") is None and formula is not None:
+                        text = "".join(el.itertext()).strip()
+                        if text.startswith("#") or text.startswith("Err:"):
+                            scan.errors[(letter, row)] = text
+                span_c = int(el.get(f"{t}number-columns-spanned", "1") or 1)
+                span_r = int(el.get(f"{t}number-rows-spanned", "1") or 1)
+                if span_c > 1 or span_r > 1:
+                    first = f"{column_letter(col - 1)}{row}"
+                    scan.merged.append(f"{first}:{column_letter(col + span_c - 2)}{row + span_r - 1}")
+                col += repeat - 1
+                el.clear()
+            elif tag == f"{t}table-row":
+                row += row_repeat - 1
+                el.clear()
+    return scans

@@ -525,10 +525,12 @@ def _json_text(raw: str | None, column: Column | None) -> str:
     """
     if raw is None:
         return ""
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
+    value: Any = raw
+    if isinstance(raw, str):  # Ledger.audit() gives values decoded already; older callers gave JSON
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
     if column is not None and column.type == "date" and (day := _as_date(value)) is not None:
         return format_value(day)
     if isinstance(value, list | dict):

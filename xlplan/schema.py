@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from xlplan.template import Rule, Template
+from xlplan.template import Rule, Template, folded
 
 AS_OF = "__as_of__"  # the cycle's reference date, added as a column for date rules
 
@@ -38,11 +38,28 @@ class RuleCheck:
         return expected_status(row[p["actual"]], row[p["target"]], p)
 
 
+def _one_of(series: pd.Series, values: list[str] | str) -> pd.Series:
+    """Cells holding one of `values`, compared as declared conditions are everywhere: as
+    text, spaces collapsed, case ignored (the same test as `LockedRows.matches`).
+    Each distinct value is folded once: choice columns have only a handful."""
+    wanted = {folded(v) for v in (values if isinstance(values, list) else [values])}
+    hit = {v: folded(v) in wanted for v in pd.unique(series.dropna())}
+    return series.map(hit).fillna(False).astype(bool)
+
+
 def _in(df: pd.DataFrame, condition: dict[str, list[str]] | None) -> pd.Series:
+    """Rows where every named column holds one of its values (all rows if no condition)."""
     mask = pd.Series(True, index=df.index)
     for column, values in (condition or {}).items():
-        mask &= df[column].isin(values)
+        mask &= _one_of(df[column], values)
     return mask
+
+
+def _not_in(df: pd.DataFrame, condition: dict[str, list[str]] | None) -> pd.Series:
+    """Rows an `unless` condition leaves in: all rows when there is no condition."""
+    if not condition:
+        return pd.Series(True, index=df.index)
+    return ~_in(df, condition)
 
 
 def _blank(series: pd.Series) -> pd.Series:
@@ -54,7 +71,16 @@ def _required_when(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Seri
     all_blank = pd.Series(True, index=df.index)
     for column in columns:
         all_blank &= _blank(df[column])
-    return _in(df, p.get("when")) & all_blank
+    return _in(df, p.get("when")) & _not_in(df, p.get("unless")) & all_blank
+
+
+def _blank_when(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Series:
+    """The mirror of required_when: when the condition holds, the column(s) must be empty."""
+    columns = p["column"] if isinstance(p["column"], list) else [p["column"]]
+    any_filled = pd.Series(False, index=df.index)
+    for column in columns:
+        any_filled |= ~_blank(df[column])
+    return _in(df, p.get("when")) & _not_in(df, p.get("unless")) & any_filled
 
 
 def _before(series: pd.Series, as_of: pd.Series) -> pd.Series:
@@ -71,7 +97,7 @@ def _overdue(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Series:
 
 
 def _past_date(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Series:
-    return _before(df[p["column"]], df[AS_OF]) & ~_in(df, p.get("unless"))
+    return _before(df[p["column"]], df[AS_OF]) & _not_in(df, p.get("unless"))
 
 
 def expected_status(actual: Any, target: Any, p: dict[str, Any]) -> str:
@@ -102,11 +128,12 @@ def _unchanged(df: pd.DataFrame, p: dict[str, Any], t: Template) -> pd.Series:
     now = df[column].astype("string").str.split().str.join(" ")
     before = df[prev].astype("string").str.split().str.join(" ")
     same = (now == before).fillna(False).astype(bool) & ~_blank(df[column])
-    return same & ~_in(df, p.get("unless"))
+    return same & _not_in(df, p.get("unless"))
 
 
 _KINDS = {
     "required_when": _required_when,
+    "blank_when": _blank_when,
     "overdue": _overdue,
     "past_date": _past_date,
     "tolerance": _tolerance,
@@ -130,13 +157,16 @@ def build_schemas(template: Template) -> dict[str, tuple[pa.DataFrameSchema, dic
     for severity in ("error", "warning"):
         columns: dict[str, pa.Column] = {}
         if severity == "error":
+            # With locked rows, "required" is a derived required_when rule that spares them.
+            spared = sheet.locked_rows is not None
             for col in sheet.editable_columns:
                 checks = []
                 if col.choices:
                     checks.append(pa.Check.isin(list(template.choices[col.choices].names), name="choice"))
                 if col.max_length:
                     checks.append(pa.Check.str_length(max_value=col.max_length, name="too_long"))
-                columns[col.key] = pa.Column(object, checks=checks, nullable=not col.required, required=False)
+                nullable = not col.required or spared
+                columns[col.key] = pa.Column(object, checks=checks, nullable=nullable, required=False)
         rules: dict[str, RuleCheck] = {}
         checks = []
         for n, rule in enumerate(template.rules):

@@ -111,7 +111,7 @@ def _recipients(plan: Plan, ledger: Ledger, cycle: str) -> list[RecipientState]:
         n = len(plan.items_for(rec.name))
         mine = [r for r in returns if r["recipient"] == rec.name]
         merged = [r for r in mine if r["outcome"] == "merged"]
-        latest = (merged or mine or [None])[-1]
+        latest = (merged or mine)[-1] if mine else None
         state = "merged" if merged else ("quarantined" if mine else "missing")
         out.append(
             RecipientState(

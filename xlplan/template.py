@@ -4,11 +4,24 @@ A spec in ``templates/*.yaml`` says which sheets a return has, which columns are
 locked or editable, their types, the allowed values with colours and definitions,
 and the rules checked on return. This module is the only parser of specs: the
 generator, the reader and the validator all work from the frozen objects it returns.
+
+Features any template may declare (none is specific to one kind of return):
+
+- ``locked_rows`` on the rows sheet: rows the plan marks as not for filling in
+  (``when`` plan columns hold given values) are written locked and greyed, and a
+  value in any of their editable cells is an error on return (derived
+  ``blank_when`` rules, one per editable column, so the issue names the cell).
+- rule kinds, each generic code in ``schema.py``: ``required_when``,
+  ``blank_when``, ``overdue``, ``past_date``, ``tolerance``, ``unchanged``.
+- ``summary.kind``: ``status`` (one status per item: counts, attention, complete)
+  or ``distribution`` (many respondents rate each item on an ordered choice list:
+  the distribution, non-response, median and modal level, collated text, flags).
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -17,6 +30,7 @@ from typing import Any, Literal
 import yaml
 
 from xlplan.errors import TemplateError
+from xlplan.values import clean_text
 
 ColumnType = Literal["text", "number", "date", "choice"]
 Source = Literal["plan", "previous", "input"]
@@ -24,7 +38,8 @@ SheetKind = Literal["rows", "groups"]
 Severity = Literal["error", "warning"]
 
 _TYPES = {"text", "number", "date", "choice"}
-_RULE_KINDS = {"required_when", "overdue", "past_date", "tolerance", "unchanged"}
+_RULE_KINDS = {"required_when", "blank_when", "overdue", "past_date", "tolerance", "unchanged"}
+_SUMMARY_KINDS = {"status", "distribution"}
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,28 @@ class Column:
         return self.source == "input"
 
 
+def folded(value: object) -> str:
+    """A value as compared by declared conditions: text, spaces collapsed, case ignored."""
+    return " ".join(clean_text(value).split()).casefold()
+
+
+@dataclass(frozen=True)
+class LockedRows:
+    """Rows the plan marks as not for filling in: shown locked and greyed, checked blank on return.
+
+    A row is locked when every plan column named in `when` holds one of its values
+    (compared ignoring case and extra spaces). The columns are plan columns shown on
+    the sheet, so the generator decides from the plan and the validator from the
+    returned row (whose locked values are themselves checked against the plan).
+    """
+
+    when: dict[str, tuple[str, ...]]
+    note: str
+
+    def matches(self, values: Mapping[str, Any]) -> bool:
+        return all(folded(values.get(k)) in {folded(v) for v in allowed} for k, allowed in self.when.items())
+
+
 @dataclass(frozen=True)
 class Sheet:
     name: str
@@ -118,6 +155,11 @@ class Sheet:
     title: str
     help: str
     columns: tuple[Column, ...]
+    locked_rows: LockedRows | None = None
+
+    def row_locked(self, values: Mapping[str, Any]) -> bool:
+        """Whether a row with these values (plan values by column key) is locked whole."""
+        return self.locked_rows is not None and self.locked_rows.matches(values)
 
     @property
     def editable_columns(self) -> tuple[Column, ...]:
@@ -140,6 +182,23 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class SplitFlag:
+    spread: int | None = 2  # flag when the ratings given are this many levels apart or more
+    majority: float | None = 0.5  # flag when no level has more than this share of the ratings given
+
+
+@dataclass(frozen=True)
+class DistributionSummary:
+    """`summary: {kind: distribution}`: many respondents rate each item on an ordered choice list."""
+
+    column: str  # the editable choice column rated; its choice list, in order, is the scale
+    collate: tuple[str, ...] = ()  # editable text columns gathered with respondents' names
+    nonresponse_flag: float | None = 0.5  # flag when this share (or more) of those asked gave no rating
+    split_flag: SplitFlag = field(default_factory=SplitFlag)
+    sheet: str = "Ratings"  # the master tracker sheet that shows it
+
+
+@dataclass(frozen=True)
 class Template:
     name: str
     version: int
@@ -150,6 +209,12 @@ class Template:
     rules: tuple[Rule, ...]
     summary: dict[str, Any]
     source: str
+    distribution: DistributionSummary | None = None
+
+    @property
+    def summary_kind(self) -> str:
+        """`status` (one status per item, the default) or `distribution` (ratings from many)."""
+        return str(self.summary.get("kind", "status"))
 
     @property
     def rows_sheet(self) -> Sheet:
@@ -240,6 +305,10 @@ def _build(raw: dict[str, Any], source: str) -> Template:
     )
     sheets = tuple(_sheet(s, choices, plan) for s in _need(raw, "sheets", "the template"))
     rules = tuple(_rule(r) for r in raw.get("rules") or ())
+    rules += tuple(r for s in sheets for r in _locked_row_rules(s, choices))
+    summary = raw.get("summary") or {}
+    if not isinstance(summary, dict):
+        raise ValueError("summary must be a mapping")
     template = Template(
         name=str(_need(raw, "name", "the template")),
         version=int(_need(raw, "version", "the template")),
@@ -248,8 +317,9 @@ def _build(raw: dict[str, Any], source: str) -> Template:
         choices=choices,
         sheets=sheets,
         rules=rules,
-        summary=raw.get("summary") or {},
+        summary=summary,
         source=source,
+        distribution=_distribution(summary),
     )
     _check(template)
     return template
@@ -285,6 +355,97 @@ def _sheet(raw: dict[str, Any], choices: dict[str, ChoiceList], plan: PlanSpec) 
         title=raw.get("title", name),
         help=raw.get("help", ""),
         columns=tuple(columns),
+        locked_rows=_locked_rows(raw, name, columns),
+    )
+
+
+def _locked_rows(raw: dict[str, Any], name: str, columns: list[Column]) -> LockedRows | None:
+    spec = raw.get("locked_rows")
+    if spec is None:
+        return None
+    where = f"sheet {name}, locked_rows"
+    if raw.get("kind", "rows") != "rows":
+        raise ValueError(f"{where}: only a sheet of kind 'rows' can lock rows")
+    if not isinstance(spec, dict) or not isinstance(spec.get("when"), dict) or not spec["when"]:
+        raise ValueError(f"{where} needs 'when': {{plan column: [values]}}")
+    unknown = set(spec) - {"when", "note"}
+    if unknown:
+        raise ValueError(f"{where}: unknown option(s) {', '.join(sorted(unknown))} (when, note)")
+    by_key = {c.key: c for c in columns}
+    when: dict[str, tuple[str, ...]] = {}
+    for key, values in spec["when"].items():
+        col = by_key.get(key)
+        if col is None or col.source != "plan":
+            raise ValueError(f"{where}: {key!r} is not a plan column shown on this sheet")
+        values = values if isinstance(values, list) else [values]
+        when[key] = tuple(str(v) for v in values)
+    return LockedRows(when=when, note=str(spec.get("note", "")))
+
+
+def _locked_row_rules(sheet: Sheet, choices: dict[str, ChoiceList]) -> list[Rule]:
+    """What `locked_rows` means on return, as generic rules: every editable cell of a locked
+    row must be blank (one rule per column, so each issue names its cell), and a required
+    column is required everywhere else."""
+    lock = sheet.locked_rows
+    if lock is None:
+        return []
+    when = {k: list(v) for k, v in lock.when.items()}
+    note = _literal(lock.note)
+    rules = [
+        Rule(
+            kind="blank_when",
+            severity="error",
+            message=f"{_literal(col.header)} must stay blank: this row is locked. {note}".strip(),
+            params={"column": col.key, "when": when, "derived": True},
+        )
+        for col in sheet.editable_columns
+    ]
+    for col in sheet.editable_columns:
+        if col.required:
+            allowed = f": choose one of {', '.join(choices[col.choices].names)}" if col.choices else ""
+            rules.append(
+                Rule(
+                    kind="required_when",
+                    severity="error",
+                    message=_literal(f"{col.header} is empty{allowed}."),
+                    params={"column": col.key, "unless": when, "derived": True},
+                )
+            )
+    return rules
+
+
+def _literal(text: str) -> str:
+    """Text put into a rule message verbatim (messages are str.format templates)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _distribution(summary: dict[str, Any]) -> DistributionSummary | None:
+    kind = summary.get("kind", "status")
+    if kind not in _SUMMARY_KINDS:
+        raise ValueError(f"unknown summary kind {kind!r} (known: {', '.join(sorted(_SUMMARY_KINDS))})")
+    if kind != "distribution":
+        return None
+    known = {"kind", "title", "column", "collate", "nonresponse_flag", "split_flag", "sheet"}
+    unknown = set(summary) - known
+    if unknown:
+        raise ValueError(f"summary: unknown option(s) {', '.join(sorted(unknown))} ({', '.join(sorted(known))})")
+    split_raw = summary.get("split_flag") or {}
+    if not isinstance(split_raw, dict) or set(split_raw) - {"spread", "majority"}:
+        raise ValueError("summary.split_flag must be a mapping with 'spread' and/or 'majority'")
+    split = SplitFlag(
+        spread=None if split_raw.get("spread", 2) is None else int(split_raw.get("spread", 2)),
+        majority=None if split_raw.get("majority", 0.5) is None else float(split_raw.get("majority", 0.5)),
+    )
+    nonresponse = summary.get("nonresponse_flag", 0.5)
+    if nonresponse is not None and not 0 <= float(nonresponse) <= 1:
+        raise ValueError("summary.nonresponse_flag must be a share between 0 and 1 (e.g. 0.5)")
+    collate = summary.get("collate") or []
+    return DistributionSummary(
+        column=str(_need(summary, "column", "a distribution summary")),
+        collate=tuple(str(c) for c in (collate if isinstance(collate, list) else [collate])),
+        nonresponse_flag=None if nonresponse is None else float(nonresponse),
+        split_flag=split,
+        sheet=str(summary.get("sheet", "Ratings"))[:31],
     )
 
 
@@ -320,3 +481,31 @@ def _check(t: Template) -> None:
     rows = t.rows_sheet
     if rows.columns[0].key != t.plan.key or rows.columns[0].source != "plan":
         raise ValueError(f"sheet {rows.name}: the first column must be the plan key {t.plan.key!r}")
+    row_keys = {c.key for c in rows.columns}
+    for rule in t.rules:
+        if rule.kind == "blank_when":
+            named = rule.params.get("column")
+            named = named if isinstance(named, list) else [named]
+            for key in [*named, *(rule.params.get("when") or {})]:
+                if key not in row_keys:
+                    raise ValueError(f"rule blank_when: {key!r} is not a column of sheet {rows.name}")
+    _check_summary(t, rows)
+
+
+def _check_summary(t: Template, rows: Sheet) -> None:
+    status = t.summary.get("status")
+    if status is not None and rows.column(str(status)) is None:
+        raise ValueError(f"summary.status {status!r} is not a column of sheet {rows.name}")
+    title = t.summary.get("title")
+    if title is not None and title not in {c.key for c in t.plan.columns}:
+        raise ValueError(f"summary.title {title!r} is not a plan column")
+    d = t.distribution
+    if d is None:
+        return
+    col = rows.column(d.column)
+    if col is None or not col.editable or col.type != "choice" or not col.choices:
+        raise ValueError(f"summary.column {d.column!r} must be an editable choice column of sheet {rows.name}")
+    for key in d.collate:
+        other = rows.column(key)
+        if other is None or not other.editable:
+            raise ValueError(f"summary.collate: {key!r} is not an editable column of sheet {rows.name}")

@@ -72,7 +72,7 @@ def prepare(ret: Return, report: Report, plan: Plan, cycle: str) -> Prepared | N
     sheet = template.rows_sheet.name
     rows = _match_rows(ret, report, plan, sheet)
     _tamper(ret, report, plan, rows, sheet)
-    typed = _typed_rows(ret, report, template, rows, sheet)
+    typed = _typed_rows(ret, report, plan, rows, sheet)
     result = Validated(ret.recipient, ret.cycle)
     editable = [c.key for c in template.rows_sheet.editable_columns]
     for ref, row in typed.items():
@@ -172,7 +172,7 @@ def _match_rows(ret: Return, report: Report, plan: Plan, sheet: str) -> dict[str
     key = plan.template.plan.key
     mine = [item[key] for item in plan.items_for(ret.recipient)]
     mine_set = set(mine)
-    owners = {item[key]: item for item in plan.items}
+    owners = plan.by_ref
     key_col = column_letter(ret.columns[key])
     by_ref: dict[str, Any] = {}
     label = plan.template.plan.recipient_label
@@ -221,7 +221,7 @@ def _tamper(ret: Return, report: Report, plan: Plan, rows: dict[str, Any], sheet
     """Locked values against their fingerprints; against the plan itself if the fingerprints are gone."""
     template = plan.template
     locked = template.rows_sheet.locked_columns
-    items = {item[template.plan.key]: item for item in plan.items}
+    items = plan.by_ref
     for ref, row in rows.items():
         prints = ret.fingerprints.get(ref)
         if not prints or len(prints) != len(locked):
@@ -249,15 +249,30 @@ def _tamper(ret: Return, report: Report, plan: Plan, rows: dict[str, Any], sheet
 
 
 def _typed_rows(
-    ret: Return, report: Report, template: Template, rows: dict[str, Any], sheet: str
+    ret: Return, report: Report, plan: Plan, rows: dict[str, Any], sheet: str
 ) -> dict[str, tuple[int, dict[str, Any]]]:
-    """ref -> (excel row, {key: typed value}) for every column; unreadable values reported."""
+    """ref -> (excel row, {key: typed value}) for every column; unreadable values reported.
+
+    Plan columns take the plan's own typed values: the tamper check has already compared
+    them with what came back, so re-reading 50,000 locked cells by type would be waste.
+    """
+    template = plan.template
+    letters = {key: column_letter(i) for key, i in ret.columns.items()}
+    by_ref = plan.by_ref
+    columns = template.rows_sheet.columns
     out: dict[str, tuple[int, dict[str, Any]]] = {}
     for ref, row in rows.items():
+        item = by_ref[ref]
         typed: dict[str, Any] = {}
-        for col in template.rows_sheet.columns:
+        for col in columns:
+            if col.source == "plan":
+                typed[col.key] = item.get(col.key)
+                continue
             raw = row.values.get(col.key)
-            cell = f"{column_letter(ret.columns[col.key])}{row.excel_row}" if col.key in ret.columns else ""
+            if raw is None or raw == "":
+                typed[col.key] = None
+                continue
+            cell = f"{letters[col.key]}{row.excel_row}" if col.key in letters else ""
             typed[col.key] = _typed(col, raw, template, report, sheet, cell, ref, ret.recipient)
         out[ref] = (row.excel_row, typed)
     return out
@@ -273,14 +288,9 @@ def _typed(
     ref: str,
     who: str,
 ) -> Any:
-    where = {
-        "sheet": sheet,
-        "cell": cell,
-        "ref": ref,
-        "field": col.key,
-        "value": clean_text(raw)[:200],
-        "recipient": who,
-    }
+    def where() -> dict[str, Any]:  # built only when there is something to say
+        return {"sheet": sheet, "cell": cell, "ref": ref, "field": col.key, "value": clean_text(raw)[:200], "recipient": who}
+
     try:
         if col.type == "date":
             return parse_date(raw)
@@ -294,7 +304,7 @@ def _typed(
             report.error(
                 f"'{clean_text(raw)[:80]}' in {col.header} cannot be read: enter {example}.",
                 code=f"bad-{col.type}",
-                **where,
+                **where(),
             )
         return None
     text = clean_text(raw)
@@ -304,7 +314,7 @@ def _typed(
             fixed = choices.normalise(text)
             if fixed is not None:
                 if col.editable:
-                    report.note(f"'{raw}' was read as {fixed}.", code="normalised", **where)
+                    report.note(f"'{raw}' was read as {fixed}.", code="normalised", **where())
                 return fixed
     return text or None
 
@@ -336,7 +346,7 @@ def _schema_issue(
         "recipient": ret.recipient,
     }
     if rule is not None:
-        words = {k: format_value(v) for k, v in row.items()} | {"expected": rule.expected(pd.Series(row))}
+        words = {k: format_value(v) for k, v in row.items()} | {"expected": rule.expected(row)}
         message = f"{ref}: " + rule.rule.message.format_map(_Default(words))
         report.add(rule.rule.severity, message, code=rule.rule.kind, **where)
         return
@@ -353,9 +363,9 @@ def _schema_issue(
     elif check == "not_nullable":
         allowed = f": choose one of {', '.join(template.choices[col.choices].names)}" if col and col.choices else ""
         report.error(f"{ref}: {header} is empty{allowed}.", code="required", **where)
-    elif check.startswith(("too_long", "str_length")):
+    elif check.startswith(("too_long", "str_length")) and col is not None:
         report.error(
-            f"{ref}: {header} is {len(str(value)):,} characters; the limit is {col.max_length:,}. Please shorten it.",
+            f"{ref}: {header} is {len(str(value)):,} characters; the limit is {col.max_length or 32767:,}. Please shorten it.",
             code="too-long",
             **where,
         )  # type: ignore[union-attr]
