@@ -1,9 +1,27 @@
 """Plan + ledger -> the master tracker workbook the Strategic Planning Group reads.
 
-The master is rendered afresh from data every time with xlsxwriter: nothing is
-loaded, modified and re-saved. Every value that came back in a return is untrusted,
-so text always goes through ``write_string`` in a workbook opened with formula, URL
-and number conversion off: a progress note "=1+1" or "@SUM(A1)" stays text.
+The master is rendered afresh from data every time: nothing is loaded, modified and
+re-saved. Its sheets, in the order the SPG reads them:
+
+    Dashboard                        one A4 page: returns, overdue, Red/Amber, status by
+                                     group as a table and as native Excel charts
+    Risk register                    every action at an `attention` status (Red, Amber)
+    Changes since last cycle         status moves, completions, newly overdue actions
+    Proposed changes to timescales   revised due dates for the SPG to approve
+    Current status, Trend, Gaps, Feedback, Returns   the detail behind them
+
+Everything comes from the template: the status column, its choices and colours, the
+group (Big Action), the attention and complete statuses, the due and revised dates.
+
+Every value that came back in a return is untrusted: it is only ever written as an
+inline string (never a formula, a link or a number), so "=1+1" or "@SUM(A1)" stays text.
+
+Speed: at national scale (50,000 actions) the tables hold a million cells, and
+xlsxwriter spends ~7 µs on each. So xlsxwriter writes the workbook's structure (styles,
+column widths, panes, filters, print setup, the Dashboard and its charts) and the
+cells of every other sheet are written here as sheet XML, row by row, and streamed into
+the file when it is packed (``SheetData``, ``_pack``). Long notes are cut to
+``TEXT_LIMIT`` characters in the per-action sheets; the ledger keeps them in full.
 
 The file is written beside the target and renamed into place (``files.atomic_path``).
 If the master is open in Excel on Windows the rename fails; the tracker is then
@@ -15,17 +33,22 @@ all the ledger reads happen once, up front, in ``gather``.
 
 from __future__ import annotations
 
-import json
+import io
+import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from xml.etree import ElementTree
 
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -33,22 +56,33 @@ from xlplan import __version__
 from xlplan.errors import OutputError, UsageError
 from xlplan.files import atomic_path, safe_filename
 from xlplan.gaps import ActionGap, Gaps, Missing, movement
-from xlplan.ledger import Ledger
+from xlplan.ledger import CycleInfo, Ledger
 from xlplan.plan import Plan
+from xlplan.summary import Summary, summarise
 from xlplan.template import Column, Template
-from xlplan.values import format_value
+from xlplan.values import format_value, long_date, parse_date
 
-BOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+BOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "in_memory": True,
+}
 HEADER_ROW = 3  # 0-based: title, subtitle, a blank row, then the header
 NAVY = "#1F3864"
 TEAL = "#00695C"
 BORDER = "#BFBFBF"
 PALE = "#F2F2F2"
 FLAG = "#FCE4D6"
+GREY_TEXT = "#595959"
+LAST_CYCLE = "#8EA9DB"  # the dashboard's "last cycle" columns, beside navy for this cycle
 MAX_ROW_HEIGHT = 409
 LINE_HEIGHT = 13.5
-FALLBACK_STATUS = "rag"  # only if a template names no summary status
-FALLBACK_GROUP = "big_action"  # only if a template names no group_by column
+TEXT_LIMIT = 500  # characters of a note shown in the per-action sheets (the ledger has all)
+CELL_LIMIT = 32_767  # Excel's limit for one cell
+NO_UPDATE = "No update"
+ZIP_LEVEL = 1  # the big sheets compress 3x faster than at zlib's default, ~40% larger
+_ROWS_PER_CHUNK = 2_000
 
 
 class MasterLocked(OutputError):
@@ -68,13 +102,14 @@ class Context:
     plan: Plan
     cycle: str
     gaps: Gaps
+    summary: Summary  # summary.summarise(): the status counts the report and the email show too
     rendered_at: datetime
     previous_cycle: str | None
+    previous_info: CycleInfo | None  # the previous cycle's deadline, for "newly overdue"
     current: dict[str, dict[str, Any]]  # ref -> this cycle's values
     previous: dict[str, dict[str, Any]]  # ref -> last cycle's values
     history: dict[str, dict[str, Any]]  # ref -> cycle -> status
     cycles: list[str]  # every cycle up to and including this one, in order
-    audit: list[dict[str, Any]]
     feedback: dict[tuple[str, str], dict[str, Any]]  # (recipient, group) -> field -> text
     returns: list[dict[str, Any]]
 
@@ -83,8 +118,8 @@ class Context:
         return self.plan.template
 
     @property
-    def status_key(self) -> str:
-        return self.template.status_column or FALLBACK_STATUS
+    def status_key(self) -> str | None:
+        return self.template.status_column
 
     @property
     def status_order(self) -> list[str]:
@@ -93,8 +128,17 @@ class Context:
 
     @property
     def status_header(self) -> str:
-        col = self.template.rows_sheet.column(self.status_key)
-        return col.header if col else self.status_key
+        col = self.template.rows_sheet.column(self.status_key or "")
+        return col.header if col else "Status"
+
+    @property
+    def attention(self) -> list[str]:
+        return [s for s in self.template.summary.get("attention") or [] if s in self.status_order]
+
+    @property
+    def complete(self) -> str | None:
+        value = self.template.summary.get("complete")
+        return value if value in self.status_order else None
 
     @property
     def recipient_label(self) -> str:
@@ -106,17 +150,57 @@ class Context:
 
     @property
     def label_key(self) -> str:
-        """The plan column that says what an item is: the widest text column that is not
-        the key, the group or the assignee (`action` in the implementation plan)."""
+        """The plan column that says what an item is: the summary's title, else the widest
+        text column that is not the key, the group or the assignee (`action` here)."""
         spec = self.template.plan
+        title = self.template.summary.get("title")
+        if title and any(c.key == title for c in spec.columns):
+            return str(title)
         others = [
             c for c in spec.columns if c.type == "text" and c.key not in (spec.key, spec.group_by, spec.assign_by)
         ]
         return max(others, key=lambda c: c.width).key if others else spec.key
 
-    def plan_header(self, key: str, default: str) -> str:
+    @property
+    def group_key(self) -> str:
+        return self.template.plan.group_by
+
+    @property
+    def sponsor_key(self) -> str | None:
+        assign = self.template.plan.assign_by
+        return None if assign == "all" else assign
+
+    @property
+    def due_key(self) -> str | None:
+        """The plan's due date: the `overdue` rule's date, else the first plan date column."""
+        rule = next((r for r in self.template.rules if r.kind == "overdue"), None)
+        if rule and rule.params.get("date"):
+            return str(rule.params["date"])
+        return next((c.key for c in self.template.plan.columns if c.type == "date"), None)
+
+    @property
+    def revised_key(self) -> str | None:
+        """Where a sponsor proposes a new due date: the `overdue` rule's revised date, else
+        the first editable date column of the rows sheet."""
+        rule = next((r for r in self.template.rules if r.kind == "overdue"), None)
+        if rule and rule.params.get("revised"):
+            return str(rule.params["revised"])
+        rows = self.template.rows_sheet
+        return next((c.key for c in rows.editable_columns if c.type == "date"), None)
+
+    def plan_header(self, key: str | None, default: str) -> str:
         col = next((c for c in self.template.plan.columns if c.key == key), None)
         return col.header if col else default
+
+    def input_header(self, key: str | None, default: str) -> str:
+        col = self.template.rows_sheet.column(key or "")
+        return col.header if col else default
+
+    def status_of(self, ref: str) -> str | None:
+        return (self.current.get(ref) or {}).get(self.status_key) if self.status_key else None
+
+    def last_status_of(self, ref: str) -> str | None:
+        return (self.previous.get(ref) or {}).get(self.status_key) if self.status_key else None
 
 
 @dataclass(frozen=True)
@@ -129,6 +213,7 @@ class Col:
     editable: bool = False  # a value from this cycle's returns (teal header)
     wrap: bool = True
     by_value: Mapping[str, Format] = field(default_factory=dict)  # e.g. status -> colour
+    limit: int = TEXT_LIMIT  # longer text is cut, ending "…"
 
 
 # --- the public entry point ----------------------------------------------------
@@ -156,31 +241,56 @@ def fallback_path(target: Path, cycle: str, when: datetime) -> Path:
     return target.with_name(stem + (target.suffix or ".xlsx"))
 
 
+class _ReadOnce:
+    """The ledger, with each cycle's values (`latest_by_ref`) read once.
+
+    `gather` and `summarise` (and the `find_gaps` inside it) all need this cycle's and
+    the last cycle's values: at 50,000 actions each read costs most of a second.
+    Everything else is passed through to the ledger.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._latest: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+
+    def latest_by_ref(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
+        key = (cycle, sheet)
+        if key not in self._latest:
+            self._latest[key] = self._ledger.latest_by_ref(cycle, sheet)
+        return self._latest[key]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ledger, name)
+
+
 def gather(plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps) -> Context:
     template = plan.template
+    reads = _ReadOnce(ledger)
     sheet = template.rows_sheet.name
-    status_key = template.status_column or FALLBACK_STATUS
+    status_key = template.status_column
     previous_cycle = ledger.previous_cycle(cycle)
-    current = ledger.latest_by_ref(cycle, sheet)
-    previous = ledger.latest_by_ref(previous_cycle, sheet) if previous_cycle else {}
-    history = ledger.history(sheet, status_key)
-    # Trend shows this cycle and the last as Current status and Gaps do, even where
-    # joint sponsors disagree and history() would pick the other one.
-    _overlay(history, cycle, current, status_key)
-    if previous_cycle:
-        _overlay(history, previous_cycle, previous, status_key)
+    current = reads.latest_by_ref(cycle, sheet)
+    previous = reads.latest_by_ref(previous_cycle, sheet) if previous_cycle else {}
+    history = ledger.history(sheet, status_key) if status_key else {}
+    if status_key:
+        # Trend shows this cycle and the last as Current status and Gaps do, even where
+        # joint sponsors disagree and history() would pick the other one.
+        _overlay(history, cycle, current, status_key)
+        if previous_cycle:
+            _overlay(history, previous_cycle, previous, status_key)
     groups = template.groups_sheet
     return Context(
         plan=plan,
         cycle=cycle,
         gaps=gaps,
+        summary=summarise(plan, cast(Ledger, reads), cycle, gaps.as_of),
         rendered_at=_now(),
         previous_cycle=previous_cycle,
+        previous_info=ledger.cycle(previous_cycle) if previous_cycle else None,
         current=current,
         previous=previous,
         history=history,
         cycles=_cycles_up_to(cycle, ledger.cycles(), history),
-        audit=ledger.audit(cycle),
         feedback=ledger.entries(cycle, groups.name) if groups else {},
         returns=ledger.returns(),
     )
@@ -205,22 +315,175 @@ def _cycles_up_to(cycle: str, recorded: list[str], history: dict[str, dict[str, 
 
 # --- the workbook --------------------------------------------------------------
 
-SheetWriter = Callable[[Workbook, "Styles", Context], Worksheet]
+
+class SheetData:
+    """The cells of one worksheet as OOXML ``<row>`` elements, written strictly in row order.
+
+    xlsxwriter keeps an object per cell and serialises it at close (~7 µs a cell); here a
+    row is one string. Values are typed by the column writers (``_writer``): text is
+    always an inline string, so nothing is ever a formula or a link.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[str] = []
+        self.last_row = -1
+        self.last_col = 0
+
+    def add(self, row: int, cells: Sequence[str], width: int, height: float | None = None) -> None:
+        if row <= self.last_row:
+            raise ValueError(f"row {row + 1} written after row {self.last_row + 1}: rows go in order")
+        self.last_row = row
+        self.last_col = max(self.last_col, width - 1)
+        size = f' ht="{height:g}" customHeight="1"' if height else ""
+        self.rows.append(f'<row r="{row + 1}"{size}>{"".join(cells)}</row>')
+
+    def write(
+        self,
+        row: int,
+        writers: Sequence[CellXml],
+        values: Sequence[Any],
+        height: float | None = None,
+    ) -> None:
+        """One row of values; None and "" are left as empty cells."""
+        n = row + 1
+        cells = [
+            writers[c](f"{_LETTERS[c]}{n}", value)
+            for c, value in enumerate(values)
+            if value is not None and value != ""
+        ]
+        self.add(row, cells, len(values), height)
+
+    @property
+    def dimension(self) -> str:
+        if self.last_row < 0:
+            return "A1"
+        return f"A1:{_LETTERS[self.last_col]}{self.last_row + 1}"
+
+    def chunks(self) -> Iterator[bytes]:
+        yield b"<sheetData>"
+        rows = self.rows
+        for start in range(0, len(rows), _ROWS_PER_CHUNK):
+            # "replace": a lone surrogate from a return becomes "?" rather than corrupt XML
+            yield "".join(rows[start : start + _ROWS_PER_CHUNK]).encode("utf-8", "replace")
+        yield b"</sheetData>"
+
+
+_LETTERS = [xl_col_to_name(c) for c in range(702)]  # A..ZZ
+_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
+_ESCAPE_X = re.compile(r"(_x[0-9A-Fa-f]{4}_)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+_EXCEL_EPOCH = date(1899, 12, 30).toordinal()
+_FIRST_SERIAL_DAY = date(1900, 3, 1)  # before it, Excel's serials are off by its 29/02/1900
+
+CellXml = Callable[[str, Any], str]  # (cell reference, value) -> <c> element
+
+
+def _xml_text(text: str) -> str:
+    """Text as OOXML stores it: &<> escaped, control characters as _xHHHH_ (as Excel does)."""
+    if not _SPECIAL.search(text):
+        return text
+    text = _ESCAPE_X.sub(r"_x005F\1", text)  # a literal "_x0041_" must not read back as "A"
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+
+
+def _inline(ref: str, style: int, text: str, limit: int) -> str:
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+    return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{space}>{_xml_text(text)}</t></is></c>'
+
+
+def _xf(fmt: Format) -> int:
+    """The style index of `fmt` in styles.xml.
+
+    xlsxwriter gives a format its index when a cell first uses it (this same call);
+    cells written here never pass through xlsxwriter, so their formats are registered
+    here, before the workbook is closed.
+    """
+    return int(fmt._get_xf_index())
+
+
+def _serial(day: date) -> int | None:
+    return day.toordinal() - _EXCEL_EPOCH if day >= _FIRST_SERIAL_DAY else None
+
+
+@dataclass
+class Book:
+    """The xlsxwriter workbook, and the cell data of the sheets written here (by sheet name)."""
+
+    workbook: Workbook
+    data: dict[str, SheetData] = field(default_factory=dict)
+
+    def add_sheet(self, name: str) -> tuple[Worksheet, SheetData]:
+        """A worksheet whose cells are all written through the returned SheetData."""
+        ws = self.workbook.add_worksheet(name)
+        data = self.data[ws.name] = SheetData()
+        return ws, data
+
+
+SheetWriter = Callable[[Book, "Styles", Context], Worksheet]
 
 
 def _write_book(path: Path, ctx: Context) -> None:
     try:
         with atomic_path(path) as tmp:
-            book = xlsxwriter.Workbook(str(tmp), BOOK_OPTIONS)
-            styles = Styles(book, ctx.template)
+            buffer = io.BytesIO()
+            workbook = xlsxwriter.Workbook(buffer, BOOK_OPTIONS)
+            book = Book(workbook)
+            styles = Styles(workbook, ctx.template)
             for writer in SHEETS:
                 writer(book, styles, ctx)
-            book.set_properties(_properties(ctx))
-            book.close()
+            workbook.set_properties(_properties(ctx))
+            workbook.close()
+            _pack(buffer.getvalue(), tmp, book.data)
     except OutputError as exc:  # only atomic_path raises it: the rename into place failed
         raise MasterLocked(str(exc)) from exc
-    except (OSError, XlsxWriterException) as exc:
+    except (OSError, XlsxWriterException, zipfile.BadZipFile) as exc:
         raise OutputError(f"Cannot write {path}: {getattr(exc, 'strerror', None) or exc}.") from exc
+
+
+_NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "p": "http://schemas.openxmlformats.org/package/2006/relationships",
+}
+
+
+def _sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
+    """{sheet name: its part, e.g. xl/worksheets/sheet3.xml}, from the workbook's own index."""
+    book = ElementTree.fromstring(package.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels.findall("p:Relationship", _NS)}
+    out = {}
+    for sheet in book.findall("m:sheets/m:sheet", _NS):
+        target = targets[sheet.get(f"{{{_NS['r']}}}id")]
+        out[sheet.get("name", "")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return out
+
+
+def _pack(package: bytes, path: Path, data: Mapping[str, SheetData]) -> None:
+    """Copy xlsxwriter's package to `path`, streaming each SheetData into its sheet's part."""
+    with (
+        zipfile.ZipFile(io.BytesIO(package)) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as out,
+    ):
+        by_part = {part: data[name] for name, part in _sheet_parts(source).items() if name in data}
+        for info in source.infolist():
+            body = source.read(info)
+            sheet = by_part.get(info.filename)
+            if sheet is None:
+                out.writestr(info, body)
+                continue
+            head, empty, tail = body.partition(b"<sheetData/>")
+            if not empty:
+                raise OutputError(f"{info.filename}: expected an empty <sheetData/> from xlsxwriter")
+            head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{sheet.dimension}"/>'.encode(), head, count=1)
+            with out.open(info.filename, "w") as part:
+                part.write(head)
+                for chunk in sheet.chunks():
+                    part.write(chunk)
+                part.write(tail)
 
 
 def _properties(ctx: Context) -> dict[str, Any]:
@@ -244,11 +507,11 @@ class Styles:
         self.section = book.add_format(
             {"bold": True, "font_size": 12, "font_color": NAVY, "bottom": 2, "bottom_color": NAVY}
         )
-        self.note = book.add_format({"italic": True, "font_color": "#595959", "font_size": 10})
+        self.note = book.add_format({"italic": True, "font_color": GREY_TEXT, "font_size": 10})
         head = {**base, "bold": True, "font_color": "#FFFFFF", "text_wrap": True}
         self.head = book.add_format({**head, "bg_color": NAVY})
         self.head_edit = book.add_format({**head, "bg_color": TEAL})
-        self.group = book.add_format({**base, "bold": True, "bg_color": PALE, "text_wrap": True})
+        self.group = book.add_format({**base, "bold": True, "bg_color": PALE})
         self.text = book.add_format({**base, "text_wrap": True})
         self.text_nowrap = book.add_format(base)
         self.integer = book.add_format({**base, "num_format": "#,##0"})
@@ -265,6 +528,42 @@ class Styles:
             }
             for key, cl in template.choices.items()
         }
+        status = template.status_choices
+        self.status: dict[str, Format] = self.choice.get(status.key, {}) if status else {}
+        # The dashboard's
+        centre = {"align": "center", "valign": "vcenter"}
+        cell = {**base, **centre}
+        self.dash_subtitle = book.add_format({"font_size": 11, "font_color": "#404040"})
+        self.dash_head = book.add_format({**head, **centre, "bg_color": NAVY})
+        self.dash_head_left = book.add_format({**head, "valign": "vcenter", "bg_color": NAVY})
+        self.dash_group = book.add_format({**base, "valign": "vcenter", "text_wrap": True})
+        self.dash_group_short = book.add_format({**base, "valign": "vcenter", "bold": True})
+        self.dash_count = book.add_format({**cell, "num_format": "#,##0;-#,##0;\u2013"})
+        self.dash_change = book.add_format({**cell, "num_format": "+#,##0;-#,##0;\u2013"})
+        total = {**cell, "bold": True, "bg_color": PALE, "top": 2, "top_color": NAVY}
+        self.dash_total = book.add_format({**total, "num_format": "#,##0;-#,##0;\u2013"})
+        self.dash_total_label = book.add_format({**total, "align": "left"})
+        self.dash_status_head = {
+            value: book.add_format({**head, **centre, "bg_color": fmt.bg_color, "font_color": fmt.font_color})
+            for value, fmt in self.status.items()
+        }
+        self.dash_status_label = {
+            value: book.add_format({**cell, "bold": True, "bg_color": fmt.bg_color, "font_color": fmt.font_color})
+            for value, fmt in self.status.items()
+        }
+        self.dash_plain_label = book.add_format({**cell, "bold": True, "bg_color": PALE})
+        self.book = book
+        self._tiles: dict[tuple[str, str], tuple[Format, Format]] = {}
+
+    def tile(self, fill: str, font: str) -> tuple[Format, Format]:
+        """(figure, caption) formats of a dashboard tile in these colours."""
+        if (fill, font) not in self._tiles:
+            tile = {"bg_color": fill, "font_color": font, "align": "center", "border": 1, "border_color": "#FFFFFF"}
+            self._tiles[fill, font] = (
+                self.book.add_format({**tile, "bold": True, "font_size": 22, "valign": "vcenter"}),
+                self.book.add_format({**tile, "font_size": 10, "valign": "top", "text_wrap": True}),
+            )
+        return self._tiles[fill, font]
 
 
 # --- writing cells -------------------------------------------------------------
@@ -294,91 +593,105 @@ def _as_datetime(value: Any) -> datetime | None:
         return None
 
 
-CellWriter = Callable[[Worksheet, int, int, Any], None]
-
-
-def _writer(col: Col, styles: Styles) -> CellWriter:
-    """How one column's values are written: by its kind, and otherwise as text.
+def _writer(col: Col, styles: Styles) -> CellXml:
+    """How one column's values become cells: by its kind, and otherwise as text.
 
     Made once per column, so the loop over 50,000 rows does one call per cell. Text is
-    always written with write_string: never a formula, a link or a number.
+    always an inline string: never a formula, a link or a number.
     """
-    text_fmt = styles.text if col.wrap else styles.text_nowrap
-    colours = dict(col.by_value)
+    text_style = _xf(styles.text if col.wrap else styles.text_nowrap)
+    colours = {value: _xf(fmt) for value, fmt in col.by_value.items()}
+    limit = col.limit
+    integer, decimal, day, moment = (_xf(f) for f in (styles.integer, styles.decimal, styles.date, styles.datetime))
 
-    def text(ws: Worksheet, row: int, c: int, value: Any) -> None:
-        if type(value) is str:
-            ws.write_string(row, c, value, colours.get(value, text_fmt))
-        else:
-            ws.write_string(row, c, format_value(value), text_fmt)
+    def text(ref: str, value: Any) -> str:
+        if type(value) is not str:
+            return _inline(ref, text_style, format_value(value), limit)
+        return _inline(ref, colours.get(value, text_style), value, limit)
 
-    def number(ws: Worksheet, row: int, c: int, value: Any) -> None:
+    def number(ref: str, value: Any) -> str:
         if type(value) in (int, float) and math.isfinite(value):
-            ws.write_number(row, c, value, styles.integer if value == int(value) else styles.decimal)
-        else:
-            text(ws, row, c, value)
+            return f'<c r="{ref}" s="{integer if value == int(value) else decimal}"><v>{value!r}</v></c>'
+        return text(ref, value)
 
-    def day(ws: Worksheet, row: int, c: int, value: Any) -> None:
+    def as_date(ref: str, value: Any) -> str:
         typed = _as_date(value)
-        if typed is None:
-            text(ws, row, c, value)
-        else:
-            ws.write_datetime(row, c, typed, styles.date)
+        serial = _serial(typed) if typed else None
+        return f'<c r="{ref}" s="{day}"><v>{serial}</v></c>' if serial else text(ref, value)
 
-    def moment(ws: Worksheet, row: int, c: int, value: Any) -> None:
+    def as_datetime(ref: str, value: Any) -> str:
         typed = _as_datetime(value)
-        if typed is None:
-            text(ws, row, c, value)
-        else:
-            ws.write_datetime(row, c, typed, styles.datetime)
+        serial = _serial(typed.date()) if typed else None
+        if not typed or not serial:
+            return text(ref, value)
+        fraction = (typed.hour * 3600 + typed.minute * 60 + typed.second) / 86400
+        return f'<c r="{ref}" s="{moment}"><v>{serial + fraction!r}</v></c>'
 
-    return {"number": number, "date": day, "datetime": moment}.get(col.kind, text)
+    return {"number": number, "date": as_date, "datetime": as_datetime}.get(col.kind, text)
 
 
-def _writers(cols: Sequence[Col], styles: Styles) -> list[CellWriter]:
+def _writers(cols: Sequence[Col], styles: Styles) -> list[CellXml]:
     return [_writer(col, styles) for col in cols]
 
 
-def _write_row(ws: Worksheet, row: int, writers: Sequence[CellWriter], values: Sequence[Any]) -> None:
-    """Write one row; blank values are left as empty cells."""
-    for c, value in enumerate(values):
-        if value is not None and value != "":
-            writers[c](ws, row, c, value)
+def _style_writer(fmt: Format, limit: int = CELL_LIMIT) -> CellXml:
+    """Text in one fixed format (titles, headings, notes); None is a blank styled cell."""
+    style = _xf(fmt)
+
+    def write(ref: str, value: Any) -> str:
+        if value is None:
+            return f'<c r="{ref}" s="{style}"/>'
+        return _inline(ref, style, str(value), limit)
+
+    return write
 
 
-def _wrapped(cols: Sequence[Col]) -> list[tuple[int, float]]:
-    """(index, width) of the columns whose text wraps, for `_row_height`."""
-    return [(c, col.width) for c, col in enumerate(cols) if col.kind == "text" and col.wrap]
+def _wrapped(cols: Sequence[Col]) -> list[tuple[int, int, int]]:
+    """(index, characters per line, limit) of the columns whose text wraps, for `_row_height`."""
+    return [
+        (c, int(max(col.width * 1.15, 4)), col.limit) for c, col in enumerate(cols) if col.kind == "text" and col.wrap
+    ]
 
 
-def _row_height(values: Sequence[Any], wrap_widths: Sequence[tuple[int, float]]) -> float | None:
+def _row_height(values: Sequence[Any], wrapped: Sequence[tuple[int, int, int]]) -> float | None:
     """A height showing wrapped text in full (LibreOffice and print do not auto-fit)."""
     lines = 1
-    for c, width in wrap_widths:
+    for c, per_line, limit in wrapped:
         text = values[c]
-        if not isinstance(text, str) or (len(text) <= width and "\n" not in text):
-            continue
-        per_line = max(width * 1.15, 4)
-        lines = max(lines, sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n")))
+        if type(text) is str and (len(text) > per_line or "\n" in text):
+            n = min(len(text), limit) // per_line + 1 + text.count("\n", 0, limit)
+            if n > lines:
+                lines = n
     return None if lines == 1 else min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines + 3)
 
 
-def _titles(ws: Worksheet, styles: Styles, ctx: Context, about: str) -> None:
+def _titles(data: SheetData, styles: Styles, ctx: Context, about: str) -> None:
     """The title rows every sheet starts with."""
-    ws.write_string(0, 0, f"{ctx.plan.title}: Master tracker, {ctx.cycle}", styles.title)
-    ws.write_string(1, 0, f"{about} Rendered {ctx.rendered_at:%d/%m/%Y %H:%M}.", styles.subtitle)
+    data.write(0, [_style_writer(styles.title)], [f"{ctx.plan.title}: Master tracker, {ctx.cycle}"], 20)
+    data.write(1, [_style_writer(styles.subtitle)], [f"{about} Rendered {ctx.rendered_at:%d/%m/%Y %H:%M}."])
 
 
-def _header(ws: Worksheet, styles: Styles, row: int, cols: Sequence[Col]) -> None:
+def _header(ws: Worksheet, data: SheetData, styles: Styles, row: int, cols: Sequence[Col]) -> None:
     for c, col in enumerate(cols):
         ws.set_column(c, c, col.width)
-        ws.write_string(row, c, col.header, styles.head_edit if col.editable else styles.head)
-    ws.set_row(row, 30)
+    head, edit = _style_writer(styles.head), _style_writer(styles.head_edit)
+    data.write(row, [edit if col.editable else head for col in cols], [col.header for col in cols], 30)
+
+
+def _rows(data: SheetData, styles: Styles, first: int, cols: Sequence[Col], rows: Sequence[Sequence[Any]]) -> int:
+    """Write `rows` from row `first` on, each tall enough for its text; return the last row."""
+    writers = _writers(cols, styles)
+    wrapped = _wrapped(cols)
+    row = first - 1
+    for values in rows:
+        row += 1
+        data.write(row, writers, values, _row_height(values, wrapped))
+    return row
 
 
 def _table(ws: Worksheet, cols: Sequence[Col], last_row: int) -> None:
-    """Freeze and filter the header. Print from the header down with gridlines, as blank
-    cells have no borders; the page header and footer carry the title and date."""
+    """Freeze the header, filter it, print from it on. The sheet's print area starts
+    at the header row: printed pages carry the title and date."""
     last_row = max(last_row, HEADER_ROW + 1)
     ws.freeze_panes(HEADER_ROW + 1, 1)
     ws.autofilter(HEADER_ROW, 0, last_row, len(cols) - 1)
@@ -392,16 +705,654 @@ def _print_setup(ws: Worksheet, ctx: Context, repeat_to: int = HEADER_ROW) -> No
     ws.fit_to_pages(1, 0)  # one page wide, as many tall as needed
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     ws.repeat_rows(0 if repeat_to < HEADER_ROW else HEADER_ROW, repeat_to)
+    _page_header(ws, ctx)
+
+
+def _page_header(ws: Worksheet, ctx: Context) -> None:
     title = f"{ctx.plan.title}: master tracker {ctx.cycle}"[:120].replace("&", "&&")
     ws.set_header(f"&L&8{title}&R&8&A")
     ws.set_footer(f"&L&8Rendered {ctx.rendered_at:%d/%m/%Y %H:%M} by xlplan&R&8Page &P of &N")
 
 
-def _none(ws: Worksheet, styles: Styles, row: int, text: str = "None") -> None:
-    ws.write_string(row, 0, text, styles.note)
+def _none(data: SheetData, styles: Styles, row: int, text: str = "None") -> None:
+    data.write(row, [_style_writer(styles.note)], [text])
 
 
-# --- 1. Current status ---------------------------------------------------------
+def _section(data: SheetData, styles: Styles, row: int, heading: str, width: int) -> None:
+    """A heading across `width` columns, underlined in navy."""
+    write = _style_writer(styles.section)
+    data.add(
+        row, [write(f"A{row + 1}", heading)] + [write(f"{_LETTERS[c]}{row + 1}", None) for c in range(1, width)], width
+    )
+
+
+def _section_table(
+    data: SheetData,
+    styles: Styles,
+    row: int,
+    heading: str,
+    cols: Sequence[Col],
+    rows: Sequence[Sequence[Any]],
+    width: int,
+    about: str = "",
+    empty: str = "None",
+) -> int:
+    """A heading with its count, a line about it, then a table or `empty`; return the row after."""
+    _section(data, styles, row, f"{heading} ({len(rows):,})", width)
+    if about:
+        row += 1
+        _none(data, styles, row, about)
+    row += 1
+    if not rows:
+        _none(data, styles, row, empty)
+        return row + 2
+    head, edit = _style_writer(styles.head), _style_writer(styles.head_edit)
+    data.write(row, [edit if c.editable else head for c in cols], [c.header for c in cols])
+    return _rows(data, styles, row + 1, cols, rows) + 2
+
+
+# --- shared columns and values ---------------------------------------------------
+
+
+def _movement_col(styles: Styles, width: float) -> Col:
+    return Col("Movement", width, by_value={"worsened": styles.worse, "improved": styles.better})
+
+
+def _kind(column_type: str) -> str:
+    return column_type if column_type in ("number", "date") else "text"
+
+
+def _colours(col: Column, styles: Styles) -> Mapping[str, Format]:
+    return styles.choice.get(col.choices, {}) if col.choices else {}
+
+
+def _items_by_ref(ctx: Context) -> dict[str, dict[str, Any]]:
+    key = ctx.template.plan.key
+    return {item[key]: item for item in ctx.plan.items}
+
+
+def _sponsor(ctx: Context, item: Mapping[str, Any]) -> str:
+    key = ctx.sponsor_key
+    return str(item.get(key) or "") if key else ""
+
+
+def _last_known(ctx: Context, ref: str) -> str | None:
+    """The status last reported before this cycle, however many cycles ago."""
+    per_cycle = ctx.history.get(ref) or {}
+    earlier = [c for c in per_cycle if c < ctx.cycle and per_cycle[c]]
+    return per_cycle[max(earlier)] if earlier else None
+
+
+def _cycles_at(ctx: Context, ref: str, statuses: Sequence[str]) -> int:
+    """Consecutive cycles, up to and including this one, reported at one of `statuses`."""
+    per_cycle = ctx.history.get(ref) or {}
+    count = 0
+    for cycle in reversed(ctx.cycles):
+        if per_cycle.get(cycle) not in statuses:
+            break
+        count += 1
+    return count
+
+
+def _date_or_none(value: Any) -> date | None:
+    try:
+        return parse_date(value)
+    except ValueError:
+        return None
+
+
+# --- 1. Dashboard ----------------------------------------------------------------
+
+DASH_GROUP_WIDTH = 46  # the group's name, or its short name and the rest of it:
+DASH_SHORT_WIDTHS = (13, 33)  # "Big Action 1" | "Reducing Inequalities by ..."
+DASH_COUNT_WIDTH = 9.5
+DASH_GAP_WIDTH = 2.5
+DASH_MIX_WIDTHS = (14, 10, 10, 9)  # status, last cycle, this cycle, change
+PIXELS_PER_ROW = 20
+CHART_HEIGHT = 340
+
+
+def _sheet_dashboard(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+    """One A4 page for the SPG: key figures, status by group (table and chart), this
+    cycle's status mix against the last. Native Excel charts drawn from its own cells."""
+    ws = book.workbook.add_worksheet("Dashboard")
+    s = ctx.summary
+    statuses = s.statuses
+    group_header = ctx.plan_header(ctx.group_key, "Group")
+    short = _short_names([g or "(none)" for g in s.groups])
+    # Columns: group (1 or 2) | statuses... | No update | Total | gap | status | last | this | change
+    group_widths = list(DASH_SHORT_WIDTHS) if short else [DASH_GROUP_WIDTH]
+    first = len(group_widths)  # the first count column
+    total_col = first + len(statuses) + 1
+    mix = total_col + 2
+    widths = [*group_widths, *[DASH_COUNT_WIDTH] * (len(statuses) + 2), DASH_GAP_WIDTH, *DASH_MIX_WIDTHS]
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width)
+    last_col = len(widths) - 1
+
+    ws.write_string(0, 0, f"{ctx.plan.title}: Master tracker, {ctx.cycle}", styles.title)
+    ws.write_string(1, 0, _dashboard_subtitle(ctx), styles.dash_subtitle)
+    ws.set_row(0, 22)
+
+    # Key figures, as tiles across the page.
+    tiles = _tiles(ctx)
+    for (left, right), (figure, caption, fill, font) in zip(_spans(widths, len(tiles)), tiles, strict=False):
+        big, small = styles.tile(fill, font)
+        _merged(ws, 3, left, right, figure, big)
+        _merged(ws, 4, left, right, caption, small)
+    ws.set_row(3, 34)
+    ws.set_row(4, 28)
+
+    # Status counts per group: the table the bar chart draws.
+    section, head = 6, 7
+    _dash_section(ws, styles, section, 0, total_col, f"{ctx.status_header} by {group_header}")
+    _merged(ws, head, 0, first - 1, group_header, styles.dash_head_left)
+    for c, status in enumerate(statuses, start=first):
+        ws.write_string(head, c, status, styles.dash_status_head.get(status, styles.dash_head))
+    ws.write_string(head, total_col - 1, NO_UPDATE, styles.dash_head)
+    ws.write_string(head, total_col, "Total", styles.dash_head)
+    ws.set_row(head, 30)
+    row = head
+    wrap_at = max(int(group_widths[-1] * 1.15), 4)
+    for n, group in enumerate(s.groups):
+        row += 1
+        per = s.counts[group]
+        name = group or "(none)"
+        if short:
+            ws.write_string(row, 0, short[n], styles.dash_group_short)
+            name = name.partition(":")[2].strip()
+        ws.write_string(row, first - 1, name, styles.dash_group)
+        for c, status in enumerate([*statuses, ""], start=first):
+            ws.write_number(row, c, per.get(status, 0), styles.dash_count)
+        ws.write_number(row, total_col, sum(per.values()), styles.dash_count)
+        lines = math.ceil(len(name) / wrap_at)
+        if lines > 1:
+            ws.set_row(row, LINE_HEIGHT * min(lines, 4) + 3)
+    first_group, last_group = head + 1, row
+    row += 1
+    totals = s.totals
+    _merged(ws, row, 0, first - 1, "Total", styles.dash_total_label)
+    for c, status in enumerate([*statuses, ""], start=first):
+        ws.write_number(row, c, totals.get(status, 0), styles.dash_total)
+    ws.write_number(row, total_col, sum(totals.values()), styles.dash_total)
+    table_end = row
+
+    # This cycle's status mix against the last: the table the column chart draws.
+    previous = ctx.previous_cycle
+    _dash_section(ws, styles, section, mix, last_col, f"{ctx.status_header}: this cycle and last")
+    ws.write_string(head, mix, ctx.status_header, styles.dash_head_left)
+    ws.write_string(head, mix + 1, previous or "Last cycle", styles.dash_head)
+    ws.write_string(head, mix + 2, ctx.cycle, styles.dash_head)
+    ws.write_string(head, mix + 3, "Change", styles.dash_head)
+    row = head
+    for status in [*statuses, ""]:
+        row += 1
+        ws.write_string(row, mix, status or NO_UPDATE, styles.dash_status_label.get(status, styles.dash_plain_label))
+        before, now = s.previous_counts.get(status, 0), totals.get(status, 0)
+        if previous:
+            ws.write_number(row, mix + 1, before, styles.dash_count)
+            ws.write_number(row, mix + 3, now - before, styles.dash_change)
+        else:
+            ws.write_blank(row, mix + 1, None, styles.dash_count)
+            ws.write_blank(row, mix + 3, None, styles.dash_count)
+        ws.write_number(row, mix + 2, now, styles.dash_count)
+    mix_end = row
+
+    charts_row = max(table_end, mix_end) + 2
+    if statuses:
+        bar = _status_bar_chart(book.workbook, ctx, head, first_group, last_group, first)
+        bar.set_size({"width": _pixels(widths[: total_col + 1]), "height": CHART_HEIGHT})
+        ws.insert_chart(charts_row, 0, bar, {"object_position": 3})
+        column = _mix_column_chart(book.workbook, ctx, head, mix, len(statuses) + 1)
+        column.set_size({"width": _pixels(widths[mix:]), "height": CHART_HEIGHT})
+        ws.insert_chart(charts_row, mix, column, {"object_position": 3})
+    else:
+        ws.write_string(charts_row, 0, "This kind of return has no status to chart.", styles.note)
+    note_row = charts_row + math.ceil(CHART_HEIGHT / PIXELS_PER_ROW) + 1
+    ws.write_string(note_row, 0, _dashboard_note(ctx), styles.note)
+
+    ws.hide_gridlines(2)
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.center_horizontally()
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.fit_to_pages(1, 1)
+    ws.print_area(0, 0, note_row, last_col)
+    _page_header(ws, ctx)
+    ws.activate()
+    return ws
+
+
+def _short_names(groups: Sequence[str]) -> list[str] | None:
+    """The groups' short names when every one is "<short>: <the rest>" ("Big Action 1: ..."),
+    for the chart's axis; None otherwise."""
+    shorts = [g.partition(":")[0].strip() for g in groups]
+    fits = all(":" in g and 0 < len(short) <= 20 for g, short in zip(groups, shorts, strict=True))
+    return shorts if groups and fits and len(set(shorts)) == len(shorts) else None
+
+
+def _dash_section(ws: Worksheet, styles: Styles, row: int, first: int, last: int, heading: str) -> None:
+    ws.write_string(row, first, heading, styles.section)
+    for c in range(first + 1, last + 1):
+        ws.write_blank(row, c, None, styles.section)
+
+
+def _dashboard_subtitle(ctx: Context) -> str:
+    s = ctx.summary
+    parts = []
+    if s.spg_date:
+        parts.append(f"Strategic Planning Group {long_date(s.spg_date)}")
+    parts.append(f"returns due {long_date(s.deadline)}")
+    parts.append(f"figures as of {s.today:%d/%m/%Y}")
+    parts.append(f"Rendered {ctx.rendered_at:%d/%m/%Y %H:%M}.")
+    text = ", ".join(parts)
+    return text[0].upper() + text[1:]
+
+
+def _tiles(ctx: Context) -> list[tuple[str, str, str, str]]:
+    """(figure, caption, fill, font) of each key figure."""
+    s, gaps = ctx.summary, ctx.gaps
+    label = ctx.template.plan.recipient_label
+    received, expected = s.count("merged"), len(s.recipients)
+    missing = sum(1 for m in gaps.missing_returns if m.outcome == "missing")
+    quarantined = len(gaps.missing_returns) - missing
+    chase = f"{missing} missing, {quarantined} to be fixed" if gaps.missing_returns else "all in"
+    tiles = [
+        (f"{received} of {expected}", f"{label} returns received ({chase})", NAVY, "#FFFFFF"),
+        (f"{len(gaps.overdue):,}", f"{ctx.items_label.lower()} past their due date", NAVY, "#FFFFFF"),
+    ]
+    choices = ctx.template.status_choices
+    for status in ctx.attention:
+        choice = choices.get(status) if choices else None
+        n = sum(1 for g in gaps.attention if g.status == status)
+        fill, font = (choice.fill, choice.font) if choice else (NAVY, "#FFFFFF")
+        tiles.append((f"{n:,}", f"{ctx.items_label.lower()} at {status}", fill, font))
+    if ctx.complete:
+        choice = choices.get(ctx.complete) if choices else None
+        n = s.totals.get(ctx.complete, 0)
+        fill, font = (choice.fill, choice.font) if choice else (NAVY, "#FFFFFF")
+        tiles.append((f"{n:,}", f"{ctx.items_label.lower()} complete ({ctx.complete})", fill, font))
+    return tiles
+
+
+def _spans(widths: Sequence[float], n: int) -> list[tuple[int, int]]:
+    """Split the columns into (at most) `n` runs of about equal width, for the tiles."""
+    n = min(n, len(widths))
+    ends = list(itertools.accumulate(widths))  # ends[k]: the width of columns 0..k
+    edges = [0]
+    for i in range(1, n):
+        target = ends[-1] * i / n
+        candidates = range(edges[-1], len(widths) - (n - i))
+        edges.append(min(candidates, key=lambda k: abs(ends[k] - target)) + 1)
+    edges.append(len(widths))
+    return [(edges[i], edges[i + 1] - 1) for i in range(n)]
+
+
+def _merged(ws: Worksheet, row: int, first: int, last: int, text: str, fmt: Format) -> None:
+    if first == last:
+        ws.write_string(row, first, text, fmt)
+    else:
+        ws.merge_range(row, first, row, last, "", fmt)
+        ws.write_string(row, first, text, fmt)  # merged cells' text: always a string
+
+
+def _pixels(widths: Sequence[float]) -> int:
+    """Excel's width in pixels of columns of these character widths (Calibri 11)."""
+    return sum(int(w * 7 + 5) for w in widths)
+
+
+def _status_bar_chart(book: Workbook, ctx: Context, head: int, first: int, last: int, col: int) -> Any:
+    chart = book.add_chart({"type": "bar", "subtype": "stacked"})
+    sheet = "Dashboard"
+    choices = ctx.template.status_choices
+    for c, status in enumerate(ctx.summary.statuses, start=col):
+        choice = choices.get(status) if choices else None
+        fill = choice.fill if choice else NAVY
+        chart.add_series(
+            {
+                "name": [sheet, head, c],
+                "categories": [sheet, first, 0, last, 0],
+                "values": [sheet, first, c, last, c],
+                "fill": {"color": fill},
+                "border": {"color": "#FFFFFF", "width": 0.75},
+                "gap": 60,
+            }
+        )
+    group = ctx.plan_header(ctx.group_key, "group")
+    chart.set_title({"name": f"{ctx.status_header} by {group}", "name_font": {"size": 11, "color": NAVY}})
+    chart.set_legend({"position": "bottom", "font": {"size": 9}})
+    chart.set_x_axis({"num_font": {"size": 8}, "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    # Bars read top down in the table's order; the value axis stays at the bottom.
+    chart.set_y_axis({"reverse": True, "crossing": "max", "num_font": {"size": 8}})
+    chart.set_chartarea({"border": {"color": BORDER}})
+    return chart
+
+
+def _mix_column_chart(book: Workbook, ctx: Context, head: int, col: int, rows: int) -> Any:
+    chart = book.add_chart({"type": "column"})
+    sheet = "Dashboard"
+    first, last = head + 1, head + rows
+    series = [(col + 2, NAVY)]
+    if ctx.previous_cycle:
+        series.insert(0, (col + 1, LAST_CYCLE))
+    for c, colour in series:
+        chart.add_series(
+            {
+                "name": [sheet, head, c],
+                "categories": [sheet, first, col, last, col],
+                "values": [sheet, first, c, last, c],
+                "fill": {"color": colour},
+                "border": {"none": True},
+                "data_labels": {"value": True, "font": {"size": 8}},
+                "gap": 80,
+            }
+        )
+    cycles = f"{ctx.previous_cycle} and {ctx.cycle}" if ctx.previous_cycle else ctx.cycle
+    title = f"{ctx.status_header}: {cycles}"
+    chart.set_title({"name": title, "name_font": {"size": 11, "color": NAVY}})
+    chart.set_legend({"position": "bottom", "font": {"size": 9}})
+    chart.set_x_axis({"num_font": {"size": 8}})
+    chart.set_y_axis({"num_font": {"size": 8}, "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_chartarea({"border": {"color": BORDER}})
+    return chart
+
+
+def _dashboard_note(ctx: Context) -> str:
+    counted = f"{len(ctx.plan.items):,} {ctx.items_label.lower()} in the plan"
+    return (
+        f"{counted}. {NO_UPDATE}: no {ctx.status_header} in a merged return this cycle. "
+        "Details: Risk register, Changes since last cycle, Proposed changes to timescales, Gaps."
+    )
+
+
+# --- 2. Risk register --------------------------------------------------------------
+
+
+def _risk_cols(ctx: Context, styles: Styles) -> tuple[list[Col], list[str], list[str]]:
+    """The register's columns, the plan keys and the return keys shown beside the status."""
+    template, spec = ctx.template, ctx.template.plan
+    rows = template.rows_sheet
+    skip = {spec.key, ctx.label_key, spec.group_by, spec.assign_by}
+    plan_keys = [c.key for c in rows.columns if c.source == "plan" and c.type in ("text", "date") and c.key not in skip]
+    inputs = [c for c in rows.editable_columns if c.key != ctx.status_key and c.type in ("text", "date")]
+    dated = [c for c in inputs if c.type == "date"]
+    texts = [c for c in inputs if c.type == "text"]
+    colours = styles.status
+    attention = " or ".join(ctx.attention)
+    cols = [
+        Col(ctx.plan_header(spec.key, "Ref"), 9),
+        Col(ctx.plan_header(ctx.label_key, "Action"), 40),
+    ]
+    if ctx.sponsor_key:
+        cols.append(Col(ctx.plan_header(ctx.sponsor_key, "Sponsor"), 16))
+    cols += [Col(c.header, min(c.width, 16), _kind(c.type)) for c in rows.columns if c.key in plan_keys]
+    cols += [
+        Col(ctx.status_header, 10, by_value=colours, editable=True),
+        Col(f"Cycles at {attention}", 10, "number"),
+        _movement_col(styles, 11),
+        Col(_last_status_header(ctx), 11, by_value=colours),
+    ]
+    cols += [Col(c.header, 12, "date", editable=True) for c in dated]
+    cols += [Col(c.header, 40 if i == 0 else 32, editable=True) for i, c in enumerate(texts)]
+    return cols, plan_keys, [c.key for c in dated + texts]
+
+
+def _sheet_risk_register(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+    ws, data = book.add_sheet("Risk register")
+    attention = " or ".join(ctx.attention)
+    if not ctx.attention:
+        _titles(data, styles, ctx, "Actions needing the SPG's attention.")
+        _none(data, styles, HEADER_ROW, "This kind of return names no status needing attention.")
+        _print_setup(ws, ctx, repeat_to=1)
+        return ws
+    _titles(
+        data,
+        styles,
+        ctx,
+        f"{ctx.items_label} at {attention} this cycle, worst first, then longest at {attention} "
+        f"(consecutive cycles up to this one). Notes over {TEXT_LIMIT} characters are cut (…).",
+    )
+    cols, plan_keys, input_keys = _risk_cols(ctx, styles)
+    _header(ws, data, styles, HEADER_ROW, cols)
+    items = _items_by_ref(ctx)
+    order = {s: i for i, s in enumerate(ctx.status_order)}
+    found = []
+    for gap in ctx.gaps.attention:
+        item = items.get(gap.ref, {})
+        now = ctx.current.get(gap.ref) or {}
+        cycles = _cycles_at(ctx, gap.ref, ctx.attention)
+        values = [gap.ref, gap.action]
+        if ctx.sponsor_key:
+            values.append(gap.sponsor)
+        values += [item.get(k) for k in plan_keys]
+        values += [gap.status, cycles, gap.movement, gap.last_status]
+        values += [now.get(k) for k in input_keys]
+        found.append((order.get(gap.status or "", len(order)), -cycles, values))
+    found.sort(key=lambda f: (f[0], f[1]))  # stable: plan order within
+    row = _rows(data, styles, HEADER_ROW + 1, cols, [values for *_, values in found])
+    if not found:
+        row += 1
+        _none(data, styles, row, f"No {ctx.items_label.lower()} at {attention} this cycle.")
+    _table(ws, cols, row)
+    _print_setup(ws, ctx)
+    return ws
+
+
+# --- 3. Changes since last cycle -------------------------------------------------
+
+CHANGE_WIDTHS = (11, 48, 22, 13, 13, 13, 44)
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    cols: list[Col]
+    rows: list[list[Any]]
+    about: str = ""
+    empty: str = "None"
+
+
+def _sheet_changes(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+    ws, data = book.add_sheet("Changes since last cycle")
+    since = f"since {ctx.previous_cycle}" if ctx.previous_cycle else "(no earlier cycle to compare with)"
+    _titles(
+        data,
+        styles,
+        ctx,
+        f"What moved {since}. Every value a return changed, with who sent it and when, stays in the "
+        f"ledger: `xlplan export audit --cycle {ctx.cycle}` writes that full audit trail.",
+    )
+    for c, width in enumerate(CHANGE_WIDTHS):
+        ws.set_column(c, c, width)
+    row = HEADER_ROW
+    for section in _change_sections(ctx, styles):
+        row = _section_table(
+            data,
+            styles,
+            row,
+            section.heading,
+            section.cols,
+            section.rows,
+            len(CHANGE_WIDTHS),
+            section.about,
+            section.empty,
+        )
+    ws.hide_gridlines(0)
+    _print_setup(ws, ctx, repeat_to=1)
+    return ws
+
+
+def _change_sections(ctx: Context, styles: Styles) -> list[Section]:
+    """Status moves, completions and newly overdue actions, each as a Section."""
+    w = CHANGE_WIDTHS
+    items, label, key = ctx.items_label, ctx.label_key, ctx.template.plan.key
+    colours, status, previous = styles.status, ctx.status_header, ctx.previous_cycle
+    progress_key = _progress_key(ctx)
+    base = [
+        Col(ctx.plan_header(key, "Ref"), w[0]),
+        Col(ctx.plan_header(label, "Action"), w[1]),
+        Col(ctx.recipient_label, w[2]),
+    ]
+    progress = Col(ctx.input_header(progress_key, "Progress"), w[6], editable=True)
+    if not ctx.status_key:
+        return [Section(f"{status} moves", base, [], empty="This kind of return has no status.")]
+    order = ctx.status_order
+    moves: dict[str, list[list[Any]]] = {"worsened": [], "improved": [], "unchanged": [], "new": []}
+    completed: list[list[Any]] = []
+    for item in ctx.plan.items:
+        ref = item[key]
+        now, before = ctx.status_of(ref), ctx.last_status_of(ref)
+        move = movement(now, before, order)
+        line = [ref, item.get(label), _sponsor(ctx, item)]
+        note = (ctx.current.get(ref) or {}).get(progress_key) if progress_key else None
+        if move in moves:
+            moves[move].append([*line, before, now, move, note])
+        if ctx.complete and now == ctx.complete:
+            known = _last_known(ctx, ref)
+            if known != ctx.complete:
+                completed.append([*line, known, now, item.get(ctx.due_key or ""), note])
+    last_col = Col(f"{status} {previous}" if previous else f"Last {status}", w[3], by_value=colours)
+    now_col = Col(f"{status} {ctx.cycle}", w[4], by_value=colours, editable=True)
+    sections = []
+    if previous:
+        counts = ", ".join(f"{len(v):,} {k}" for k, v in moves.items())
+        sections.append(
+            Section(
+                f"{status} moves since {previous}",
+                [*base, last_col, now_col, _movement_col(styles, w[5]), progress],
+                moves["worsened"] + moves["improved"],
+                about=f"Worsened first, then improved. All {items.lower()}: {counts} (new: no {status} last cycle).",
+            )
+        )
+    else:
+        sections.append(Section(f"{status} moves", [], [], empty="This is the first cycle: nothing to compare with."))
+    if ctx.complete:
+        sections.append(
+            Section(
+                f"{items} completed this cycle ({ctx.complete})",
+                [
+                    *base,
+                    Col(f"Last {status}", w[3], by_value=colours),
+                    now_col,
+                    Col(ctx.plan_header(ctx.due_key, "Due date"), w[5], "date"),
+                    progress,
+                ],
+                completed,
+                about=f"{ctx.complete} now, and not {ctx.complete} when last reported.",
+            )
+        )
+    sections.append(_newly_overdue(ctx, styles, base, progress))
+    return sections
+
+
+def _progress_key(ctx: Context) -> str | None:
+    """The return's main note: the first editable text column of the rows sheet."""
+    return next((c.key for c in ctx.template.rows_sheet.editable_columns if c.type == "text"), None)
+
+
+def _newly_overdue(ctx: Context, styles: Styles, base: list[Col], progress: Col) -> Section:
+    """Overdue now, and not at the previous cycle's deadline by that cycle's values."""
+    w = CHANGE_WIDTHS
+    heading = f"{ctx.items_label} newly overdue this cycle"
+    due_key, revised_key = ctx.due_key, ctx.revised_key
+    cols = [
+        *base,
+        Col(ctx.plan_header(due_key, "Due date"), w[3], "date"),
+        Col(ctx.input_header(revised_key, "Revised due date"), w[4], "date", editable=True),
+        Col(ctx.status_header, w[5], by_value=styles.status, editable=True),
+        progress,
+    ]
+    info = ctx.previous_info
+    if info is None or due_key is None:
+        return Section(heading, cols, [], empty="No earlier cycle to compare with: Gaps lists every overdue one.")
+    items = _items_by_ref(ctx)
+    progress_key = _progress_key(ctx) or ""
+    rows = []
+    for gap in ctx.gaps.overdue:
+        due = items.get(gap.ref, {}).get(due_key)
+        before = ctx.previous.get(gap.ref) or {}
+        revised_before = _date_or_none(before.get(revised_key)) if revised_key else None
+        was_overdue = (
+            isinstance(due, date)
+            and (revised_before or due) < info.deadline
+            and before.get(ctx.status_key or "") != ctx.complete
+        )
+        if not was_overdue:
+            now = ctx.current.get(gap.ref) or {}
+            rows.append(
+                [gap.ref, gap.action, gap.sponsor, due, now.get(revised_key or ""), gap.status, now.get(progress_key)]
+            )
+    about = f"Past their due date (or revised date) now, but not at {ctx.previous_cycle}'s deadline ({info.deadline:%d/%m/%Y})."
+    return Section(heading, cols, rows, about=about)
+
+
+# --- 4. Proposed changes to timescales ---------------------------------------------
+
+
+def _sheet_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+    ws, data = book.add_sheet("Proposed changes to timescales")
+    _titles(
+        data,
+        styles,
+        ctx,
+        "Revised due dates proposed in this cycle's returns, for the SPG to approve or not. "
+        "The plan is unchanged: the plan workbook stays the officer's to change once the SPG has decided.",
+    )
+    due_key, revised_key = ctx.due_key, ctx.revised_key
+    if revised_key is None:
+        _none(data, styles, HEADER_ROW, "This kind of return has no revised date.")
+        _print_setup(ws, ctx, repeat_to=1)
+        return ws
+    key, label = ctx.template.plan.key, ctx.label_key
+    revised_header = ctx.input_header(revised_key, "Revised due date")
+    progress_key = _progress_key(ctx)
+    cols = [
+        Col(ctx.plan_header(key, "Ref"), 9),
+        Col(ctx.plan_header(label, "Action"), 44),
+    ]
+    if ctx.sponsor_key:
+        cols.append(Col(ctx.plan_header(ctx.sponsor_key, "Sponsor"), 18))
+    cols += [
+        Col(f"{ctx.plan_header(due_key, 'Due date')} (plan)", 12, "date"),
+        Col(f"Proposed {revised_header[0].lower()}{revised_header[1:]}", 13, "date", editable=True),
+        Col("Days later", 9, "number"),
+        Col(f"Proposed in {ctx.previous_cycle}" if ctx.previous_cycle else "Proposed before", 13, "date"),
+    ]
+    if ctx.status_key:
+        cols.append(Col(ctx.status_header, 10, by_value=styles.status, editable=True))
+    if progress_key:
+        cols.append(Col(ctx.input_header(progress_key, "Progress"), 44, editable=True))
+    cols.append(Col("SPG decision", 18))
+    rows = []
+    for item in ctx.plan.items:
+        ref = item[key]
+        now = ctx.current.get(ref) or {}
+        proposed = _date_or_none(now.get(revised_key))
+        due = item.get(due_key) if due_key else None
+        if proposed is None or proposed == due:
+            continue
+        line: list[Any] = [ref, item.get(label)]
+        if ctx.sponsor_key:
+            line.append(_sponsor(ctx, item))
+        earlier = _date_or_none((ctx.previous.get(ref) or {}).get(revised_key))
+        line += [due, proposed, (proposed - due).days if isinstance(due, date) else None, earlier]
+        if ctx.status_key:
+            line.append(now.get(ctx.status_key))
+        if progress_key:
+            line.append(now.get(progress_key))
+        line.append(None)
+        rows.append(line)
+    _header(ws, data, styles, HEADER_ROW, cols)
+    row = _rows(data, styles, HEADER_ROW + 1, cols, rows)
+    if not rows:
+        row += 1
+        _none(data, styles, row, "No revised due dates proposed this cycle.")
+    _table(ws, cols, row)
+    _print_setup(ws, ctx)
+    return ws
+
+
+# --- 5. Current status ---------------------------------------------------------
 
 
 def _status_cols(ctx: Context, styles: Styles) -> tuple[list[Col], list[str], list[Column]]:
@@ -419,26 +1370,13 @@ def _status_cols(ctx: Context, styles: Styles) -> tuple[list[Col], list[str], li
         sponsor = template.plan.column(assign)
         cols.append(Col(sponsor.header, sponsor.width))
     cols += [Col(c.header, c.width, _kind(c.type), True, by_value=_colours(c, styles)) for c in inputs]
-    status_colours = styles.choice.get(_status_list(ctx), {})
-    cols += [
-        Col(_last_status_header(ctx), 12, by_value=status_colours),
-        _movement_col(styles, 11),
-        Col("Updated", 9, by_value={"no": styles.flag}),
-    ]
+    if ctx.status_key:
+        cols += [
+            Col(_last_status_header(ctx), 12, by_value=styles.status),
+            _movement_col(styles, 11),
+        ]
+    cols.append(Col("Updated", 9, by_value={"no": styles.flag}))
     return cols, plan_keys, inputs
-
-
-def _kind(column_type: str) -> str:
-    return column_type if column_type in ("number", "date") else "text"
-
-
-def _colours(col: Column, styles: Styles) -> Mapping[str, Format]:
-    return styles.choice.get(col.choices, {}) if col.choices else {}
-
-
-def _status_list(ctx: Context) -> str:
-    choices = ctx.template.status_choices
-    return choices.key if choices else FALLBACK_STATUS
 
 
 def _last_status_header(ctx: Context) -> str:
@@ -451,135 +1389,72 @@ def _last_status_header(ctx: Context) -> str:
     return f"{header} ({ctx.previous_cycle})" if ctx.previous_cycle else header
 
 
-def _sheet_current_status(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
-    ws = book.add_worksheet("Current status")
-    _titles(ws, styles, ctx, f"{ctx.items_label} of the plan beside this cycle's returns.")
+def _sheet_current_status(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+    ws, data = book.add_sheet("Current status")
+    _titles(
+        data,
+        styles,
+        ctx,
+        f"{ctx.items_label} of the plan beside this cycle's returns. Notes over {TEXT_LIMIT} characters are cut (…).",
+    )
     cols, plan_keys, inputs = _status_cols(ctx, styles)
-    _header(ws, styles, HEADER_ROW, cols)
+    _header(ws, data, styles, HEADER_ROW, cols)
     writers = _writers(cols, styles)
+    wrapped = _wrapped(cols)
     input_keys = [c.key for c in inputs]
     key, status_key, order = ctx.template.plan.key, ctx.status_key, ctx.status_order
-    wrap = _wrapped(cols)
     blank_inputs: list[Any] = [None] * len(input_keys)
     row = HEADER_ROW
     for item in ctx.plan.items:
         row += 1
         ref = item.get(key)
         now = ctx.current.get(ref)
-        last = ctx.previous.get(ref, {}).get(status_key)
         values = [item.get(k) for k in plan_keys]
-        if now is None:
-            values += [*blank_inputs, last, "", "no"]
+        if status_key:
+            last = (ctx.previous.get(ref) or {}).get(status_key)
+            if now is None:
+                values += [*blank_inputs, last, "", "no"]
+            else:
+                status = now.get(status_key)
+                values += [now.get(k) for k in input_keys]
+                values += [last, movement(status, last, order) if status else "", "yes"]
         else:
-            status = now.get(status_key)
-            values += [now.get(k) for k in input_keys]
-            values += [last, movement(status, last, order) if status else "", "yes"]
-        _write_row(ws, row, writers, values)
-        height = _row_height(values, wrap)
-        if height:
-            ws.set_row(row, height)
+            values += [*blank_inputs, "no"] if now is None else [*(now.get(k) for k in input_keys), "yes"]
+        data.write(row, writers, values, _row_height(values, wrapped))
     _table(ws, cols, row)
     _print_setup(ws, ctx)
     return ws
 
 
-# --- 2. Trend ------------------------------------------------------------------
+# --- 6. Trend ------------------------------------------------------------------
 
 
-def _sheet_trend(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
-    ws = book.add_worksheet("Trend")
-    _titles(ws, styles, ctx, f"{ctx.status_header} in each cycle, oldest first.")
-    colours = styles.choice.get(_status_list(ctx), {})
+def _sheet_trend(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+    ws, data = book.add_sheet("Trend")
+    _titles(data, styles, ctx, f"{ctx.status_header} in each cycle, oldest first.")
+    colours = styles.status
     key = ctx.template.plan.key
     cols = [
         Col(ctx.plan_header(key, "Ref"), 10, wrap=False),
         Col(ctx.plan_header(ctx.label_key, "Action"), 60, wrap=False),
         *[Col(cycle, 10, editable=cycle == ctx.cycle, by_value=colours) for cycle in ctx.cycles],
     ]
-    _header(ws, styles, HEADER_ROW, cols)
+    _header(ws, data, styles, HEADER_ROW, cols)
     writers = _writers(cols, styles)
     cycles, label = ctx.cycles, ctx.label_key
     row = HEADER_ROW
     for item in ctx.plan.items:
         row += 1
         ref = item.get(key)
-        per_cycle = ctx.history.get(ref, {})
-        _write_row(ws, row, writers, [ref, item.get(label), *[per_cycle.get(c) for c in cycles]])
+        per_cycle = ctx.history.get(ref) or {}
+        data.write(row, writers, [ref, item.get(label), *[per_cycle.get(c) for c in cycles]])
     _table(ws, cols, row)
     ws.freeze_panes(HEADER_ROW + 1, 2)
     _print_setup(ws, ctx)
     return ws
 
 
-# --- 3. Changes ----------------------------------------------------------------
-
-
-def _field_types(template: Template) -> dict[tuple[str, str], Column]:
-    return {(s.name, c.key): c for s in template.sheets for c in s.columns}
-
-
-def _json_text(raw: str | None, column: Column | None) -> str:
-    """An audit value as the text a person reads (dates as dd/mm/yyyy).
-
-    The ledger stores values as JSON; text that is not JSON is shown as it is.
-    """
-    if raw is None:
-        return ""
-    value: Any = raw
-    if isinstance(raw, str):  # Ledger.audit() gives values decoded already; older callers gave JSON
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-    if column is not None and column.type == "date" and (day := _as_date(value)) is not None:
-        return format_value(day)
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return format_value(value)
-
-
-def _sheet_changes(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
-    ws = book.add_worksheet("Changes")
-    _titles(ws, styles, ctx, "Every value changed by this cycle's returns, in the order merged.")
-    cols = [
-        Col("When", 16, "datetime"),
-        Col(ctx.recipient_label, 20),
-        Col(ctx.plan_header(ctx.template.plan.key, "Ref"), 18),
-        Col("Field", 24),
-        Col("Old", 40),
-        Col("New", 40, editable=True),
-        Col("File", 30),
-    ]
-    _header(ws, styles, HEADER_ROW, cols)
-    writers = _writers(cols, styles)
-    columns = _field_types(ctx.template)
-    wrap = _wrapped(cols)
-    row = HEADER_ROW
-    for change in ctx.audit:
-        row += 1
-        column = columns.get((change["sheet"], change["field"]))
-        values = [
-            change["at"],
-            change["recipient"],
-            change["ref"],
-            column.header if column else change["field"],
-            _json_text(change["old"], column),
-            _json_text(change["new"], column),
-            change["file"],
-        ]
-        _write_row(ws, row, writers, values)
-        height = _row_height(values, wrap)
-        if height:
-            ws.set_row(row, height)
-    if not ctx.audit:
-        row += 1
-        _none(ws, styles, row, "No changes merged this cycle.")
-    _table(ws, cols, row)
-    _print_setup(ws, ctx)
-    return ws
-
-
-# --- 4. Gaps -------------------------------------------------------------------
+# --- 7. Gaps -------------------------------------------------------------------
 
 
 def days_text(days: int) -> str:
@@ -597,8 +1472,7 @@ GAP_WIDTHS = (22, 48, 26, 16, 16, 44)
 def _gap_sections(ctx: Context, styles: Styles) -> list[tuple[str, list[Col], list[list[Any]]]]:
     """(heading, columns, rows) for each kind of gap, in the order the SPG chases them."""
     gaps, items, status = ctx.gaps, ctx.items_label, ctx.status_header
-    colours = styles.choice.get(_status_list(ctx), {})
-    attention = ctx.template.summary.get("attention") or []
+    colours = styles.status
     w = GAP_WIDTHS
     base = [
         Col(ctx.plan_header(ctx.template.plan.key, "Ref"), w[0]),
@@ -626,11 +1500,11 @@ def _gap_sections(ctx: Context, styles: Styles) -> list[tuple[str, list[Col], li
         (f"{items} with no {status}", base, rows(gaps.no_status)),
         (
             f"{items} past their due date",
-            [*base, status_col, Col(ctx.plan_header("due", "Due date"), w[4], "date"), detail],
+            [*base, status_col, Col(ctx.plan_header(ctx.due_key, "Due date"), w[4], "date"), detail],
             rows(gaps.overdue, "status", "due", "detail"),
         ),
         (
-            f"{items} at {' or '.join(attention) or 'risk'}",
+            f"{items} at {' or '.join(ctx.attention) or 'risk'}",
             [
                 *base,
                 status_col,
@@ -647,71 +1521,50 @@ def _gap_sections(ctx: Context, styles: Styles) -> list[tuple[str, list[Col], li
     ]
 
 
-def _movement_col(styles: Styles, width: float) -> Col:
-    return Col("Movement", width, by_value={"worsened": styles.worse, "improved": styles.better})
-
-
 def _missing_row(m: Missing) -> list[Any]:
     return [m.recipient, m.email, m.outcome, days_text(m.days_to_deadline)]
 
 
-def _sheet_gaps(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
-    ws = book.add_worksheet("Gaps")
-    _titles(ws, styles, ctx, f"What to chase before the SPG, as of {ctx.gaps.as_of:%d/%m/%Y}.")
+def _sheet_gaps(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+    ws, data = book.add_sheet("Gaps")
+    _titles(data, styles, ctx, f"What to chase before the SPG, as of {ctx.gaps.as_of:%d/%m/%Y}.")
     for c, width in enumerate(GAP_WIDTHS):
         ws.set_column(c, c, width)
     row = HEADER_ROW - 1
     for heading, cols, found in _gap_sections(ctx, styles):
-        row += 1
-        _section(ws, styles, row, f"{heading} ({len(found)})")
-        row += 1
-        if not found:
-            _none(ws, styles, row)
-            row += 1
-            continue
-        for c, col in enumerate(cols):
-            ws.write_string(row, c, col.header, styles.head)
-        writers = _writers(cols, styles)
-        for values in found:
-            row += 1
-            _write_row(ws, row, writers, values)
-        row += 1
+        row = _section_table(data, styles, row + 1, heading, cols, found, len(GAP_WIDTHS)) - 1
+    ws.hide_gridlines(0)
     _print_setup(ws, ctx, repeat_to=1)
     return ws
 
 
-def _section(ws: Worksheet, styles: Styles, row: int, heading: str) -> None:
-    ws.write_string(row, 0, heading, styles.section)
-    for c in range(1, len(GAP_WIDTHS)):
-        ws.write_blank(row, c, None, styles.section)
-
-
-# --- 5. Feedback ---------------------------------------------------------------
+# --- 8. Feedback ---------------------------------------------------------------
 
 
 def _groups_in_order(ctx: Context) -> list[str]:
-    key = ctx.template.plan.group_by or FALLBACK_GROUP
-    groups = dict.fromkeys(str(i[key]) for i in ctx.plan.items if i.get(key))
+    key = ctx.group_key
+    groups = dict.fromkeys(str(i[key]) for i in ctx.plan.items if key and i.get(key))
     groups.update(dict.fromkeys(group for _, group in ctx.feedback))
     return list(groups)
 
 
-def _sheet_feedback(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
-    ws = book.add_worksheet("Feedback")
+def _sheet_feedback(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+    ws, data = book.add_sheet("Feedback")
     sheet = ctx.template.groups_sheet
-    _titles(ws, styles, ctx, f"{sheet.title if sheet else 'Feedback'} received this cycle.")
+    _titles(data, styles, ctx, f"{sheet.title if sheet else 'Feedback'} received this cycle, in full.")
     if sheet is None:
-        _none(ws, styles, HEADER_ROW, "This kind of return has no feedback sheet.")
+        _none(data, styles, HEADER_ROW, "This kind of return has no feedback sheet.")
         _print_setup(ws, ctx, repeat_to=1)
         return ws
     cols = [
-        Col(ctx.recipient_label, 24),
-        *[Col(c.header, 60, editable=True) for c in sheet.columns],
+        Col(ctx.recipient_label, 24, limit=CELL_LIMIT),
+        *[Col(c.header, 60, editable=True, limit=CELL_LIMIT) for c in sheet.columns],
     ]
-    _header(ws, styles, HEADER_ROW, cols)
+    _header(ws, data, styles, HEADER_ROW, cols)
     writers = _writers(cols, styles)
+    wrapped = _wrapped(cols)
+    band = [_style_writer(styles.group)] * len(cols)
     fields = [c.key for c in sheet.columns]
-    wrap = _wrapped(cols)
     by_group: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for (recipient, group), values in ctx.feedback.items():
         if any(values.get(f) not in (None, "") for f in fields):
@@ -719,30 +1572,31 @@ def _sheet_feedback(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
     row = HEADER_ROW
     for group in _groups_in_order(ctx):
         row += 1
-        ws.merge_range(row, 0, row, len(cols) - 1, "", styles.group)
-        ws.write_string(row, 0, group, styles.group)  # merged cells' text: always a string
+        # The group's name in its first cell, its band across the others (blank, so it shows through).
+        n = row + 1
+        data.add(
+            row, [band[c](f"{_LETTERS[c]}{n}", group if c == 0 else None) for c in range(len(cols))], len(cols), 18
+        )
         received = by_group.get(group, [])
         if not received:
             row += 1
-            _none(ws, styles, row, "None received this cycle.")
+            _none(data, styles, row, "None received this cycle.")
         for recipient, values in received:
             row += 1
             line = [recipient, *[values.get(f) for f in fields]]
-            _write_row(ws, row, writers, line)
-            height = _row_height(line, wrap)
-            if height:
-                ws.set_row(row, height)
+            data.write(row, writers, line, _row_height(line, wrapped))
     ws.freeze_panes(HEADER_ROW + 1, 0)
+    ws.hide_gridlines(0)
     _print_setup(ws, ctx)
     return ws
 
 
-# --- 6. Returns ----------------------------------------------------------------
+# --- 9. Returns ----------------------------------------------------------------
 
 
-def _sheet_returns(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
-    ws = book.add_worksheet("Returns")
-    _titles(ws, styles, ctx, "Every return received, all cycles, oldest first.")
+def _sheet_returns(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+    ws, data = book.add_sheet("Returns")
+    _titles(data, styles, ctx, "Every return received, all cycles, oldest first.")
     cols = [
         Col("Cycle", 10),
         Col(ctx.recipient_label, 22),
@@ -753,12 +1607,9 @@ def _sheet_returns(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
         Col("Warnings", 9, "number"),
         Col("SHA-256", 14, wrap=False),
     ]
-    _header(ws, styles, HEADER_ROW, cols)
-    writers = _writers(cols, styles)
-    row = HEADER_ROW
-    for ret in ctx.returns:
-        row += 1
-        values = [
+    _header(ws, data, styles, HEADER_ROW, cols)
+    rows = [
+        [
             ret["cycle"],
             ret["recipient"],
             ret["file"],
@@ -768,20 +1619,25 @@ def _sheet_returns(book: Workbook, styles: Styles, ctx: Context) -> Worksheet:
             ret["warnings"],
             (ret["sha256"] or "")[:12],
         ]
-        _write_row(ws, row, writers, values)
+        for ret in ctx.returns
+    ]
+    row = _rows(data, styles, HEADER_ROW + 1, cols, rows)
     if not ctx.returns:
         row += 1
-        _none(ws, styles, row, "No returns received yet.")
+        _none(data, styles, row, "No returns received yet.")
     _table(ws, cols, row)
     _print_setup(ws, ctx)
     return ws
 
 
-# The sheets, in order. A Dashboard or Risk register is one more function here.
+# The sheets, in order: what the SPG decides on first, then the detail behind it.
 SHEETS: tuple[SheetWriter, ...] = (
+    _sheet_dashboard,
+    _sheet_risk_register,
+    _sheet_changes,
+    _sheet_timescales,
     _sheet_current_status,
     _sheet_trend,
-    _sheet_changes,
     _sheet_gaps,
     _sheet_feedback,
     _sheet_returns,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a return is a few hundred kB; 50 MB is not a return
@@ -96,7 +97,7 @@ def _zip(data: bytes) -> Sniffed:
     try:
         unsafe = _xml_with_entities(archive, infos)
         mimetype = archive.read("mimetype")[:200] if "mimetype" in names else b""
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
         return _CORRUPT  # a damaged part, an unknown compression method or an encrypted zip entry
     if unsafe:
         return Sniffed(
@@ -108,7 +109,9 @@ def _zip(data: bytes) -> Sniffed:
         macros = any(n.startswith(("Basic/", "Scripts/")) for n in names)
         return Sniffed("ods", macros=macros)
     if b"opendocument" in mimetype:
-        return Sniffed("not-a-workbook", "This is an OpenDocument file but not a spreadsheet: please send the workbook.")
+        return Sniffed(
+            "not-a-workbook", "This is an OpenDocument file but not a spreadsheet: please send the workbook."
+        )
     if "xl/workbook.bin" in names:
         return Sniffed(
             "xlsb",
@@ -116,9 +119,13 @@ def _zip(data: bytes) -> Sniffed:
         )
     if "xl/workbook.xml" not in names:
         if "word/document.xml" in names:
-            return Sniffed("not-a-workbook", "This is a Word document, not a workbook: please send the Excel file itself.")
+            return Sniffed(
+                "not-a-workbook", "This is a Word document, not a workbook: please send the Excel file itself."
+            )
         if "ppt/presentation.xml" in names:
-            return Sniffed("not-a-workbook", "This is a PowerPoint file, not a workbook: please send the Excel file itself.")
+            return Sniffed(
+                "not-a-workbook", "This is a PowerPoint file, not a workbook: please send the Excel file itself."
+            )
         return Sniffed("not-a-workbook", "The file is a zip archive but not an Excel workbook.")
     macros = "xl/vbaProject.bin" in names or _macro_content_type(archive, names)
     return Sniffed("xlsm" if macros else "xlsx", macros=macros)
@@ -186,7 +193,9 @@ def _ole(data: bytes) -> Sniffed:
             "or in Excel use File > Save As > Excel Workbook (.xlsx) and send that.",
         )
     if "WordDocument" in names:
-        return Sniffed("not-a-workbook", "This is a Word document (.doc), not a workbook: please send the Excel file itself.")
+        return Sniffed(
+            "not-a-workbook", "This is a Word document (.doc), not a workbook: please send the Excel file itself."
+        )
     return Sniffed("not-a-workbook", "This is an Office file but not an Excel workbook: please send the .xlsx file.")
 
 
