@@ -87,11 +87,14 @@ def main(ctx: click.Context, plan_dir: Path) -> None:
 @reports_errors
 def init(directory: Path, template: str, title: str) -> None:
     """Create a new plan folder DIRECTORY with an empty plan.xlsx to fill in."""
-    from xlplan.plan import init_folder
+    from xlplan.plan import SETTINGS_SHEET, init_folder
+    from xlplan.template import load_template
 
     folder = init_folder(directory, template, title)
+    spec = load_template(template).plan
     click.echo(f"Created plan folder {folder.root}")
-    click.echo(f"Next: fill in {folder.plan_file} (Settings, Sponsors, Actions), then run `xlplan generate`.")
+    sheets = f"{SETTINGS_SHEET}, {spec.recipients_sheet}, {spec.items_sheet}"
+    click.echo(f"Next: fill in {folder.plan_file} ({sheets}), then run `xlplan generate`.")
 
 
 @main.command()
@@ -133,7 +136,7 @@ def generate(
     assert result.deadline is not None and result.outbox is not None
     click.echo(f"Wrote {len(result.files)} workbook(s) for {cycle} to {result.outbox}:")
     for who, path, n in result.files:
-        click.echo(f"  {path.name}  ({who}, {n} action{'s' if n != 1 else ''})")
+        click.echo(f"  {path.name}  ({who}, {plan.template.plan.items_count(n)})")
     click.echo(f"Return deadline: {long_date(result.deadline)}.")
 
 
@@ -231,8 +234,16 @@ def report(ctx: click.Context, cycle: str | None, fmt: str, output: Path | None)
     from xlplan.files import atomic_path
     from xlplan.summary import to_html, to_markdown, to_text
 
-    _plan, summary = _cycle_summary(ctx, cycle)
-    text = {"text": to_text, "markdown": to_markdown, "html": to_html}[fmt](summary)
+    plan, summary = _cycle_summary(ctx, cycle)
+    if plan.template.summary_kind == "distribution":  # a declared summary kind, not a template name
+        from xlplan import ratings
+        from xlplan.ledger import Ledger
+
+        with Ledger(plan.folder.ledger_file) as ledger:
+            found = ratings.distribution(plan, ledger, summary.cycle)
+        text = {"text": ratings.to_text, "markdown": ratings.to_markdown, "html": ratings.to_html}[fmt](found)
+    else:
+        text = {"text": to_text, "markdown": to_markdown, "html": to_html}[fmt](summary)
     if output is None:
         click.echo(text, nl=False)
         return

@@ -145,7 +145,7 @@ def print_status(summary: Summary, plan: Plan) -> None:
     spg = f", SPG meets {long_date(summary.spg_date, weekday=False)}" if summary.spg_date else ""
     out.print(f"Deadline {long_date(summary.deadline)} ({deadline_words(summary.days_to_deadline)}){spg}.")
     table = Table(title_justify="left")
-    for col in (label.capitalize(), "Actions", "Return", "File", "Errors", "Warnings"):
+    for col in (label.capitalize(), plan.template.plan.items_sheet, "Return", "File", "Errors", "Warnings"):
         table.add_column(col)
     for r in summary.recipients:
         style = _OUTCOME_STYLE.get(r.state, "red")

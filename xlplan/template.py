@@ -107,6 +107,15 @@ class PlanSpec:
     def column(self, key: str) -> PlanColumn:
         return next(c for c in self.columns if c.key == key)
 
+    @property
+    def item_label(self) -> str:
+        """What one plan item is called in messages: 'action', 'proposal'."""
+        name = self.items_sheet.lower()
+        return name[:-1] if name.endswith("s") else name
+
+    def items_count(self, n: int) -> str:
+        return f"{n} {self.item_label}{'s' if n != 1 else ''}"
+
 
 @dataclass(frozen=True)
 class Column:

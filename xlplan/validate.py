@@ -193,7 +193,7 @@ def _match_rows(ret: Return, report: Report, plan: Plan, sheet: str) -> dict[str
             )
         elif ref not in owners:
             report.error(
-                f"{ref} is not an action in the plan: was the Ref edited? Use the workbook that was sent out.",
+                f"{ref} is not {_a(plan.template.plan.item_label)} in the plan: was the Ref edited? Use the workbook that was sent out.",
                 code="unknown-ref",
                 **where,
             )
@@ -208,7 +208,7 @@ def _match_rows(ret: Return, report: Report, plan: Plan, sheet: str) -> dict[str
     for ref in mine:
         if ref not in by_ref:
             report.error(
-                f"{ref} is missing (its row was deleted): every action needs an update. Use the workbook that was sent out.",
+                f"{ref} is missing (its row was deleted): every {plan.template.plan.item_label} needs an update. Use the workbook that was sent out.",
                 sheet=sheet,
                 ref=ref,
                 recipient=ret.recipient,
@@ -371,6 +371,10 @@ def _schema_issue(
         )  # type: ignore[union-attr]
     else:
         report.error(f"{ref}: {header} failed the check '{check}'.", code=check, **where)
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
 
 
 class _Default(dict):  # type: ignore[type-arg]
