@@ -10,7 +10,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import make_plan_folder
+from conftest import ACTIONS, make_plan_folder
 
 import xlplan.files
 from xlplan.errors import OutputError, UsageError
@@ -28,7 +28,17 @@ HELEN, SHARON, ALLEN = "Helen Watson", "Sharon McAlees", "Allen Stevenson"
 BA1 = "Big Action 1: Reducing Inequalities"
 BA3 = "Big Action 3: Together we will Protect Our Population"
 FORMULA_NOTE = '=HYPERLINK("http://x")'
-SHEETS = ["Current status", "Trend", "Changes", "Gaps", "Feedback", "Returns"]
+SHEETS = [
+    "Dashboard",
+    "Risk register",
+    "Changes since last cycle",
+    "Proposed changes to timescales",
+    "Current status",
+    "Trend",
+    "Gaps",
+    "Feedback",
+    "Returns",
+]
 HEADER = 4  # 1-based Excel row of every table's header
 
 # (cycle, recipient, ref, {field: value}); Allen sends nothing in 2025-Q3.
@@ -263,26 +273,72 @@ def test_trend_has_one_column_per_cycle(master: openpyxl.Workbook) -> None:
     assert rows["BA3.02"][Q2].fill.fgColor.rgb.endswith("E0301E")  # Red
 
 
-def test_changes_lists_this_cycles_audit(master: openpyxl.Workbook) -> None:
-    rows = _table(master["Changes"])
-    assert [(r["Sponsor"].value, r["Ref"].value) for r in rows] == [(w, ref) for w, _, ref, *_ in AUDIT]
-    first = rows[0]
-    assert (first["Field"].value, first["Old"].value, first["New"].value) == (
-        "RAG status",
-        "Green",
-        "Amber",
-    )
-    assert first["When"].value == datetime(2025, 9, 10, 10, 0)
-    assert first["File"].value == "2025-Q3 Helen Watson.xlsx"
-    assert (rows[1]["Field"].value, rows[1]["Old"].value, rows[1]["New"].value) == (
-        "Revised due date",
-        None,
-        "31/10/2025",
-    )
-    assert (rows[2]["New"].value, rows[2]["New"].data_type) == (FORMULA_NOTE, "s")
-    assert (rows[3]["New"].value, rows[3]["New"].data_type) == ("250", "s")
-    assert rows[4]["Field"].value.startswith("Feedback / key themes")
-    assert (rows[5]["Old"].value, rows[5]["New"].value) == ("Consulting", "+44 7700 900123")
+def _sections(ws: Any) -> dict[str, list[list[Any]]]:
+    """A sheet of sections (Gaps, Changes) as {heading without its count: [rows, header first]}."""
+    out: dict[str, list[list[Any]]] = {}
+    current: list[list[Any]] = []
+    for row in ws.iter_rows(min_row=HEADER, values_only=True):
+        first = row[0]
+        if isinstance(first, str) and first.endswith(")") and " (" in first and all(v is None for v in row[1:]):
+            current = out.setdefault(first.rsplit(" (", 1)[0], [])
+        elif any(v is not None for v in row):
+            current.append(list(row))
+    return out
+
+
+def test_changes_since_last_cycle(tmp_path: Path) -> None:
+    """Status moves (worsened first), completions and newly overdue actions; no audit dump."""
+    # BA4.01 falls due between the two deadlines and Allen sends nothing in 2025-Q3.
+    actions = [{**a, "due": date(2025, 8, 31)} if a["ref"] == "BA4.01" else a for a in ACTIONS]
+    folder = make_plan_folder(tmp_path / "plan", actions=actions)
+    _fill_ledger(folder.ledger_file)
+    plan = load_plan(folder)
+    rendered, _ = _render(plan)
+    ws = openpyxl.load_workbook(rendered.path)["Changes since last cycle"]
+    assert "xlplan export audit" in ws["A2"].value  # the full audit trail stays in the ledger
+    sections = _sections(ws)
+    assert list(sections) == [
+        "RAG status moves since 2025-Q2",
+        "Actions completed this cycle (Blue)",
+        "Actions newly overdue this cycle",
+    ]
+    moves = sections["RAG status moves since 2025-Q2"]
+    assert moves[0][0].startswith("Worsened first")
+    assert "1 worsened, 2 improved, 2 unchanged, 0 new" in moves[0][0]
+    assert moves[1][:7] == [
+        "Ref",
+        "Action",
+        "Sponsor",
+        "RAG status 2025-Q2",
+        "RAG status 2025-Q3",
+        "Movement",
+        "Progress this period",
+    ]
+    assert [(r[0], r[3], r[4], r[5]) for r in moves[2:]] == [
+        ("BA1.01", "Green", "Amber", "worsened"),
+        ("BA1.02", "Amber", "Blue", "improved"),
+        ("BA3.02", "Red", "Amber", "improved"),
+    ]
+    assert moves[2][2] == HELEN and moves[2][6] == "Slightly behind"
+    done = sections["Actions completed this cycle (Blue)"]
+    assert [(r[0], r[3], r[4]) for r in done[2:]] == [("BA1.02", "Amber", "Blue")]
+    overdue = sections["Actions newly overdue this cycle"]
+    assert [(r[0], r[2], r[3]) for r in overdue[2:]] == [("BA4.01", ALLEN, datetime(2025, 8, 31))]
+    # BA1.01 is overdue too, but was already at the 2025-Q2 deadline.
+    with Ledger(plan.folder.ledger_file) as ledger:
+        assert {g.ref for g in find_gaps(plan, ledger, Q3, AS_OF).overdue} == {"BA1.01", "BA4.01"}
+    # No row per audit record: the audit's files and timestamps are not on the sheet.
+    texts = {c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert not {f"{Q3} {HELEN}.xlsx", f"{Q3} {SHARON}.xlsx"} & texts
+
+
+def test_changes_in_the_first_cycle(plan: Plan, tmp_path: Path) -> None:
+    with Ledger(plan.folder.ledger_file) as ledger:
+        gaps = find_gaps(plan, ledger, Q2, date(2025, 6, 20))
+        rendered = render_master(plan, ledger, Q2, gaps, tmp_path / "q2.xlsx")
+    sections = _sections(openpyxl.load_workbook(rendered.path)["Changes since last cycle"])
+    assert sections["RAG status moves"] == [["This is the first cycle: nothing to compare with."] + [None] * 6]
+    assert sections["Actions newly overdue this cycle"][0][0].startswith("No earlier cycle")
 
 
 def test_trend_stops_at_the_rendered_cycle(plan: Plan, tmp_path: Path) -> None:
@@ -333,6 +389,11 @@ def test_returns_log_all_cycles(master: openpyxl.Workbook) -> None:
 
 def test_print_setup_on_every_sheet(master: openpyxl.Workbook) -> None:
     for ws in master:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert int(ws.page_setup.paperSize) == 9, ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert "&P" in ws.oddFooter.right.text, ws.title
+    for ws in master.worksheets[1:]:  # the Dashboard is one page: tests/test_dashboard.py
         assert ws.page_setup.orientation == "landscape", ws.title
         assert int(ws.page_setup.paperSize) == 9, ws.title
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title

@@ -41,6 +41,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 from xml.etree import ElementTree
@@ -58,6 +59,7 @@ from xlplan.files import atomic_path, safe_filename
 from xlplan.gaps import ActionGap, Gaps, Missing, movement
 from xlplan.ledger import CycleInfo, Ledger
 from xlplan.plan import Plan
+from xlplan.ratings import Ratings, add_ratings_sheet, distribution
 from xlplan.summary import Summary, summarise
 from xlplan.template import Column, Template
 from xlplan.values import format_value, long_date, parse_date
@@ -112,6 +114,7 @@ class Context:
     cycles: list[str]  # every cycle up to and including this one, in order
     feedback: dict[tuple[str, str], dict[str, Any]]  # (recipient, group) -> field -> text
     returns: list[dict[str, Any]]
+    ratings: Ratings | None = None  # a `distribution` summary: many respondents rate each item
 
     @property
     def template(self) -> Template:
@@ -121,21 +124,21 @@ class Context:
     def status_key(self) -> str | None:
         return self.template.status_column
 
-    @property
+    @cached_property
     def status_order(self) -> list[str]:
         choices = self.template.status_choices
         return list(choices.names) if choices else []
 
-    @property
+    @cached_property
     def status_header(self) -> str:
         col = self.template.rows_sheet.column(self.status_key or "")
         return col.header if col else "Status"
 
-    @property
+    @cached_property
     def attention(self) -> list[str]:
         return [s for s in self.template.summary.get("attention") or [] if s in self.status_order]
 
-    @property
+    @cached_property
     def complete(self) -> str | None:
         value = self.template.summary.get("complete")
         return value if value in self.status_order else None
@@ -148,7 +151,7 @@ class Context:
     def items_label(self) -> str:
         return self.template.plan.items_sheet
 
-    @property
+    @cached_property
     def label_key(self) -> str:
         """The plan column that says what an item is: the summary's title, else the widest
         text column that is not the key, the group or the assignee (`action` here)."""
@@ -170,7 +173,7 @@ class Context:
         assign = self.template.plan.assign_by
         return None if assign == "all" else assign
 
-    @property
+    @cached_property
     def due_key(self) -> str | None:
         """The plan's due date: the `overdue` rule's date, else the first plan date column."""
         rule = next((r for r in self.template.rules if r.kind == "overdue"), None)
@@ -178,7 +181,7 @@ class Context:
             return str(rule.params["date"])
         return next((c.key for c in self.template.plan.columns if c.type == "date"), None)
 
-    @property
+    @cached_property
     def revised_key(self) -> str | None:
         """Where a sponsor proposes a new due date: the `overdue` rule's revised date, else
         the first editable date column of the rows sheet."""
@@ -293,6 +296,7 @@ def gather(plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps) -> Context:
         cycles=_cycles_up_to(cycle, ledger.cycles(), history),
         feedback=ledger.entries(cycle, groups.name) if groups else {},
         returns=ledger.returns(),
+        ratings=distribution(plan, cast(Ledger, reads), cycle) if template.distribution else None,
     )
 
 
@@ -346,11 +350,7 @@ class SheetData:
     ) -> None:
         """One row of values; None and "" are left as empty cells."""
         n = row + 1
-        cells = [
-            writers[c](f"{_LETTERS[c]}{n}", value)
-            for c, value in enumerate(values)
-            if value is not None and value != ""
-        ]
+        cells = [writers[c](n, value) for c, value in enumerate(values) if value is not None and value != ""]
         self.add(row, cells, len(values), height)
 
     @property
@@ -374,24 +374,38 @@ _ESCAPE_X = re.compile(r"(_x[0-9A-Fa-f]{4}_)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _EXCEL_EPOCH = date(1899, 12, 30).toordinal()
 _FIRST_SERIAL_DAY = date(1900, 3, 1)  # before it, Excel's serials are off by its 29/02/1900
+BLANK = object()  # a value written as an empty cell that keeps its format (a band, a rule)
 
-CellXml = Callable[[str, Any], str]  # (cell reference, value) -> <c> element
+CellXml = Callable[[int, Any], str]  # (1-based row number, value) -> the <c> element of one column
 
 
-def _xml_text(text: str) -> str:
-    """Text as OOXML stores it: &<> escaped, control characters as _xHHHH_ (as Excel does)."""
+def _xml_text(text: str, limit: int) -> str:
+    """Text as OOXML stores it: cut to `limit`, &<> escaped, control characters as _xHHHH_
+    (as Excel does), and a literal "_x0041_" kept from reading back as "A"."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if text.isprintable() and "&" not in text and "<" not in text and ">" not in text and "_x" not in text:
+        return text  # nearly every cell: four scans in C beat one regular expression
     if not _SPECIAL.search(text):
         return text
-    text = _ESCAPE_X.sub(r"_x005F\1", text)  # a literal "_x0041_" must not read back as "A"
+    text = _ESCAPE_X.sub(r"_x005F\1", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
 
 
-def _inline(ref: str, style: int, text: str, limit: int) -> str:
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-    return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{space}>{_xml_text(text)}</t></is></c>'
+def _open(c: int) -> str:
+    return f'<c r="{_LETTERS[c]}'
+
+
+def _text_style(style: int) -> tuple[str, str]:
+    """What goes between a text cell's row number and its text: as it is, and for text
+    with spaces at either end, which XML would otherwise let a reader strip."""
+    return f'" s="{style}" t="inlineStr"><is><t>', f'" s="{style}" t="inlineStr"><is><t xml:space="preserve">'
+
+
+def _text_cell(start: str, n: int, mids: tuple[str, str], text: str) -> str:
+    spaced = text[0] <= " " or text[-1] <= " "  # only space, tab, newline are left unescaped
+    return f"{start}{n}{mids[spaced]}{text}</t></is></c>"
 
 
 def _xf(fmt: Format) -> int:
@@ -422,7 +436,7 @@ class Book:
         return ws, data
 
 
-SheetWriter = Callable[[Book, "Styles", Context], Worksheet]
+SheetWriter = Callable[[Book, "Styles", Context], Worksheet | None]  # None: not for this kind of return
 
 
 def _write_book(path: Path, ctx: Context) -> None:
@@ -477,7 +491,7 @@ def _pack(package: bytes, path: Path, data: Mapping[str, SheetData]) -> None:
                 continue
             head, empty, tail = body.partition(b"<sheetData/>")
             if not empty:
-                raise OutputError(f"{info.filename}: expected an empty <sheetData/> from xlsxwriter")
+                raise RuntimeError(f"{info.filename}: cells were written through xlsxwriter on a SheetData sheet")
             head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{sheet.dimension}"/>'.encode(), head, count=1)
             with out.open(info.filename, "w") as part:
                 part.write(head)
@@ -537,6 +551,7 @@ class Styles:
         self.dash_head = book.add_format({**head, **centre, "bg_color": NAVY})
         self.dash_head_left = book.add_format({**head, "valign": "vcenter", "bg_color": NAVY})
         self.dash_group = book.add_format({**base, "valign": "vcenter", "text_wrap": True})
+        self.dash_definition = book.add_format({**base, "text_wrap": True, "font_size": 9, "valign": "vcenter"})
         self.dash_group_short = book.add_format({**base, "valign": "vcenter", "bold": True})
         self.dash_count = book.add_format({**cell, "num_format": "#,##0;-#,##0;\u2013"})
         self.dash_change = book.add_format({**cell, "num_format": "+#,##0;-#,##0;\u2013"})
@@ -593,63 +608,75 @@ def _as_datetime(value: Any) -> datetime | None:
         return None
 
 
-def _writer(col: Col, styles: Styles) -> CellXml:
-    """How one column's values become cells: by its kind, and otherwise as text.
+def _writer(col: Col, styles: Styles, c: int) -> CellXml:
+    """How column `c`'s values become cells: by its kind, and otherwise as text.
 
     Made once per column, so the loop over 50,000 rows does one call per cell. Text is
     always an inline string: never a formula, a link or a number.
     """
-    text_style = _xf(styles.text if col.wrap else styles.text_nowrap)
-    colours = {value: _xf(fmt) for value, fmt in col.by_value.items()}
+    start = _open(c)
+    plain = _text_style(_xf(styles.text if col.wrap else styles.text_nowrap))
+    coloured = {value: _text_style(_xf(fmt)) for value, fmt in col.by_value.items()}
     limit = col.limit
-    integer, decimal, day, moment = (_xf(f) for f in (styles.integer, styles.decimal, styles.date, styles.datetime))
+    integer, decimal, day, moment = (
+        f'" s="{_xf(f)}"><v>' for f in (styles.integer, styles.decimal, styles.date, styles.datetime)
+    )
 
-    def text(ref: str, value: Any) -> str:
+    def text(n: int, value: Any) -> str:
         if type(value) is not str:
-            return _inline(ref, text_style, format_value(value), limit)
-        return _inline(ref, colours.get(value, text_style), value, limit)
+            value = format_value(value) or " "
+        return _text_cell(start, n, coloured.get(value, plain), _xml_text(value, limit))
 
-    def number(ref: str, value: Any) -> str:
+    def number(n: int, value: Any) -> str:
         if type(value) in (int, float) and math.isfinite(value):
-            return f'<c r="{ref}" s="{integer if value == int(value) else decimal}"><v>{value!r}</v></c>'
-        return text(ref, value)
+            return f"{start}{n}{integer if value == int(value) else decimal}{value!r}</v></c>"
+        return text(n, value)
 
-    def as_date(ref: str, value: Any) -> str:
+    def as_date(n: int, value: Any) -> str:
         typed = _as_date(value)
         serial = _serial(typed) if typed else None
-        return f'<c r="{ref}" s="{day}"><v>{serial}</v></c>' if serial else text(ref, value)
+        return f"{start}{n}{day}{serial}</v></c>" if serial else text(n, value)
 
-    def as_datetime(ref: str, value: Any) -> str:
+    def as_datetime(n: int, value: Any) -> str:
         typed = _as_datetime(value)
         serial = _serial(typed.date()) if typed else None
         if not typed or not serial:
-            return text(ref, value)
+            return text(n, value)
         fraction = (typed.hour * 3600 + typed.minute * 60 + typed.second) / 86400
-        return f'<c r="{ref}" s="{moment}"><v>{serial + fraction!r}</v></c>'
+        return f"{start}{n}{moment}{serial + fraction!r}</v></c>"
 
     return {"number": number, "date": as_date, "datetime": as_datetime}.get(col.kind, text)
 
 
 def _writers(cols: Sequence[Col], styles: Styles) -> list[CellXml]:
-    return [_writer(col, styles) for col in cols]
+    return [_writer(col, styles, c) for c, col in enumerate(cols)]
 
 
-def _style_writer(fmt: Format, limit: int = CELL_LIMIT) -> CellXml:
-    """Text in one fixed format (titles, headings, notes); None is a blank styled cell."""
+def _styled(fmt: Format, width: int = 1, limit: int = CELL_LIMIT) -> list[CellXml]:
+    """Writers of text in one fixed format for columns 0..width-1 (titles, headings, notes);
+    BLANK writes an empty cell in that format."""
     style = _xf(fmt)
+    mids = _text_style(style)
 
-    def write(ref: str, value: Any) -> str:
-        if value is None:
-            return f'<c r="{ref}" s="{style}"/>'
-        return _inline(ref, style, str(value), limit)
+    def writer(c: int) -> CellXml:
+        start = _open(c)
 
-    return write
+        def write(n: int, value: Any) -> str:
+            if value is BLANK:
+                return f'{start}{n}" s="{style}"/>'
+            return _text_cell(start, n, mids, _xml_text(str(value) or " ", limit))
+
+        return write
+
+    return [writer(c) for c in range(width)]
 
 
 def _wrapped(cols: Sequence[Col]) -> list[tuple[int, int, int]]:
     """(index, characters per line, limit) of the columns whose text wraps, for `_row_height`."""
     return [
-        (c, int(max(col.width * 1.15, 4)), col.limit) for c, col in enumerate(cols) if col.kind == "text" and col.wrap
+        (c, int(max(col.width * 1.15, 4)), col.limit)
+        for c, col in enumerate(cols)
+        if col.kind == "text" and col.wrap and not col.by_value  # statuses and flags are short
     ]
 
 
@@ -659,7 +686,7 @@ def _row_height(values: Sequence[Any], wrapped: Sequence[tuple[int, int, int]]) 
     for c, per_line, limit in wrapped:
         text = values[c]
         if type(text) is str and (len(text) > per_line or "\n" in text):
-            n = min(len(text), limit) // per_line + 1 + text.count("\n", 0, limit)
+            n = (min(len(text), limit) - 1) // per_line + 1 + text.count("\n", 0, limit)
             if n > lines:
                 lines = n
     return None if lines == 1 else min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines + 3)
@@ -667,15 +694,23 @@ def _row_height(values: Sequence[Any], wrapped: Sequence[tuple[int, int, int]]) 
 
 def _titles(data: SheetData, styles: Styles, ctx: Context, about: str) -> None:
     """The title rows every sheet starts with."""
-    data.write(0, [_style_writer(styles.title)], [f"{ctx.plan.title}: Master tracker, {ctx.cycle}"], 20)
-    data.write(1, [_style_writer(styles.subtitle)], [f"{about} Rendered {ctx.rendered_at:%d/%m/%Y %H:%M}."])
+    data.write(0, _styled(styles.title), [f"{ctx.plan.title}: Master tracker, {ctx.cycle}"], 20)
+    data.write(1, _styled(styles.subtitle), [f"{about} Rendered {ctx.rendered_at:%d/%m/%Y %H:%M}."])
 
 
-def _header(ws: Worksheet, data: SheetData, styles: Styles, row: int, cols: Sequence[Col]) -> None:
-    for c, col in enumerate(cols):
-        ws.set_column(c, c, col.width)
-    head, edit = _style_writer(styles.head), _style_writer(styles.head_edit)
-    data.write(row, [edit if col.editable else head for col in cols], [col.header for col in cols], 30)
+def _header(ws: Worksheet | None, data: SheetData, styles: Styles, row: int, cols: Sequence[Col]) -> None:
+    """The header row, tall enough for its longest heading; the column widths too, given `ws`."""
+    if ws is not None:
+        for c, col in enumerate(cols):
+            ws.set_column(c, c, col.width)
+    head, edit = _styled(styles.head, len(cols)), _styled(styles.head_edit, len(cols))
+    lines = max((math.ceil(len(col.header) / max(col.width - 1, 4)) for col in cols), default=1)
+    data.write(
+        row,
+        [(edit if col.editable else head)[c] for c, col in enumerate(cols)],
+        [col.header for col in cols],
+        max(30, LINE_HEIGHT * lines + 4),
+    )
 
 
 def _rows(data: SheetData, styles: Styles, first: int, cols: Sequence[Col], rows: Sequence[Sequence[Any]]) -> int:
@@ -715,15 +750,12 @@ def _page_header(ws: Worksheet, ctx: Context) -> None:
 
 
 def _none(data: SheetData, styles: Styles, row: int, text: str = "None") -> None:
-    data.write(row, [_style_writer(styles.note)], [text])
+    data.write(row, _styled(styles.note), [text])
 
 
 def _section(data: SheetData, styles: Styles, row: int, heading: str, width: int) -> None:
     """A heading across `width` columns, underlined in navy."""
-    write = _style_writer(styles.section)
-    data.add(
-        row, [write(f"A{row + 1}", heading)] + [write(f"{_LETTERS[c]}{row + 1}", None) for c in range(1, width)], width
-    )
+    data.write(row, _styled(styles.section, width), [heading, *[BLANK] * (width - 1)])
 
 
 def _section_table(
@@ -746,8 +778,7 @@ def _section_table(
     if not rows:
         _none(data, styles, row, empty)
         return row + 2
-    head, edit = _style_writer(styles.head), _style_writer(styles.head_edit)
-    data.write(row, [edit if c.editable else head for c in cols], [c.header for c in cols])
+    _header(None, data, styles, row, cols)
     return _rows(data, styles, row + 1, cols, rows) + 2
 
 
@@ -809,6 +840,7 @@ DASH_COUNT_WIDTH = 9.5
 DASH_GAP_WIDTH = 2.5
 DASH_MIX_WIDTHS = (14, 10, 10, 9)  # status, last cycle, this cycle, change
 PIXELS_PER_ROW = 20
+DEFAULT_ROW_HEIGHT = 15.0  # points
 CHART_HEIGHT = 340
 
 
@@ -842,6 +874,12 @@ def _sheet_dashboard(book: Book, styles: Styles, ctx: Context) -> Worksheet:
         _merged(ws, 4, left, right, caption, small)
     ws.set_row(3, 34)
     ws.set_row(4, 28)
+    if not statuses:
+        where = f"the {ctx.ratings.spec.sheet} sheet" if ctx.ratings else "the Current status sheet"
+        ws.write_string(
+            6, 0, f"This kind of return has no status to count: each item's results are on {where}.", styles.note
+        )
+        return _finish_dashboard(ws, ctx, 6, last_col)
 
     # Status counts per group: the table the bar chart draws.
     section, head = 6, 7
@@ -851,7 +889,7 @@ def _sheet_dashboard(book: Book, styles: Styles, ctx: Context) -> Worksheet:
         ws.write_string(head, c, status, styles.dash_status_head.get(status, styles.dash_head))
     ws.write_string(head, total_col - 1, NO_UPDATE, styles.dash_head)
     ws.write_string(head, total_col, "Total", styles.dash_head)
-    ws.set_row(head, 30)
+    heights = {head: 30.0}  # points, of the rows the column chart stands beside
     row = head
     wrap_at = max(int(group_widths[-1] * 1.15), 4)
     for n, group in enumerate(s.groups):
@@ -867,8 +905,10 @@ def _sheet_dashboard(book: Book, styles: Styles, ctx: Context) -> Worksheet:
         ws.write_number(row, total_col, sum(per.values()), styles.dash_count)
         lines = math.ceil(len(name) / wrap_at)
         if lines > 1:
-            ws.set_row(row, LINE_HEIGHT * min(lines, 4) + 3)
+            heights[row] = LINE_HEIGHT * min(lines, 4) + 3
     first_group, last_group = head + 1, row
+    for r, height in heights.items():
+        ws.set_row(r, height)
     row += 1
     totals = s.totals
     _merged(ws, row, 0, first - 1, "Total", styles.dash_total_label)
@@ -877,14 +917,16 @@ def _sheet_dashboard(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     ws.write_number(row, total_col, sum(totals.values()), styles.dash_total)
     table_end = row
 
-    # This cycle's status mix against the last: the table the column chart draws.
+    # This cycle's status mix against the last: a column chart beside the table above,
+    # and its numbers below it, beside the bar chart.
     previous = ctx.previous_cycle
+    charts_row = table_end + 2
     _dash_section(ws, styles, section, mix, last_col, f"{ctx.status_header}: this cycle and last")
-    ws.write_string(head, mix, ctx.status_header, styles.dash_head_left)
-    ws.write_string(head, mix + 1, previous or "Last cycle", styles.dash_head)
-    ws.write_string(head, mix + 2, ctx.cycle, styles.dash_head)
-    ws.write_string(head, mix + 3, "Change", styles.dash_head)
-    row = head
+    ws.write_string(charts_row, mix, ctx.status_header, styles.dash_head_left)
+    ws.write_string(charts_row, mix + 1, previous or "Last cycle", styles.dash_head)
+    ws.write_string(charts_row, mix + 2, ctx.cycle, styles.dash_head)
+    ws.write_string(charts_row, mix + 3, "Change", styles.dash_head)
+    row = charts_row
     for status in [*statuses, ""]:
         row += 1
         ws.write_string(row, mix, status or NO_UPDATE, styles.dash_status_label.get(status, styles.dash_plain_label))
@@ -896,31 +938,51 @@ def _sheet_dashboard(book: Book, styles: Styles, ctx: Context) -> Worksheet:
             ws.write_blank(row, mix + 1, None, styles.dash_count)
             ws.write_blank(row, mix + 3, None, styles.dash_count)
         ws.write_number(row, mix + 2, now, styles.dash_count)
-    mix_end = row
 
-    charts_row = max(table_end, mix_end) + 2
-    if statuses:
-        bar = _status_bar_chart(book.workbook, ctx, head, first_group, last_group, first)
-        bar.set_size({"width": _pixels(widths[: total_col + 1]), "height": CHART_HEIGHT})
-        ws.insert_chart(charts_row, 0, bar, {"object_position": 3})
-        column = _mix_column_chart(book.workbook, ctx, head, mix, len(statuses) + 1)
-        column.set_size({"width": _pixels(widths[mix:]), "height": CHART_HEIGHT})
-        ws.insert_chart(charts_row, mix, column, {"object_position": 3})
-    else:
-        ws.write_string(charts_row, 0, "This kind of return has no status to chart.", styles.note)
-    note_row = charts_row + math.ceil(CHART_HEIGHT / PIXELS_PER_ROW) + 1
+    bar = _status_bar_chart(book.workbook, ctx, head, first_group, last_group, first)
+    bar.set_size({"width": _pixels(widths[: total_col + 1]), "height": CHART_HEIGHT})
+    ws.insert_chart(charts_row, 0, bar, {"object_position": 3})
+    column = _mix_column_chart(book.workbook, ctx, charts_row, mix, len(statuses) + 1)
+    beside = sum(heights.get(r, DEFAULT_ROW_HEIGHT) for r in range(head, table_end + 1)) * 4 / 3
+    column.set_size({"width": _pixels(widths[mix:]), "height": int(beside)})
+    ws.insert_chart(head, mix, column, {"object_position": 3})
+    row = _definitions(ws, styles, ctx, row + 2, mix, last_col, widths[mix + 1 :])
+    note_row = max(charts_row + math.ceil(CHART_HEIGHT / PIXELS_PER_ROW), row) + 1
     ws.write_string(note_row, 0, _dashboard_note(ctx), styles.note)
+    return _finish_dashboard(ws, ctx, note_row, last_col)
 
+
+def _finish_dashboard(ws: Worksheet, ctx: Context, last_row: int, last_col: int) -> Worksheet:
+    """No gridlines; one A4 landscape page; the sheet the workbook opens on."""
     ws.hide_gridlines(2)
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.center_horizontally()
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     ws.fit_to_pages(1, 1)
-    ws.print_area(0, 0, note_row, last_col)
+    ws.print_area(0, 0, last_row, last_col)
     _page_header(ws, ctx)
     ws.activate()
     return ws
+
+
+def _definitions(
+    ws: Worksheet, styles: Styles, ctx: Context, row: int, first: int, last: int, widths: Sequence[float]
+) -> int:
+    """What each status means, from the template, as the SOP defines it; return the last row."""
+    choices = ctx.template.status_choices
+    if not choices or not any(c.definition for c in choices.values):
+        return row
+    _dash_section(ws, styles, row, first, last, f"{choices.title} definitions")
+    per_line = max(int(sum(widths) * 1.1), 10)
+    for choice in choices.values:
+        row += 1
+        label = styles.dash_status_label.get(choice.value, styles.dash_plain_label)
+        ws.write_string(row, first, choice.value, label)
+        _merged(ws, row, first + 1, last, choice.definition, styles.dash_definition)
+        lines = math.ceil(len(choice.definition) / per_line)
+        ws.set_row(row, LINE_HEIGHT * max(lines, 1) + 3)
+    return row
 
 
 def _short_names(groups: Sequence[str]) -> list[str] | None:
@@ -957,10 +1019,9 @@ def _tiles(ctx: Context) -> list[tuple[str, str, str, str]]:
     missing = sum(1 for m in gaps.missing_returns if m.outcome == "missing")
     quarantined = len(gaps.missing_returns) - missing
     chase = f"{missing} missing, {quarantined} to be fixed" if gaps.missing_returns else "all in"
-    tiles = [
-        (f"{received} of {expected}", f"{label} returns received ({chase})", NAVY, "#FFFFFF"),
-        (f"{len(gaps.overdue):,}", f"{ctx.items_label.lower()} past their due date", NAVY, "#FFFFFF"),
-    ]
+    tiles = [(f"{received} of {expected}", f"{label} returns received ({chase})", NAVY, "#FFFFFF")]
+    if ctx.due_key:
+        tiles.append((f"{len(gaps.overdue):,}", f"{ctx.items_label.lower()} past their due date", NAVY, "#FFFFFF"))
     choices = ctx.template.status_choices
     for status in ctx.attention:
         choice = choices.get(status) if choices else None
@@ -1097,7 +1158,9 @@ def _risk_cols(ctx: Context, styles: Styles) -> tuple[list[Col], list[str], list
     return cols, plan_keys, [c.key for c in dated + texts]
 
 
-def _sheet_risk_register(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+def _sheet_risk_register(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
+    if not ctx.status_key:
+        return None
     ws, data = book.add_sheet("Risk register")
     attention = " or ".join(ctx.attention)
     if not ctx.attention:
@@ -1116,12 +1179,12 @@ def _sheet_risk_register(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     _header(ws, data, styles, HEADER_ROW, cols)
     items = _items_by_ref(ctx)
     order = {s: i for i, s in enumerate(ctx.status_order)}
-    found = []
+    found: list[tuple[int, int, list[Any]]] = []
     for gap in ctx.gaps.attention:
         item = items.get(gap.ref, {})
         now = ctx.current.get(gap.ref) or {}
         cycles = _cycles_at(ctx, gap.ref, ctx.attention)
-        values = [gap.ref, gap.action]
+        values: list[Any] = [gap.ref, gap.action]
         if ctx.sponsor_key:
             values.append(gap.sponsor)
         values += [item.get(k) for k in plan_keys]
@@ -1152,7 +1215,9 @@ class Section:
     empty: str = "None"
 
 
-def _sheet_changes(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+def _sheet_changes(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
+    if not ctx.status_key:
+        return None
     ws, data = book.add_sheet("Changes since last cycle")
     since = f"since {ctx.previous_cycle}" if ctx.previous_cycle else "(no earlier cycle to compare with)"
     _titles(
@@ -1177,7 +1242,7 @@ def _sheet_changes(book: Book, styles: Styles, ctx: Context) -> Worksheet:
             section.about,
             section.empty,
         )
-    ws.hide_gridlines(0)
+
     _print_setup(ws, ctx, repeat_to=1)
     return ws
 
@@ -1196,26 +1261,30 @@ def _change_sections(ctx: Context, styles: Styles) -> list[Section]:
     progress = Col(ctx.input_header(progress_key, "Progress"), w[6], editable=True)
     if not ctx.status_key:
         return [Section(f"{status} moves", base, [], empty="This kind of return has no status.")]
-    order = ctx.status_order
-    moves: dict[str, list[list[Any]]] = {"worsened": [], "improved": [], "unchanged": [], "new": []}
+    order, complete = ctx.status_order, ctx.complete
+    moves: dict[str, list[list[Any]]] = {"worsened": [], "improved": []}
+    others = {"unchanged": 0, "new": 0}  # counted, not listed
     completed: list[list[Any]] = []
     for item in ctx.plan.items:
         ref = item[key]
         now, before = ctx.status_of(ref), ctx.last_status_of(ref)
         move = movement(now, before, order)
+        if move in others:
+            others[move] += 1
+        if move not in moves and (not complete or now != complete):
+            continue
         line = [ref, item.get(label), _sponsor(ctx, item)]
         note = (ctx.current.get(ref) or {}).get(progress_key) if progress_key else None
         if move in moves:
             moves[move].append([*line, before, now, move, note])
-        if ctx.complete and now == ctx.complete:
-            known = _last_known(ctx, ref)
-            if known != ctx.complete:
-                completed.append([*line, known, now, item.get(ctx.due_key or ""), note])
+        if complete and now == complete and (known := _last_known(ctx, ref)) != complete:
+            completed.append([*line, known, now, item.get(ctx.due_key or ""), note])
     last_col = Col(f"{status} {previous}" if previous else f"Last {status}", w[3], by_value=colours)
     now_col = Col(f"{status} {ctx.cycle}", w[4], by_value=colours, editable=True)
     sections = []
     if previous:
-        counts = ", ".join(f"{len(v):,} {k}" for k, v in moves.items())
+        counted = {**{k: len(v) for k, v in moves.items()}, **others}
+        counts = ", ".join(f"{n:,} {k}" for k, n in counted.items())
         sections.append(
             Section(
                 f"{status} moves since {previous}",
@@ -1289,7 +1358,9 @@ def _newly_overdue(ctx: Context, styles: Styles, base: list[Col], progress: Col)
 # --- 4. Proposed changes to timescales ---------------------------------------------
 
 
-def _sheet_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+def _sheet_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
+    if ctx.revised_key is None:
+        return None
     ws, data = book.add_sheet("Proposed changes to timescales")
     _titles(
         data,
@@ -1407,7 +1478,7 @@ def _sheet_current_status(book: Book, styles: Styles, ctx: Context) -> Worksheet
     row = HEADER_ROW
     for item in ctx.plan.items:
         row += 1
-        ref = item.get(key)
+        ref = item[key]
         now = ctx.current.get(ref)
         values = [item.get(k) for k in plan_keys]
         if status_key:
@@ -1429,7 +1500,9 @@ def _sheet_current_status(book: Book, styles: Styles, ctx: Context) -> Worksheet
 # --- 6. Trend ------------------------------------------------------------------
 
 
-def _sheet_trend(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+def _sheet_trend(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
+    if not ctx.status_key:
+        return None
     ws, data = book.add_sheet("Trend")
     _titles(data, styles, ctx, f"{ctx.status_header} in each cycle, oldest first.")
     colours = styles.status
@@ -1445,7 +1518,7 @@ def _sheet_trend(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     row = HEADER_ROW
     for item in ctx.plan.items:
         row += 1
-        ref = item.get(key)
+        ref = item[key]
         per_cycle = ctx.history.get(ref) or {}
         data.write(row, writers, [ref, item.get(label), *[per_cycle.get(c) for c in cycles]])
     _table(ws, cols, row)
@@ -1533,7 +1606,7 @@ def _sheet_gaps(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     row = HEADER_ROW - 1
     for heading, cols, found in _gap_sections(ctx, styles):
         row = _section_table(data, styles, row + 1, heading, cols, found, len(GAP_WIDTHS)) - 1
-    ws.hide_gridlines(0)
+
     _print_setup(ws, ctx, repeat_to=1)
     return ws
 
@@ -1563,7 +1636,7 @@ def _sheet_feedback(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     _header(ws, data, styles, HEADER_ROW, cols)
     writers = _writers(cols, styles)
     wrapped = _wrapped(cols)
-    band = [_style_writer(styles.group)] * len(cols)
+    band = _styled(styles.group, len(cols))
     fields = [c.key for c in sheet.columns]
     by_group: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for (recipient, group), values in ctx.feedback.items():
@@ -1572,11 +1645,8 @@ def _sheet_feedback(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     row = HEADER_ROW
     for group in _groups_in_order(ctx):
         row += 1
-        # The group's name in its first cell, its band across the others (blank, so it shows through).
-        n = row + 1
-        data.add(
-            row, [band[c](f"{_LETTERS[c]}{n}", group if c == 0 else None) for c in range(len(cols))], len(cols), 18
-        )
+        # The group's name in its first cell, its band across the others (blank: it shows through).
+        data.write(row, band, [group, *[BLANK] * (len(cols) - 1)], 18)
         received = by_group.get(group, [])
         if not received:
             row += 1
@@ -1586,7 +1656,7 @@ def _sheet_feedback(book: Book, styles: Styles, ctx: Context) -> Worksheet:
             line = [recipient, *[values.get(f) for f in fields]]
             data.write(row, writers, line, _row_height(line, wrapped))
     ws.freeze_panes(HEADER_ROW + 1, 0)
-    ws.hide_gridlines(0)
+
     _print_setup(ws, ctx)
     return ws
 
@@ -1630,9 +1700,22 @@ def _sheet_returns(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     return ws
 
 
-# The sheets, in order: what the SPG decides on first, then the detail behind it.
+# --- 10. Ratings (a distribution summary) ------------------------------------------
+
+
+def _sheet_ratings(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
+    """Per item, how the respondents rated it (xlplan.ratings writes the sheet)."""
+    if ctx.ratings is None:
+        return None
+    add_ratings_sheet(book.workbook, ctx.ratings)
+    return book.workbook.get_worksheet_by_name(ctx.ratings.spec.sheet)
+
+
+# The sheets, in order: what the SPG decides on first, then the detail behind it. A
+# writer returns None, and adds no sheet, where its sheet is not for this kind of return.
 SHEETS: tuple[SheetWriter, ...] = (
     _sheet_dashboard,
+    _sheet_ratings,
     _sheet_risk_register,
     _sheet_changes,
     _sheet_timescales,
