@@ -114,6 +114,9 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
     prev_cycle = ledger.previous_cycle(cycle)
     before = ledger.latest_by_ref(prev_cycle, sheet) if prev_cycle else {}
     tolerance = next((r.params for r in template.rules if r.kind == "tolerance"), None)
+    # Which columns hold the due date and its revision: declared by the template's overdue rule.
+    overdue_rule = next((r.params for r in template.rules if r.kind == "overdue"), {})
+    due_key, revised_key = overdue_rule.get("date"), overdue_rule.get("revised")
     key = template.plan.key
     title_key = template.summary.get("title", key)
     for item in plan.items:
@@ -129,8 +132,8 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
         move = movement(status, last, order)
         if status_key and not status and ref in now:
             gaps.no_status.append(ActionGap(**base))
-        due = item.get("due")
-        revised = parse_date(values.get("revised_due")) if values.get("revised_due") else None
+        due = item.get(due_key) if due_key else None
+        revised = parse_date(values.get(revised_key)) if revised_key and values.get(revised_key) else None
         if isinstance(due, date) and (revised or due) < deadline and status != complete:
             gaps.overdue.append(
                 ActionGap(

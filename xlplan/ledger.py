@@ -111,6 +111,7 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._latest: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         try:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -139,6 +140,7 @@ class Ledger:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """All writes inside happen together or not at all."""
+        self._latest.clear()  # whatever is written, cached reads may be stale
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -229,7 +231,15 @@ class Ledger:
         """{ref: {field: value}} for one cycle, the most recently merged recipient winning.
 
         Joint sponsors both return a shared action; the later return is its status.
+        Read once until the next write: gaps, summary and the master all ask for it, and
+        at 50,000 actions each read costs most of a second. Callers must not modify it.
         """
+        key = (cycle, sheet)
+        if key not in self._latest:
+            self._latest[key] = self._read_latest(cycle, sheet)
+        return self._latest[key]
+
+    def _read_latest(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
         # rowid follows insertion, and each merge replaces a recipient's rows whole: the
         # recipient whose rows for a ref came last is the one merged most recently.
         rows = self.db.execute(

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from xml.etree import ElementTree
 
 import xlsxwriter
@@ -244,36 +244,13 @@ def fallback_path(target: Path, cycle: str, when: datetime) -> Path:
     return target.with_name(stem + (target.suffix or ".xlsx"))
 
 
-class _ReadOnce:
-    """The ledger, with each cycle's values (`latest_by_ref`) read once.
-
-    `gather` and `summarise` (and the `find_gaps` inside it) all need this cycle's and
-    the last cycle's values: at 50,000 actions each read costs most of a second.
-    Everything else is passed through to the ledger.
-    """
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-        self._latest: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-
-    def latest_by_ref(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
-        key = (cycle, sheet)
-        if key not in self._latest:
-            self._latest[key] = self._ledger.latest_by_ref(cycle, sheet)
-        return self._latest[key]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ledger, name)
-
-
 def gather(plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps) -> Context:
     template = plan.template
-    reads = _ReadOnce(ledger)
     sheet = template.rows_sheet.name
     status_key = template.status_column
     previous_cycle = ledger.previous_cycle(cycle)
-    current = reads.latest_by_ref(cycle, sheet)
-    previous = reads.latest_by_ref(previous_cycle, sheet) if previous_cycle else {}
+    current = ledger.latest_by_ref(cycle, sheet)
+    previous = ledger.latest_by_ref(previous_cycle, sheet) if previous_cycle else {}
     history = ledger.history(sheet, status_key) if status_key else {}
     if status_key:
         # Trend shows this cycle and the last as Current status and Gaps do, even where
@@ -286,7 +263,7 @@ def gather(plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps) -> Context:
         plan=plan,
         cycle=cycle,
         gaps=gaps,
-        summary=summarise(plan, cast(Ledger, reads), cycle, gaps.as_of),
+        summary=summarise(plan, ledger, cycle, gaps.as_of, gaps),
         rendered_at=_now(),
         previous_cycle=previous_cycle,
         previous_info=ledger.cycle(previous_cycle) if previous_cycle else None,
@@ -296,7 +273,7 @@ def gather(plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps) -> Context:
         cycles=_cycles_up_to(cycle, ledger.cycles(), history),
         feedback=ledger.entries(cycle, groups.name) if groups else {},
         returns=ledger.returns(),
-        ratings=distribution(plan, cast(Ledger, reads), cycle) if template.distribution else None,
+        ratings=distribution(plan, ledger, cycle) if template.distribution else None,
     )
 
 

@@ -62,7 +62,8 @@ class Summary:
         return sum(1 for r in self.recipients if r.state == state)
 
 
-def summarise(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Summary:
+def summarise(plan: Plan, ledger: Ledger, cycle: str, today: date, gaps: Gaps | None = None) -> Summary:
+    """The cycle in numbers. Pass `gaps` when they are already found, to save finding them again."""
     template = plan.template
     info = ledger.cycle(cycle)
     choices = template.status_choices
@@ -96,7 +97,7 @@ def summarise(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Summary:
         groups=groups,
         counts=counts,
         previous_counts=previous_counts,
-        gaps=find_gaps(plan, ledger, cycle, today),
+        gaps=gaps or find_gaps(plan, ledger, cycle, today),
     )
     summary.recipients = _recipients(plan, ledger, cycle)
     return summary

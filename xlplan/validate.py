@@ -336,6 +336,8 @@ def _schema_issue(
     key = rule.column if rule else str(column)
     col = template.rows_sheet.column(key)
     cell = f"{column_letter(ret.columns[key])}{excel_row}" if key in ret.columns else ""
+    if col is not None and key not in ret.columns:
+        return  # the whole column is missing: read.py reports it once, not once per row
     value = row.get(key)
     where = {
         "sheet": sheet,
