@@ -25,6 +25,7 @@ import re
 import shutil
 import struct
 import sys
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -172,7 +173,9 @@ def rezip(
             body = zin.read(info.filename)
             if change and info.filename in change:
                 body = change[info.filename](body)
-            zout.writestr(info.filename, body, compress_type=zipfile.ZIP_DEFLATED, compresslevel=level)
+            stored = info.compress_type == zipfile.ZIP_STORED  # an .ods's mimetype must stay uncompressed
+            method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            zout.writestr(info.filename, body, compress_type=method, compresslevel=None if stored else level)
         for name, body in (add or {}).items():
             zout.writestr(name, body, compress_type=zipfile.ZIP_DEFLATED, compresslevel=level)
     return out.getvalue()
@@ -333,6 +336,8 @@ class Corpus:
         self.template = self.plan.template
         self.work = root.parent / f"{root.name}-work"
         self.work.mkdir(exist_ok=True)
+        self._lock = threading.Lock()
+        self._ods: bytes | None = None
 
     @property
     def returns(self) -> Path:
@@ -423,6 +428,23 @@ class Corpus:
                 values=clean(ods_who),
                 needs_libreoffice=True,
             )(lambda: self.converted(self.filled(ods_who), "ods"))
+            case(
+                "An .ods with formulas (=1/0, HYPERLINK)",
+                "formulas.ods",
+                "quarantined",
+                "error-value",
+                cell=f"Actions!L{r}",
+                needs_libreoffice=True,
+            )(self.victim_ods)
+            case(
+                "An .ods with content far outside the table",
+                "far cell.ods",
+                "quarantined",
+                "too-large",
+                cell="Actions!WQJ1048006",
+                who="",
+                needs_libreoffice=True,
+            )(lambda: ods_after_row(self.victim_ods(), v2.encode(), FAR_ODS_ROWS))
         mac = ACCEPTED_SPONSORS["macros"]
         case("An .xlsm with macros", "macros.xlsm", "merged", "macros", who=mac, values=clean(mac))(
             lambda: self.with_macros(self.filled(mac))
@@ -482,7 +504,6 @@ class Corpus:
             "sheet renamed.xlsx",
             "merged",
             "sheet-renamed",
-            cell="My progress",
             who=ren,
             values=clean(ren),
         )(lambda: self.edited(ren, rename))
@@ -490,9 +511,13 @@ class Corpus:
         def delete_rag(book: Any) -> None:
             book["Actions"].delete_cols(11)  # K: RAG status
 
-        case("A column deleted (RAG status)", "column deleted.xlsx", "quarantined", "column-missing")(
-            lambda: self.victim(delete_rag)
-        )
+        case(
+            "A column deleted (RAG status)",
+            "column deleted.xlsx",
+            "quarantined",
+            "column-missing",
+            cell="Actions!K4",
+        )(lambda: self.victim(delete_rag))
 
         def header(book: Any) -> None:
             book["Actions"]["K4"] = "Status"
@@ -620,9 +645,9 @@ class Corpus:
             return self.actions_xml(self.filled(fx), change)
 
         # Size
-        case("Content in cell XFD1048576", "far cell.xlsx", "quarantined", "too-large", cell="Actions!XFD1048576")(
-            lambda: self.actions_xml(self.victim(), far_cell)
-        )
+        case(
+            "Content in cell XFD1048576", "far cell.xlsx", "quarantined", "too-large", cell="Actions!XFD1048576", who=""
+        )(lambda: self.actions_xml(self.victim(), far_cell))
         blank = ACCEPTED_SPONSORS["blank-rows"]
         case("A million blank formatted rows", "million rows.xlsx", "merged", "", who=blank, values=clean(blank))(
             lambda: self.actions_xml(self.filled(blank), million_blank_rows)
@@ -687,7 +712,7 @@ class Corpus:
         @case("Dates before 1900 and in US order", "old dates.xlsx", "quarantined", "bad-date", cell=f"Actions!M{r}")
         def _old_dates() -> bytes:
             values = self.leaky()
-            values[v1] = {**values[v1], "rag": "Amber", "revised_due": "03/31/2026"}
+            values[v1] = {**values[v1], "revised_due": "03/31/2026"}
             values[v2] = {**values[v2], "revised_due": "15/06/1899"}
             return self.filled(VICTIM, values)
 
@@ -761,6 +786,19 @@ class Corpus:
         src = self.work / f"to-{fmt}-{os.urandom(4).hex()}.xlsx"
         src.write_bytes(data)
         return convert(src, self.work / f"out-{fmt}", fmt).read_bytes()
+
+    def victim_ods(self) -> bytes:
+        """The victim's return with formulas, saved as .ods by LibreOffice (which computes them)."""
+        with self._lock:
+            if self._ods is None:
+
+                def formulas(book: Any) -> None:
+                    ws = book["Actions"]
+                    ws[f"L{FIRST_ROW}"] = "=1/0"
+                    ws[f"N{FIRST_ROW + 1}"] = '=HYPERLINK("http://x.example","click")'
+
+                self._ods = self.converted(self.victim(formulas), "ods")
+            return self._ods
 
     def with_macros(self, data: bytes) -> bytes:
         """An .xlsm: a VBA project part, its relationship and the macro-enabled content type."""
@@ -912,6 +950,23 @@ def split_prolog(xml: bytes) -> tuple[bytes, bytes]:
         end = xml.index(b"?>") + 2
         return xml[:end], xml[end:]
     return b"", xml
+
+
+# A million rows of 16,000 cells holding "x": one element in OpenDocument, 16 billion cells once expanded.
+FAR_ODS_ROWS = (
+    b'<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="16000" '
+    b'office:value-type="string" calcext:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>'
+)
+
+
+def ods_after_row(data: bytes, text: bytes, rows: bytes) -> bytes:
+    """An .ods with `rows` inserted after the table row holding `text`."""
+
+    def change(xml: bytes) -> bytes:
+        end = xml.index(b"</table:table-row>", xml.index(text)) + len(b"</table:table-row>")
+        return xml[:end] + rows + xml[end:]
+
+    return rezip(data, {"content.xml": change})
 
 
 def far_cell(xml: bytes) -> bytes:

@@ -27,7 +27,6 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import SETTINGS, make_plan_folder
 from corpus import (
-    BASELINE,
     CYCLE,
     GOOD,
     LEAK,
@@ -48,7 +47,6 @@ from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.plan import load_plan
 from xlplan.read import read_return
-from xlplan.samples.sponsor import fill_return
 from xlplan.sniff import ole_stream_names, sniff
 
 
@@ -245,7 +243,7 @@ def test_formulas_are_judged_by_value_never_copied(run: Run) -> None:
     formulas = [i for i in run.issues(case.file) if i["code"] == "formula"]
     assert {i["where"] for i in formulas} == {"Actions!J5", "Actions!L5"}
     assert all("nothing was run" in i["message"] for i in formulas)
-    errors = next(c for c in run.cases if c.code == "error-value")
+    errors = run.case("formula errors.xlsx")
     dde = next(i for i in run.issues(errors.file) if i["code"] == "formula" and i["where"] == "Actions!J6")
     assert "external (DDE) link" in dde["message"]
     with Ledger(run.corpus.folder.ledger_file) as ledger:
@@ -263,33 +261,43 @@ def test_feedback_copy_for_a_refused_return_has_no_formulas(run: Run) -> None:
 # --- bounded time and memory, in a fresh process ------------------------------------------
 
 MEASURE = """
-import json, resource, sys, time
+import json, re, sys, time
 from pathlib import Path
+from xlplan.plan import PlanFolder, load_plan
 from xlplan.read import read_return
-out = {}
-for name in sys.argv[1:]:
+
+template = load_plan(PlanFolder(Path(sys.argv[1]))).template
+
+def peak_mb():  # this process's high-water mark (ru_maxrss would include the parent's, inherited over fork)
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) / 1024
+
+out = {"start": {"peak_mb": peak_mb()}}
+for name in sys.argv[2:]:
     path = Path(name)
     started = time.monotonic()
-    ret, report = read_return(path)
+    ret, report = read_return(path, lambda _name: template)
     out[path.name] = {
         "seconds": time.monotonic() - started,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": peak_mb(),
         "codes": [i.code for i in report.issues],
     }
 print(json.dumps(out))
 """
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc (Linux)")
 def test_bombs_and_huge_sheets_cost_bounded_time_and_memory(run: Run) -> None:
     """Read in a fresh process, smallest expected cost first, so each peak is its own."""
     names = ["bomb.xlsx", "lying sizes.xlsx", "billion laughs.xlsx", "far cell.xlsx", "wide.xlsx", "million rows.xlsx"]
     files = [str(run.corpus.returns / n) for n in names]
-    done = subprocess.run([sys.executable, "-c", MEASURE, *files], capture_output=True, timeout=120, text=True)
+    command = [sys.executable, "-c", MEASURE, str(run.corpus.root), *files]
+    done = subprocess.run(command, capture_output=True, timeout=120, text=True)
     assert done.returncode == 0, done.stderr
     cost = json.loads(done.stdout)
     for name in ("bomb.xlsx", "lying sizes.xlsx", "billion laughs.xlsx", "far cell.xlsx"):
         assert cost[name]["seconds"] < 1.0, (name, cost[name])
-        assert cost[name]["peak_mb"] < 250, (name, cost[name])
+        assert cost[name]["peak_mb"] < cost["start"]["peak_mb"] + 100, (name, cost)
     assert cost["bomb.xlsx"]["codes"] == ["file-bomb"]
     assert cost["far cell.xlsx"]["codes"] == ["too-large"]
     assert cost["wide.xlsx"]["seconds"] < 3 and cost["wide.xlsx"]["peak_mb"] < 300, cost["wide.xlsx"]
@@ -307,8 +315,10 @@ def test_ole_directory_tells_encrypted_from_legacy_and_other_office_files() -> N
     legacy = cfb({"Workbook": b"\x09\x08" + "EncryptedPackage".encode("utf-16-le") * 300})
     assert sniff(legacy).kind == "xls"
     assert sniff(cfb({"WordDocument": b"\0" * 5000})).kind == "not-a-workbook"
-    damaged = encrypted[:512] + b"\xff" * (len(encrypted) - 512)
-    assert sniff(damaged).kind == "encrypted"  # the directory is gone but the name is there
+    damaged = bytearray(encrypted)
+    damaged[0x4C:0x50] = b"\xff\xff\xff\x7f"  # the FAT is lost, the directory's bytes are still there
+    assert ole_stream_names(bytes(damaged)) is None
+    assert sniff(bytes(damaged)).kind == "encrypted"
     assert sniff(legacy[:512] + b"\xff" * 1024).kind == "corrupt"
 
 
@@ -353,7 +363,10 @@ def assert_no_formulas_or_links(path: Path) -> None:
     with zipfile.ZipFile(path) as z:
         for name in z.namelist():
             body = z.read(name)
-            if name.endswith(".xml"):
+            if name.startswith("xl/charts/"):  # a chart's series are references to our own sheets, nothing else
+                for ref in re.findall(rb"<c:f>([^<]*)</c:f>", body):
+                    assert re.fullmatch(rb"'?[\w ]+'?!\$[A-Z]+\$\d+(:\$[A-Z]+\$\d+)?", ref), (path.name, name, ref)
+            elif name.endswith(".xml"):
                 assert not re.search(rb"<(\w+:)?f[ >/]", body), f"{path.name}:{name} has a formula"
                 assert b"<hyperlink" not in body, f"{path.name}:{name} has a hyperlink"
                 assert b"ddeLink" not in body and b"externalLink" not in body, f"{path.name}:{name}"
@@ -367,6 +380,33 @@ def assert_no_formulas_or_links(path: Path) -> None:
             for cell in row:
                 assert cell.data_type != "f", f"{path.name}:{ws.title}!{cell.coordinate}"
                 assert cell.hyperlink is None, f"{path.name}:{ws.title}!{cell.coordinate}"
+
+
+def type_as_text(src: Path, dst: Path, values: dict[str, dict[str, Any]], groups: dict[str, list[str]]) -> None:
+    """Fill a return as Excel stores typed text: "=..." in a text cell stays text (openpyxl would make a formula)."""
+    columns = {"progress": "J", "rag": "K", "actual": "L", "comments": "N"}
+    book = openpyxl.load_workbook(src)
+    ws = book["Actions"]
+    rows = {ws.cell(r, 1).value: r for r in range(5, ws.max_row + 1)}
+
+    def put(cell: Any, value: Any) -> None:
+        cell.value = value
+        if isinstance(value, str):
+            cell.data_type = "s"
+
+    for ref, fields in values.items():
+        for key, value in fields.items():
+            put(ws[f"{columns[key]}{rows[ref]}"], value)
+    feedback = book["Feedback"]
+    group = None
+    for r in range(1, feedback.max_row + 1):
+        first = feedback.cell(r, 1).value
+        if first in groups:
+            group, n = first, 0
+        elif group and first and first.startswith(("Feedback", "Case")):
+            put(feedback.cell(r, 2), groups[group][n])
+            n += 1
+    book.save(dst)
 
 
 @pytest.fixture(scope="module")
@@ -392,23 +432,18 @@ def injected(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, R
     folder = make_plan_folder(root, actions=acts, sponsors=sponsors, settings={**SETTINGS, "title": "=Plan\ttitle"})
     plan = load_plan(folder)
     generate(plan, CYCLE, spg_date=SPG, deadline=None)
-    for who, rag in (("Ada Inject", "Amber"), ("Bob Inject", "Grenn")):  # Bob's is refused: a feedback copy
+    for who, rag in (("Ada Inject", "Red"), ("Bob Inject", "Grenn")):  # Bob's is refused: a feedback copy
         mine = [a["ref"] for a in acts if a["sponsor"] == who]
         values = {
             ref: {"progress": INJECTIONS[i % len(INJECTIONS)], "rag": rag, "comments": INJECTIONS[-i - 1], "actual": 5}
             for i, ref in enumerate(mine)
         }
-        group = {
-            a["big_action"]: {"feedback": INJECTIONS[0], "case_study": INJECTIONS[3]}
-            for a in acts
-            if a["sponsor"] == who
-        }
-        fill_return(
+        groups = {a["big_action"]: [INJECTIONS[0], INJECTIONS[3]] for a in acts if a["sponsor"] == who}
+        type_as_text(
             folder.outgoing_dir(CYCLE) / f"{CYCLE} return - {who}.xlsx",
             folder.returns_dir / f"{who}.xlsx",
-            plan.template,
             values,
-            group,
+            groups,
         )
     runner = CliRunner()
     outputs = {
@@ -462,16 +497,12 @@ def test_injected_texts_are_escaped_in_html_and_email(injected: Any) -> None:
     assert outputs["email"].exit_code == 0, outputs["email"].output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="summary.to_markdown escapes < > | but not [ ] ( ) or bare URLs: plan text becomes a Markdown link",
-)
 def test_injected_texts_never_become_links_in_markdown(injected: Any) -> None:
     _folder, outputs = injected
     md = outputs["markdown"].output
     assert outputs["markdown"].exit_code == 0, md
     assert "<script>" not in md
-    assert "](http" not in md, "a Markdown link from plan text"
+    assert not re.search(r"(?<!\\)\]\(", md), "a Markdown link from plan text"
     assert "http://evil.example" not in md, "a bare URL that Markdown renderers turn into a link"
 
 
@@ -505,10 +536,86 @@ def test_read_return_never_raises_on_a_mangled_file(tmp_path: Path) -> None:
         assert ret is not None or report.errors, i
 
 
-def test_corpus_script_builds_a_folder(tmp_path: Path) -> None:
-    """`python tests/corpus.py DIR` is how docs/bad-returns.md was made: keep it working."""
-    assert os.path.isfile(Path(__file__).with_name("corpus.py"))
+# --- found by the corpus, to be fixed outside read.py/sniff.py (strict: they fail once fixed) ----
+
+
+def judge(corpus: Corpus, data: bytes, tmp_path: Path, name: str = "return.xlsx") -> Any:
+    """Read and validate one return as collect does, without touching the ledger."""
+    from xlplan.validate import check_all, prepare
+
+    path = tmp_path / name
+    path.write_bytes(data)
+    ret, report = read_return(path, lambda _name: corpus.template)
+    assert ret is not None, report.issues
+    prepared = prepare(ret, report, corpus.plan, CYCLE)
+    assert prepared is not None, report.issues
+    check_all([prepared], corpus.template, date(2025, 9, 11))
+    return report
+
+
+def test_date_before_1900_is_refused(run: Run, tmp_path: Path) -> None:
+    values = clean(GOOD)
+    first = refs_of(GOOD)[0]
+    values[first] = {**values[first], "revised_due": "15/06/1899"}
+    report = judge(run.corpus, run.corpus.filled(GOOD, values), tmp_path)
+    assert [(i.code, i.cell) for i in report.errors] == [("bad-date", "M5")]
+
+
+def test_feedback_text_over_the_cell_limit_is_refused(run: Run, tmp_path: Path) -> None:
+    from corpus import inline, set_cell, sheet_part
+
+    data = run.corpus.filled(GOOD)
+    part = sheet_part(data, "Feedback")
+    data = rezip(data, {part: lambda x: set_cell(x, "B5", inline("y" * 40_000), t=b"inlineStr")})
+    report = judge(run.corpus, data, tmp_path)
+    assert [(i.code, i.where) for i in report.errors] == [("too-long", "Feedback!B5")]
+
+
+KILL = """
+import sys
+from datetime import date
+from pathlib import Path
+from xlplan.collect import collect
+from xlplan.plan import PlanFolder, load_plan
+collect(load_plan(PlanFolder(Path(sys.argv[1]))), today=date(2025, 9, 20))
+"""
+
+
+@pytest.mark.parametrize("where", ["archive", "master"])
+def test_killed_while_renaming_leaves_no_partial_file_and_a_rerun_finishes(tmp_path: Path, where: str) -> None:
+    """tests/test_collect.py kills collect at each checkpoint; this adds the archive's own rename
+    (its name is the file's hash) and checks that no temporary file outlives the re-run."""
+    import hashlib
+    import signal
+
+    from xlplan.collect import collect
+
     corpus = Corpus(tmp_path / "plan")
-    (corpus.returns / "x.xlsx").write_bytes(corpus.filled(GOOD, clean(GOOD)))
-    assert [o for o in corpus.plan.items if o["sponsor"] == GOOD]
-    assert BASELINE.endswith(".xlsx") and date(2026, 1, 1) > TODAY
+    corpus.baseline()
+    master = corpus.folder.master_file
+    old_master = master.read_bytes()
+    new = corpus.returns / "good.xlsx"
+    new.write_bytes(corpus.filled(GOOD))
+    sha = hashlib.sha256(new.read_bytes()).hexdigest()
+    point = f"before-rename:{sha}.xlsx" if where == "archive" else f"before-rename:{master.name}"
+    done = subprocess.run(
+        [sys.executable, "-c", KILL, str(corpus.root)],
+        env={**os.environ, "XLPLAN_CRASH_AT": point},
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+    archived = [p for p in corpus.folder.archive_dir.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    for path in archived:  # every archived file is whole: its name is its content's hash
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == path.stem
+    assert master.read_bytes() == old_master
+    with Ledger(corpus.folder.ledger_file) as ledger:
+        recorded = {r["file"] for r in ledger.returns()}
+    assert ("good.xlsx" in recorded) == (where == "master")  # the ledger is written after the archive
+    again = collect(corpus.plan, today=TODAY)
+    assert {o.path.name: o.status for o in again.outcomes}["good.xlsx"] == (
+        "unchanged" if where == "master" else "merged"
+    )
+    assert again.master == master and master.read_bytes() != old_master
+    leftovers = [p for p in corpus.root.rglob(".*") if p.is_file()]
+    assert not leftovers, leftovers

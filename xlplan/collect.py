@@ -264,7 +264,7 @@ def _write_feedback(plan: Plan, ledger: Ledger, result: Collected) -> list[Path]
     for out in result.outcomes:
         if out.status == "quarantined":
             path = write_feedback(plan, ledger, out, result.cycle)
-            if path is not None:
+            if path is not None and path not in paths:  # several quarantined files, one copy each
                 paths.append(path)
     return paths
 

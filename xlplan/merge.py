@@ -143,5 +143,3 @@ def _merge_values(
         audit,
     )
     return len(audit)
-
-

@@ -107,7 +107,9 @@ def read_return(path: Path, template_for: Any = None, data: bytes | None = None)
         report.error(sniffed.problem, code=f"file-{sniffed.kind}")
         return None, report
     if sniffed.kind == "ods":
-        report.note("Read from an OpenDocument spreadsheet (.ods) saved by LibreOffice.", code="ods")
+        report.note(
+            "Read from an OpenDocument spreadsheet (.ods); its values were checked like any return.", code="ods"
+        )
     if sniffed.macros:
         report.note(
             "The workbook contains macros; they were ignored (never run). Only cell values were read.",
@@ -116,9 +118,14 @@ def read_return(path: Path, template_for: Any = None, data: bytes | None = None)
     try:
         _read(ret, data, report, template_for)
     except _Unreadable as exc:
-        report.error(str(exc), sheet=exc.sheet, cell=exc.cell, code=exc.code)
+        report.error(str(exc), sheet=exc.sheet, cell=exc.cell, code=exc.code, recipient=ret.recipient)
         return None, report
     except Exception as exc:  # a malformed part inside a valid zip: calamine, zip and XML errors
+        report.error(_malformed(exc), code="malformed")
+        return None, report
+    except BaseException as exc:  # a panic in calamine anywhere else: reported, never fatal
+        if not _is_panic(exc):
+            raise
         report.error(_malformed(exc), code="malformed")
         return None, report
     return ret, report
@@ -169,15 +176,16 @@ class SheetScan:
         return ""
 
 
-_CELL_OPEN = re.compile(rb"<(?:\w+:)?c\b([^>]*)(?<!/)>")  # a cell with content; self-closing ones are blank
-_TOKEN = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*?)(/?)>")  # every row and cell, for files without r="A1"
+# Possessive quantifiers (Python 3.11+): a million blank <c .../> cells cost one pass, no backtracking.
+_CELL_OPEN = re.compile(rb"<(?:c|\w++:c)\b([^>]*+)(?<!/)>")  # a cell with content; self-closing ones are blank
+_TOKEN = re.compile(rb"<(?:\w++:)?(row|c)\b([^>]*+)>")  # every row and cell, for files without r="A1"
 _R_CELL = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 _R_ROW = re.compile(rb'\br="(\d{1,7})"')
 _T_ATTR = re.compile(rb'\bt="(\w+)"')
 _FORMULA = re.compile(rb"\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)<)")
 _VALUE = re.compile(rb"<(?:\w+:)?v\b[^>]*>([^<]*)<")
-_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}\d{1,7}(?::[A-Z]{1,3}\d{1,7})?)"')
-_PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b([^>]*)>")
+_MERGE = re.compile(rb'<(?:\w++:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}\d{1,7}(?::[A-Z]{1,3}\d{1,7})?)"')
+_PROTECTION = re.compile(rb"<(?:\w++:)?sheetProtection\b([^>]*+)>")
 
 
 def _col_index(letters: bytes) -> int:
@@ -230,9 +238,9 @@ def scan_xlsx_sheet(archive: zipfile.ZipFile, part: str) -> SheetScan:
             if kind and kind.group(1) == b"e":
                 value = _VALUE.search(buf, m.end(), m.end() + 4096)
                 scan.errors[(letters.decode(), row)] = _unescape(value.group(1)) if value else "#ERROR"
-        region = buf[:limit]
-        scan.merged += [r.decode() for r in _MERGE.findall(region)]
-        protection = _PROTECTION.search(region)
+        if buf.find(b"mergeCell", 0, limit) >= 0:  # a plain search first: the regex costs more per tag
+            scan.merged += [r.group(1).decode() for r in _MERGE.finditer(buf, 0, limit)]
+        protection = _PROTECTION.search(buf, 0, limit) if buf.find(b"sheetProtection", 0, limit) >= 0 else None
         if protection:
             scan.protected = not re.search(rb'\bsheet="(0|false)"', protection.group(1))
     if implicit:
@@ -256,6 +264,7 @@ def _implicit_extent(archive: zipfile.ZipFile, part: str, scan: SheetScan) -> No
             if m.start() >= limit:
                 break
             attrs = m.group(2)
+            closed = attrs.endswith(b"/")
             if m.group(1) == b"row":
                 r = _R_ROW.search(attrs)
                 row, col = (int(r.group(1)) if r else row + 1), 0
@@ -265,7 +274,7 @@ def _implicit_extent(archive: zipfile.ZipFile, part: str, scan: SheetScan) -> No
                 col, row = _col_index(ref.group(1)), int(ref.group(2))
             else:
                 col += 1
-            if m.group(3) != b"/" and not buf[m.end() : m.end() + 16].lstrip().startswith(b"</"):
+            if not closed and not buf[m.end() : m.end() + 16].lstrip().startswith(b"</"):
                 _reach(scan, column_letter(col - 1).encode(), max(row, 1))
 
 
@@ -276,6 +285,35 @@ def _unescape(raw: bytes) -> str:
 
 
 # --- the workbook ---------------------------------------------------------------------------
+
+
+def _is_panic(exc: BaseException) -> bool:
+    """A Rust panic inside calamine, raised by pyo3 as pyo3_runtime.PanicException (not an Exception)."""
+    return type(exc).__name__ == "PanicException"
+
+
+_DATE_LIMIT = 2958465  # 31/12/9999: no date cell holds a number beyond it, either way
+
+
+def odd_xlsx_numbers(archive: zipfile.ZipFile, part: str) -> list[str]:
+    """Cells holding numbers beyond any date (slow path, used only after the reader failed)."""
+    found = []
+    for buf, limit, _last in _chunks(archive, part):
+        for m in _CELL_OPEN.finditer(buf):
+            if m.start() >= limit:
+                break
+            kind = _T_ATTR.search(m.group(1))
+            ref = _R_CELL.search(m.group(1))
+            value = _VALUE.match(buf, m.end()) or _VALUE.search(buf, m.end(), m.end() + 2048)
+            if ref is None or value is None or (kind and kind.group(1) not in (b"n",)):
+                continue
+            try:
+                number = float(value.group(1))
+            except ValueError:
+                continue
+            if abs(number) > _DATE_LIMIT:
+                found.append(f"{ref.group(1).decode()}{ref.group(2).decode()}")
+    return found
 
 
 class _Parts:
@@ -291,6 +329,17 @@ class _Parts:
         if self.kind == "ods":
             return _ods_properties(self.archive)
         return read_custom_properties(self.archive)
+
+    def odd_numbers(self, name: str) -> list[str]:
+        part = self.parts.get(name)
+        if self.kind == "ods" or part not in self.archive.NameToInfo:
+            return []
+        return odd_xlsx_numbers(self.archive, part)
+
+    def ods_tables(self) -> list[str]:
+        if self._ods is None:
+            self._ods = scan_ods(self.archive)
+        return list(self._ods)
 
     def scan(self, name: str) -> SheetScan:
         if self.kind == "ods":
@@ -309,22 +358,29 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
     archive = zipfile.ZipFile(io.BytesIO(data))
     parts = _Parts(archive, ret.sniffed.kind)
     props = parts.properties()
+    if parts.kind == "ods":  # calamine reads every table of an .ods when it opens it: check them all first
+        for name in parts.ods_tables():
+            _check_extent(parts.scan(name), name)
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     names: list[str] = list(book.sheet_names)
     states = {m.name: str(m.visible).rsplit(".", 1)[-1].lower() for m in book.sheets_metadata}
 
     def cells_of(name: str) -> list[list[Any]]:
-        far = parts.scan(name).too_far()
-        if far:
+        _check_extent(parts.scan(name), name)
+        try:
+            return book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=MAX_ROWS)
+        except BaseException as exc:  # calamine panics (a BaseException) on some values: never let one end the run
+            if not _is_panic(exc):
+                raise
+            cells = parts.odd_numbers(name)
+            where = f" (cell {', '.join(cells[:3])})" if cells else ""
             raise _Unreadable(
-                f"The '{name}' sheet has content as far as cell {far}, far outside any return: "
-                f"delete everything below and to the right of the table (Ctrl+End shows the last cell in use), "
-                "save and send it again.",
+                f"The '{name}' sheet holds a value the reader cannot handle{where}: a number far outside any date "
+                "in a date cell? Type a real value there, save and send it again.",
                 sheet=name,
-                cell=far,
-                code="too-large",
-            )
-        return book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=MAX_ROWS)
+                cell=cells[0] if len(cells) == 1 else "",
+                code="unreadable-value",
+            ) from None
 
     sheet_rows: list[list[Any]] = []
     if MANIFEST_SHEET in names:
@@ -351,11 +407,7 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
             code="sheet-missing",
         )
     if real != rows_sheet.name:
-        report.note(
-            f"The '{rows_sheet.name}' sheet was renamed '{real}'; it was read anyway.",
-            sheet=real,
-            code="sheet-renamed",
-        )
+        report.note(f"The '{rows_sheet.name}' sheet was renamed '{real}'; it was read anyway.", code="sheet-renamed")
     scan = parts.scan(real)
     if cells is None:
         cells = cells_of(real)
@@ -363,9 +415,7 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
     _rows(ret, cells, template, report, real)
     if not scan.protected:
         report.note(
-            f"Sheet protection on '{real}' was removed; every locked value was checked instead.",
-            sheet=real,
-            code="unprotected",
+            f"Sheet protection on '{real}' was removed; every locked value was checked instead.", code="unprotected"
         )
     _report_cells(ret, scan, template, report, real)
     groups = template.groups_sheet
@@ -384,6 +434,19 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
                 {c.header: c.key for c in groups.columns},
             )
             _report_group_cells(ret, parts.scan(gname), report, gname)
+
+
+def _check_extent(scan: SheetScan, name: str) -> None:
+    far = scan.too_far()
+    if far:
+        raise _Unreadable(
+            f"The '{name}' sheet has content as far as cell {far}, far outside any return: "
+            "delete everything below and to the right of the table (Ctrl+End shows the last cell in use), "
+            "save and send it again.",
+            sheet=name,
+            cell=far,
+            code="too-large",
+        )
 
 
 def _sheet_named(names: list[str], wanted: str) -> str | None:
@@ -521,21 +584,17 @@ def _rows(ret: Return, cells: list[list[Any]], template: Template, report: Repor
             )
             cell = f"{column_letter(i)}{head + 1}"
         else:
+            cell = f"{column_letter(i)}{head + 1}"
             message = (
-                f"The column '{col.header}' is missing from the header row (row {head + 1}): it was deleted or its "
-                "header changed. Put it back or use the workbook that was sent out."
+                f"The column '{col.header}' is missing from the header row (it belongs in {cell}): it was deleted "
+                "or its header changed. Put it back or use the workbook that was sent out."
             )
-            cell = ""
         report.error(
             message + _version_hint(ret, template), sheet=sheet, cell=cell, field=col.key, code="column-missing"
         )
     order = [ret.columns[c.key] for c in columns if c.key in ret.columns]
     if order != sorted(order) and not missing:
-        report.note(
-            f"Columns on '{sheet}' were moved; they were matched by their headers.",
-            sheet=sheet,
-            code="columns-moved",
-        )
+        report.note(f"Columns on '{sheet}' were moved; they were matched by their headers.", code="columns-moved")
     _extra_columns(cells, head, reported, report, sheet)
     key_col = ret.columns[key]
     editable = {c.key for c in template.rows_sheet.editable_columns}
@@ -745,6 +804,7 @@ def scan_ods(archive: zipfile.ZipFile) -> dict[str, SheetScan]:
 
     t = f"{{{_TABLE}}}"
     office = f"{{{_OFFICE}}}"
+    calcext = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
     scans: dict[str, SheetScan] = {}
     scan: SheetScan | None = None
     row = col = 0
@@ -773,10 +833,8 @@ def scan_ods(archive: zipfile.ZipFile) -> dict[str, SheetScan]:
                     formula = el.get(f"{t}formula")
                     if formula is not None:
                         scan.formulas[(letter, row)] = formula.split(":", 1)[-1].lstrip("=")
-                    if el.get(f"{office}value-type") is None and formula is not None:
-                        text = "".join(el.itertext()).strip()
-                        if text.startswith("#") or text.startswith("Err:"):
-                            scan.errors[(letter, row)] = text
+                    if el.get(f"{calcext}value-type") == "error":  # LibreOffice marks a formula's error result
+                        scan.errors[(letter, row)] = "".join(el.itertext()).strip()[:20] or "#ERROR"
                 span_c = int(el.get(f"{t}number-columns-spanned", "1") or 1)
                 span_r = int(el.get(f"{t}number-rows-spanned", "1") or 1)
                 if span_c > 1 or span_r > 1:

@@ -722,7 +722,7 @@ def _print_setup(ws: Worksheet, ctx: Context, repeat_to: int = HEADER_ROW) -> No
 
 def _page_header(ws: Worksheet, ctx: Context) -> None:
     title = f"{ctx.plan.title}: master tracker {ctx.cycle}"[:120].replace("&", "&&")
-    ws.set_header(f"&L&8{title}&R&8&A")
+    ws.set_header(f"&L&8{title.replace('&', '&&')}&R&8&A")  # & starts a header code
     ws.set_footer(f"&L&8Rendered {ctx.rendered_at:%d/%m/%Y %H:%M} by xlplan&R&8Page &P of &N")
 
 

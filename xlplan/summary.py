@@ -8,6 +8,7 @@ plans and returns is escaped in HTML.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -155,7 +156,8 @@ def status_table(s: Summary) -> tuple[list[str], list[list[Any]]]:
 def to_markdown(s: Summary) -> str:
     def esc(text: Any) -> str:
         # < and > escaped: Markdown renderers pass raw HTML through, and this text is untrusted.
-        text = str(text).replace("<", "&lt;").replace(">", "&gt;")
+        text = str(text).replace("<", "&lt;").replace(">", "&gt;").replace("[", "\\[").replace("]", "\\]")
+        text = re.sub(r"(?i)(https?|ftp|mailto):", r"\1\\:", text).replace("www.", "www\\.")  # no autolinks
         return text.replace("|", "\\|").replace("\n", " ")
 
     header, rows = status_table(s)

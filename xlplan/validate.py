@@ -81,7 +81,24 @@ def prepare(ret: Return, report: Report, plan: Plan, cycle: str) -> Prepared | N
     for group, fields in ret.groups.items():
         if group in expected_groups:
             result.groups[group] = {k: clean_text(v) for k, (v, _) in fields.items() if not is_blank(v)}
+            _check_group_lengths(ret, report, template, group, fields)
     return Prepared(ret, report, typed, result)
+
+
+def _check_group_lengths(ret: Return, report: Report, template: Template, group: str, fields: dict[str, Any]) -> None:
+    """Feedback areas have a length limit too; a longer text would be cut in the master."""
+    sheet = template.groups_sheet
+    if sheet is None:
+        return
+    for key, (value, cell) in fields.items():
+        col = sheet.column(key)
+        size = len(clean_text(value))
+        if col is not None and col.max_length and size > col.max_length:
+            report.error(
+                f"{group}: {col.header} is {size:,} characters; the limit is {col.max_length:,}. Please shorten it.",
+                sheet=sheet.name, cell=cell, field=key, value=clean_text(value)[:200],
+                recipient=ret.recipient, code="too-long",
+            )  # fmt: skip
 
 
 def check_all(batch: list[Prepared], template: Template, as_of: date) -> None:
@@ -289,7 +306,14 @@ def _typed(
     who: str,
 ) -> Any:
     def where() -> dict[str, Any]:  # built only when there is something to say
-        return {"sheet": sheet, "cell": cell, "ref": ref, "field": col.key, "value": clean_text(raw)[:200], "recipient": who}
+        return {
+            "sheet": sheet,
+            "cell": cell,
+            "ref": ref,
+            "field": col.key,
+            "value": clean_text(raw)[:200],
+            "recipient": who,
+        }
 
     try:
         if col.type == "date":

@@ -49,7 +49,18 @@ def clean_text(value: object) -> str:
 
 
 def parse_date(value: object) -> date | None:
-    """A date from a cell, or None if blank. Raises ValueError if it is not a date."""
+    """A date from a cell, or None if blank. Raises ValueError if it is not a date.
+
+    Dates before 1900 are refused: Excel cannot hold them as dates, and in a plan or a
+    return they are always a typing mistake.
+    """
+    parsed = _parse_date(value)
+    if parsed is not None and parsed.year < 1900:
+        raise ValueError(value)
+    return parsed
+
+
+def _parse_date(value: object) -> date | None:
     if is_blank(value):
         return None
     if isinstance(value, datetime):
@@ -62,6 +73,8 @@ def parse_date(value: object) -> date | None:
         return _from_serial(float(value))
     text = " ".join(str(value).split())
     if re.fullmatch(r"\d+(\.0+)?", text):
+        if len(text.split(".")[0]) <= 4:  # "2026" typed as text is a year, not serial 2026 (1905)
+            raise ValueError(value)
         return _from_serial(float(text))
     text = re.sub(r"(?<=\d)(st|nd|rd|th)\b", "", text)  # "31st March 2024"
     text = text.split("T")[0] if re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+", text) else text

@@ -328,7 +328,7 @@ def run_edits(
     check(env, path, sheet)
 
 
-@settings(max_examples=6000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(edit, max_size=6))
 def test_any_edits_are_read_without_raising_and_accepted_values_are_exact(
     env: Env, workbook: bytes, columns: dict[str, int], tmp_path: Path, steps: list[tuple[str, Any, Any, Any]]
@@ -336,7 +336,7 @@ def test_any_edits_are_read_without_raising_and_accepted_values_are_exact(
     run_edits(env, workbook, columns, tmp_path, steps)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(st.one_of(set_plausible, set_anything, set_plausible, swap_rows), max_size=6))
 def test_typed_values_in_any_order_are_merged_exactly(
     env: Env, workbook: bytes, columns: dict[str, int], tmp_path: Path, steps: list[tuple[str, Any, Any, Any]]
@@ -345,7 +345,7 @@ def test_typed_values_in_any_order_are_merged_exactly(
     run_edits(env, workbook, columns, tmp_path, steps)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     cuts=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=3),
     flips=st.lists(st.tuples(st.integers(min_value=0, max_value=10**6), st.integers(1, 255)), max_size=6),
