@@ -19,6 +19,7 @@ and column.
 from __future__ import annotations
 
 import functools
+import io
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -167,8 +168,19 @@ def load_plan(folder: PlanFolder) -> Plan:
     path = folder.plan_file
     if not path.is_file():
         raise PlanError(f"{path} not found. Create a plan folder with `xlplan init DIR`.")
+    from xlplan.read import workbook_problem
+
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PlanError(
+            f"Cannot read {path}: {exc.strerror or exc} (is it open and locked by another program?)."
+        ) from exc
+    problem = workbook_problem(data)
+    if problem:
+        raise PlanError(f"{path.name}: {problem}")
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for broken files
         raise PlanError(f"{path}: cannot be read as an Excel workbook ({exc}).") from exc
     sheets = {normalise_header(n): n for n in book.sheet_names}

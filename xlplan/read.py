@@ -846,3 +846,29 @@ def scan_ods(archive: zipfile.ZipFile) -> dict[str, SheetScan]:
                 row += row_repeat - 1
                 el.clear()
     return scans
+
+
+def workbook_problem(data: bytes) -> str:
+    """Why a workbook we did not make (the officer's plan.xlsx) cannot safely be opened, or ''.
+
+    The same checks a return gets before calamine sees it: what the file really is, and
+    whether a sheet reaches so far that building its grid would exhaust memory.
+    """
+    sniffed = sniff(data)
+    if not sniffed.readable and sniffed.kind != "ods":
+        kind = {
+            "not-a-workbook": "it is not a workbook",
+            "xls": "it is an old .xls file",
+            "encrypted": "it is password-protected",
+        }.get(sniffed.kind, sniffed.kind.replace("-", " "))
+        return f"cannot be read as an Excel workbook ({kind}). Open it in Excel and save it as Excel Workbook (.xlsx)."
+    parts = _Parts(zipfile.ZipFile(io.BytesIO(data)), sniffed.kind)
+    names = parts.ods_tables() if sniffed.kind == "ods" else list(parts.parts)
+    for name in names:
+        far = parts.scan(name).too_far()
+        if far:
+            return (
+                f"the '{name}' sheet has content as far as cell {far}: delete everything below and to the "
+                "right of the table (Ctrl+End shows the last cell in use) and save it."
+            )
+    return ""
