@@ -180,6 +180,13 @@ class SheetScan:
 _CELL_OPEN = re.compile(rb"<(?:c|\w++:c)\b([^>]*+)(?<!/)>")  # a cell with content; self-closing ones are blank
 _TOKEN = re.compile(rb"<(?:\w++:)?(row|c)\b([^>]*+)>")  # every row and cell, for files without r="A1"
 _R_CELL = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
+# A cell with content and its reference: not self-closing, not <c ...></c>, and with enough
+# bytes after it in this buffer to tell (a tag cut at the buffer's end is read in the next).
+_CONTENT_REF = re.compile(
+    rb'<(?:\w++:)?c\b(?=[^>]*?\br="([A-Z]{1,3})(\d{1,7})")[^>]*+(?<!/)>(?!\s*+</)(?=[\s\S]{16})'
+)
+_ANY_FORMULA = re.compile(rb"<(?:\w++:)?f[\s>/]")  # <f>, not <formula1> of a data validation
+_CONTENT_NO_REF = re.compile(rb"<(?:\w++:)?c\b(?![^>]*?\br=\")[^>]*+(?<!/)>(?!\s*+</)(?=[\s\S]{16})")
 _R_ROW = re.compile(rb'\br="(\d{1,7})"')
 _T_ATTR = re.compile(rb'\bt="(\w+)"')
 _FORMULA = re.compile(rb"\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)<)")
@@ -215,29 +222,26 @@ def _chunks(archive: zipfile.ZipFile, part: str) -> Iterator[tuple[bytes, int, b
 
 
 def scan_xlsx_sheet(archive: zipfile.ZipFile, part: str) -> SheetScan:
-    """Stream one worksheet part: protection, formulas, error values, merges and extent."""
+    """Stream one worksheet part: protection, formulas, error values, merges and extent.
+
+    The extent comes from one C-level findall per chunk (a cell counted twice across a
+    chunk boundary changes no maximum); only the rare formula and error cells are
+    looked at one by one.
+    """
     scan = SheetScan()
     implicit = False
     for buf, limit, _last in _chunks(archive, part):
-        for m in _CELL_OPEN.finditer(buf):
-            if m.start() >= limit:
-                break
-            after = buf[m.end() : m.end() + 16].lstrip()
-            if after.startswith(b"</"):
-                continue  # <c ...></c>: blank
-            ref = _R_CELL.search(m.group(1))
-            if ref is None:
-                implicit = True
-                continue
-            letters, row = ref.group(1), int(ref.group(2))
-            _reach(scan, letters, row)
-            formula = _FORMULA.match(buf, m.end())
-            if formula:
-                scan.formulas[(letters.decode(), row)] = _unescape(formula.group(1) or b"")
-            kind = _T_ATTR.search(m.group(1))
-            if kind and kind.group(1) == b"e":
-                value = _VALUE.search(buf, m.end(), m.end() + 4096)
-                scan.errors[(letters.decode(), row)] = _unescape(value.group(1)) if value else "#ERROR"
+        found = _CONTENT_REF.findall(buf)
+        if found:
+            letters, rows = zip(*found, strict=True)
+            last = max(map(int, rows))
+            widest = max(set(letters), key=lambda f: (len(f), f))
+            _reach(scan, letters[rows.index(str(last).encode())] if str(last).encode() in rows else widest, last)
+            _reach(scan, widest, int(rows[letters.index(widest)]))
+        if not implicit and _may_lack_refs(buf) and _CONTENT_NO_REF.search(buf):
+            implicit = True
+        if _ANY_FORMULA.search(buf, 0, limit) or buf.find(b't="e"', 0, limit) >= 0:
+            _formulas_and_errors(buf, limit, scan)
         if buf.find(b"mergeCell", 0, limit) >= 0:  # a plain search first: the regex costs more per tag
             scan.merged += [r.group(1).decode() for r in _MERGE.finditer(buf, 0, limit)]
         protection = _PROTECTION.search(buf, 0, limit) if buf.find(b"sheetProtection", 0, limit) >= 0 else None
@@ -246,6 +250,29 @@ def scan_xlsx_sheet(archive: zipfile.ZipFile, part: str) -> SheetScan:
     if implicit:
         _implicit_extent(archive, part, scan)
     return scan
+
+
+def _may_lack_refs(buf: bytes) -> bool:
+    """False when every cell tag plainly starts with its reference, as Excel, LibreOffice
+    and xlsxwriter write them: three counts in C instead of a regular expression per cell."""
+    return buf.count(b'<c r="') != buf.count(b"<c ") + buf.count(b"<c>") or b":c " in buf
+
+
+def _formulas_and_errors(buf: bytes, limit: int, scan: SheetScan) -> None:
+    for m in _CELL_OPEN.finditer(buf):
+        if m.start() >= limit:
+            break
+        ref = _R_CELL.search(m.group(1))
+        if ref is None:
+            continue
+        letters, row = ref.group(1), int(ref.group(2))
+        formula = _FORMULA.match(buf, m.end())
+        if formula:
+            scan.formulas[(letters.decode(), row)] = _unescape(formula.group(1) or b"")
+        kind = _T_ATTR.search(m.group(1))
+        if kind and kind.group(1) == b"e":
+            value = _VALUE.search(buf, m.end(), m.end() + 4096)
+            scan.errors[(letters.decode(), row)] = _unescape(value.group(1)) if value else "#ERROR"
 
 
 def _reach(scan: SheetScan, letters: bytes, row: int) -> None:
