@@ -182,9 +182,7 @@ _TOKEN = re.compile(rb"<(?:\w++:)?(row|c)\b([^>]*+)>")  # every row and cell, fo
 _R_CELL = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 # A cell with content and its reference: not self-closing, not <c ...></c>, and with enough
 # bytes after it in this buffer to tell (a tag cut at the buffer's end is read in the next).
-_CONTENT_REF = re.compile(
-    rb'<(?:\w++:)?c\b(?=[^>]*?\br="([A-Z]{1,3})(\d{1,7})")[^>]*+(?<!/)>(?!\s*+</)(?=[\s\S]{16})'
-)
+_CONTENT_REF = re.compile(rb'<(?:\w++:)?c\b(?=[^>]*?\br="([A-Z]{1,3})(\d{1,7})")[^>]*+(?<!/)>(?!\s*+</)(?=[\s\S]{16})')
 _ANY_FORMULA = re.compile(rb"<(?:\w++:)?f[\s>/]")  # <f>, not <formula1> of a data validation
 _CONTENT_NO_REF = re.compile(rb"<(?:\w++:)?c\b(?![^>]*?\br=\")[^>]*+(?<!/)>(?!\s*+</)(?=[\s\S]{16})")
 _R_ROW = re.compile(rb'\br="(\d{1,7})"')
