@@ -26,6 +26,7 @@ untrusted: written with `write_string`, escaped in Markdown and HTML.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -369,7 +370,7 @@ def _collated_text(entries: list[tuple[str, str]]) -> str:
     return body if len(body) <= MAX_CELL else body[: MAX_CELL - 20] + " ... (truncated)"
 
 
-def _height(texts: list[tuple[str, float]]) -> float:
+def _height(texts: Sequence[tuple[str, float]]) -> float:
     lines = 1
     for body, width in texts:
         per_line = max(width * 1.15, 4)

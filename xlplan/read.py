@@ -550,8 +550,8 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
         name, rid = _NAME_ATTR.search(attrs), _RID_ATTR.search(attrs)
         if not name or not rid:
             continue
-        target = targets.get((rid.group(1) or rid.group(2)).decode(), "")
-        out[unescape(name.group(1).decode())] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        path = targets.get((rid.group(1) or rid.group(2)).decode(), "")
+        out[unescape(name.group(1).decode())] = path.lstrip("/") if path.startswith("/") else f"xl/{path}"
     return out
 
 

@@ -70,7 +70,7 @@ def _required_when(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Seri
     columns = p["column"] if isinstance(p["column"], list) else [p["column"]]
     all_blank = pd.Series(True, index=df.index)
     for column in columns:
-        all_blank &= _blank(df[column])
+        all_blank &= _blank(df[str(column)])
     return _in(df, p.get("when")) & _not_in(df, p.get("unless")) & all_blank
 
 
@@ -79,7 +79,7 @@ def _blank_when(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Series:
     columns = p["column"] if isinstance(p["column"], list) else [p["column"]]
     any_filled = pd.Series(False, index=df.index)
     for column in columns:
-        any_filled |= ~_blank(df[column])
+        any_filled |= ~_blank(df[str(column)])
     return _in(df, p.get("when")) & _not_in(df, p.get("unless")) & any_filled
 
 
@@ -147,7 +147,7 @@ def rule_target(rule: Rule) -> str:
     column = p.get("column") or p.get("status") or p.get("date")
     if rule.kind == "overdue":
         column = next(iter(p.get("when") or {}), p["date"])
-    return column[0] if isinstance(column, list) else column
+    return str(column[0] if isinstance(column, list) else column)
 
 
 def build_schemas(template: Template) -> dict[str, tuple[pa.DataFrameSchema, dict[str, RuleCheck]]]:

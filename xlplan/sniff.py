@@ -237,7 +237,7 @@ def ole_stream_names(data: bytes) -> set[str] | None:
         for s in fat_sectors[: min(n_fat, sectors)]:
             fat.extend(struct.unpack(f"<{size // 4}I", sector(s)))
         names: set[str] = set()
-        current, seen = first_dir, set()
+        current, seen = first_dir, set[int]()
         while current < 0xFFFFFFFA:
             if current in seen or current >= len(fat) or len(seen) > sectors:
                 return None  # a loop or a chain out of the file
