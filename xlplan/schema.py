@@ -44,7 +44,9 @@ def _one_of(series: pd.Series, values: list[str] | str) -> pd.Series:
     Each distinct value is folded once: choice columns have only a handful."""
     wanted = {folded(v) for v in (values if isinstance(values, list) else [values])}
     hit = {v: folded(v) in wanted for v in pd.unique(series.dropna())}
-    return series.map(hit).fillna(False).astype(bool)
+    # Blank cells (None/NaN) hold none of the values; mapped to False without fillna,
+    # which pandas will refuse for a float column.
+    return series.map(lambda v: hit.get(v, False) if v is not None and v == v else False).astype(bool)
 
 
 def _in(df: pd.DataFrame, condition: dict[str, list[str]] | None) -> pd.Series:
