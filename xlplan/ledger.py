@@ -74,7 +74,6 @@ CREATE TABLE IF NOT EXISTS audit (
     return_sha TEXT NOT NULL,
     file TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS entries_ref ON entries (sheet, ref, field, cycle);
 """
 
 
