@@ -642,7 +642,3 @@ def _manifest(book: Workbook, manifest: Manifest) -> None:
         ws.write_string(r, 1, v)
     ws.very_hidden()
     ws.protect()
-
-
-def cell_name(sheet: str, row: int, col: int) -> str:
-    return f"{sheet}!{xl_rowcol_to_cell(row, col)}"

@@ -290,4 +290,4 @@ def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-now = _now
+now = _now  # the ledger's timestamps, for merge.py

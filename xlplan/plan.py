@@ -22,7 +22,6 @@ import functools
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -331,10 +330,6 @@ def _check_assignments(plan: Plan, problems: list[str]) -> None:
                 )
             fixed.append(known.get(name.casefold(), name))
         item[spec.assign_by] = "; ".join(fixed)  # canonical spelling for matching later
-
-
-def today() -> date:
-    return date.today()
 
 
 def write_plan_workbook(
