@@ -7,6 +7,7 @@ they fail, unless XLPLAN_SKIP_LIBREOFFICE=1 is set on purpose (a laptop without 
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,25 @@ def make_plan_folder(
         ACTIONS if actions is None else actions,
     )
     return folder
+
+
+@pytest.fixture(scope="session")
+def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`xlplan demo`'s folder (two collected cycles of the sample), built once per run.
+
+    Never write into it: use `demo_copy`, which gives each module its own copy.
+    """
+    from xlplan.demo import run_demo
+
+    root = tmp_path_factory.mktemp("built-demo") / "demo"
+    run_demo(root, echo=lambda _s: None)
+    return root
+
+
+def demo_copy(built: Path, factory: pytest.TempPathFactory, name: str) -> Path:
+    root = factory.mktemp(name) / "demo"
+    shutil.copytree(built, root)
+    return root
 
 
 @pytest.fixture

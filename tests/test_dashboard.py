@@ -16,12 +16,12 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import SPONSORS, make_plan_folder
+from conftest import SPONSORS, demo_copy, make_plan_folder
 from libreoffice import convert, render_png
 from python_calamine import CalamineWorkbook
 
 from xlplan.collect import collect
-from xlplan.demo import run_demo, sample_root
+from xlplan.demo import sample_root
 from xlplan.gaps import Gaps, expected_recipients, find_gaps
 from xlplan.generate import generate
 from xlplan.ledger import Ledger, to_json
@@ -50,10 +50,9 @@ HOSTILE = ["=1+1", "@x", "+44 7700 900123", "-x", "\tx", '=HYPERLINK("http://x")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("dashboard") / "demo"
-    run_demo(root, echo=lambda _s: None)
-    return root
+def demo(built_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the demo plan folder: tests that write into it copy it again."""
+    return demo_copy(built_demo, tmp_path_factory, "dashboard")
 
 
 @pytest.fixture(scope="module")

@@ -24,12 +24,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner, Result
-from conftest import ACTIONS, SPONSORS, make_plan_folder
+from conftest import ACTIONS, SPONSORS, demo_copy, make_plan_folder
 from test_summary import HOSTILE, HOSTILE_RAG, Html, build_hostile, style_of
 
 from xlplan.cli import main
 from xlplan.collect import collect
-from xlplan.demo import run_demo
 from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan, PlanFolder, Recipient, load_plan
@@ -50,11 +49,9 @@ NO_PASSWORD = {"XLPLAN_SMTP_PASSWORD": None}  # never inherit one from the envir
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo plan folder, built once: tests that write into it copy it first."""
-    root = tmp_path_factory.mktemp("mail") / "demo"
-    run_demo(root, echo=lambda _s: None)
-    return root
+def demo(built_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the demo plan folder: tests that write into it copy it again."""
+    return demo_copy(built_demo, tmp_path_factory, "mail")
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import ACTIONS, SETTINGS, make_plan_folder
+from conftest import ACTIONS, SETTINGS, demo_copy, make_plan_folder
 
 from xlplan.cli import main
 from xlplan.collect import collect
-from xlplan.demo import run_demo
 from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan, PlanFolder, load_plan
@@ -50,11 +49,9 @@ HOSTILE_RAG = "<script>alert(3)</script>"  # not a RAG status: Allen Stevenson's
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo plan folder, built once: tests that write into it copy it first."""
-    root = tmp_path_factory.mktemp("summary") / "demo"
-    run_demo(root, echo=lambda _s: None)
-    return root
+def demo(built_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the demo plan folder: tests that write into it copy it again."""
+    return demo_copy(built_demo, tmp_path_factory, "summary")
 
 
 @pytest.fixture(scope="module")
