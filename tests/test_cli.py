@@ -200,3 +200,20 @@ def test_generate_broken_plan(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: plan.xlsx has 5 problem(s) to fix:")
     assert "Sponsor 'Sharon McAlees' of BA3.01 is not on the Sponsors sheet." in result.stderr
+
+
+def test_demo_twice_uses_a_new_folder_and_never_overwrites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)  # the demo's default folder is relative to where it runs
+    first = runner.invoke(main, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith(
+        f"Copied the sample plan (Inverclyde HSCP Strategic Plan 2019-2024) to {tmp_path / 'xlplan-demo'}\n"
+    )
+    assert (tmp_path / "xlplan-demo" / "master-tracker.xlsx").is_file()
+    second = runner.invoke(main, ["demo"])
+    assert second.exit_code == 0, second.output
+    assert f"to {tmp_path / 'xlplan-demo-2'}\n" in second.output
+    again = runner.invoke(main, ["demo", "xlplan-demo"])
+    assert again.exit_code == 1
+    assert "is not empty: give the demo a new folder" in again.output

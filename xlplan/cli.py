@@ -414,10 +414,14 @@ def export(ctx: click.Context, table: str, cycle: str | None, fmt: str, output: 
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @reports_errors
 def demo(directory: Path | None) -> None:
-    """Run the whole cycle on the bundled sample plan in DIRECTORY (default: ./xlplan-demo)."""
+    """Run the whole cycle on the bundled sample plan in DIRECTORY (default: a new ./xlplan-demo folder)."""
     from xlplan.demo import run_demo
 
-    run_demo(directory or Path("xlplan-demo"), echo=click.echo)
+    if directory is None:  # a second `xlplan demo` gets a fresh folder rather than an error
+        directory = next(
+            p for n in range(1, 1000) if not (p := Path("xlplan-demo" + (f"-{n}" if n > 1 else ""))).exists()
+        )
+    run_demo(directory, echo=click.echo)
 
 
 if __name__ == "__main__":  # pragma: no cover
