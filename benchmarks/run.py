@@ -152,9 +152,8 @@ def step_baseline_b(root: Path, out: Path) -> dict[str, Any]:
 
 def step_fill(root: Path) -> dict[str, Any]:
     """Every sponsor returns: realistic values and a few errors (typos, Red with no note)."""
-    from xlplan.generate import Annotations, write_return
+    from xlplan.generate import Annotations, new_manifest, write_return
     from xlplan.ledger import Ledger
-    from xlplan.manifest import Manifest
     from xlplan.plan import PlanFolder, load_plan
 
     rng = random.Random(7)
@@ -181,15 +180,7 @@ def step_fill(root: Path) -> dict[str, Any]:
         if n % 25 == 0:  # a few returns with errors
             first = items[0]["ref"]
             filled[first]["rag"] = "Grenn"
-        manifest = Manifest(
-            "bench",
-            "implementation-plan",
-            plan.template.version,
-            person.name,
-            CYCLE,
-            info.deadline.isoformat(),
-            info.generated_at,
-        )
+        manifest = new_manifest(plan, person.name, CYCLE, info.deadline, info.generated_at)
         target = plan.folder.returns_dir / f"Copy of return {n} final.xlsx"
         write_return(target, plan, person.name, items, {}, manifest, SPG, None, Annotations(filled, []))
     return {}

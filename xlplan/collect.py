@@ -21,7 +21,7 @@ from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.ledger import Ledger
-from xlplan.merge import Outcome, archive, record
+from xlplan.merge import RECORDED, Outcome, archive, record
 from xlplan.plan import Plan
 from xlplan.read import read_return
 from xlplan.report import Report
@@ -29,7 +29,6 @@ from xlplan.validate import Prepared, check_all, prepare
 from xlplan.values import clean_text
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx"}
-_RECORDED = ("merged", "quarantined", "superseded")
 _IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 
 
@@ -133,13 +132,13 @@ def collect(
         archived = {
             o.sha256: archive(folder.archive_dir, o).relative_to(folder.root)
             for o in result.outcomes
-            if o.status in _RECORDED and o.sha256
+            if o.status in RECORDED and o.sha256
         }
         checkpoint("after-archive")
         # Feedback copies depend only on the return and earlier cycles: write them before
         # the ledger records the file as seen, so a crash here is repaired by a re-run.
         result.feedback = _write_feedback(plan, ledger, result)
-        if any(o.status in _RECORDED for o in result.outcomes):
+        if any(o.status in RECORDED for o in result.outcomes):
             result.changed_values = record(ledger, plan.template, result.outcomes, archived)
         checkpoint("after-ledger")
         result.gaps = find_gaps(plan, ledger, cycle, today)
@@ -252,7 +251,7 @@ def _gaps_as_if_merged(plan: Plan, ledger: Ledger, result: Collected, today: dat
         tempfile.TemporaryDirectory(prefix="xlplan-dry-run-") as tmp,
         ledger.copy_to(Path(tmp) / "ledger.sqlite") as copy,
     ):
-        if any(o.status in _RECORDED for o in result.outcomes):
+        if any(o.status in RECORDED for o in result.outcomes):
             record(copy, plan.template, result.outcomes, {})
         return find_gaps(plan, copy, result.cycle, today)
 

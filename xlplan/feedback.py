@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from xlplan.files import safe_filename
-from xlplan.generate import Annotations, write_return
+from xlplan.generate import Annotations, new_manifest, write_return
 from xlplan.ledger import Ledger
-from xlplan.manifest import Manifest
 from xlplan.merge import Outcome
 from xlplan.plan import Plan
 
@@ -32,20 +31,8 @@ def write_feedback(plan: Plan, ledger: Ledger, outcome: Outcome, cycle: str) -> 
     info = ledger.cycle(cycle)
     if not items or info is None:
         return None
-    template = plan.template
-    prev_cycle = ledger.previous_cycle(cycle)
-    previous = ledger.latest_by_ref(prev_cycle, template.rows_sheet.name) if prev_cycle else {}
-    from datetime import datetime
-
-    manifest = Manifest(
-        plan_id=plan.plan_id,
-        template=template.name,
-        template_version=template.version,
-        recipient=who,
-        cycle=cycle,
-        deadline=info.deadline.isoformat(),
-        generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
-    )
+    previous = ledger.latest_before(cycle, plan.template.rows_sheet.name)
+    manifest = new_manifest(plan, who, cycle, info.deadline)
     path = feedback_path(plan, cycle, who)
     notes = Annotations(outcome.raw_rows or {}, outcome.report.issues, outcome.raw_groups or {})
     write_return(path, plan, who, items, previous, manifest, info.spg_date, None, notes)

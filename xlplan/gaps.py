@@ -111,8 +111,7 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
     attention = set(template.summary.get("attention", []))
     complete = template.summary.get("complete")
     now = ledger.latest_by_ref(cycle, sheet)
-    prev_cycle = ledger.previous_cycle(cycle)
-    before = ledger.latest_by_ref(prev_cycle, sheet) if prev_cycle else {}
+    before = ledger.latest_before(cycle, sheet)
     tolerance = next((r.params for r in template.rules if r.kind == "tolerance"), None)
     # Which columns hold the due date and its revision: declared by the template's overdue rule.
     overdue_rule = next((r.params for r in template.rules if r.kind == "overdue"), {})

@@ -8,7 +8,7 @@ conversion off, so a plan text starting with "=" or "@" stays text.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -103,8 +103,7 @@ def generate(
     template = plan.template
     rows_sheet = template.rows_sheet
     with Ledger(plan.folder.ledger_file) as ledger:
-        previous_cycle = ledger.previous_cycle(cycle)
-        previous = ledger.latest_by_ref(previous_cycle, rows_sheet.name) if previous_cycle else {}
+        previous = ledger.latest_before(cycle, rows_sheet.name)
         wanted = only or [r.name for r in plan.recipients]
         unknown = [n for n in wanted if plan.recipient(n) is None]
         if unknown:
@@ -116,21 +115,26 @@ def generate(
                 result.skipped.append((name, f"no {template.plan.items_sheet.lower()} in the plan"))
                 continue
             path = outbox / f"{safe_filename(f'{cycle} return - {name}')}.xlsx"
-            manifest = Manifest(
-                plan_id=plan.plan_id,
-                template=template.name,
-                template_version=template.version,
-                recipient=name,
-                cycle=cycle,
-                deadline=deadline.isoformat(),
-                generated_at=generated_at,
-            )
+            manifest = new_manifest(plan, name, cycle, deadline, generated_at)
             if progress:
                 progress(name)
             write_return(path, plan, name, items, previous, manifest, spg_date, password)
             result.files.append((name, path, len(items)))
         ledger.record_cycle(cycle, spg_date, deadline, [(n, p.name, k) for n, p, k in result.files])
     return result
+
+
+def new_manifest(plan: Plan, recipient: str, cycle: str, deadline: date, generated_at: str | None = None) -> Manifest:
+    """The identity a workbook for `recipient` carries (fingerprints are added as rows are written)."""
+    return Manifest(
+        plan_id=plan.plan_id,
+        template=plan.template.name,
+        template_version=plan.template.version,
+        recipient=recipient,
+        cycle=cycle,
+        deadline=deadline.isoformat(),
+        generated_at=generated_at or datetime.now().astimezone().isoformat(timespec="seconds"),
+    )
 
 
 def row_values(column: Column, item: dict[str, Any], previous: dict[str, Any]) -> Any:
@@ -306,7 +310,7 @@ def _print_setup(ws: Worksheet, title: str, repeat_row: int | None = None) -> No
         ws.repeat_rows(repeat_row)
 
 
-def _row_height(texts: list[tuple[str, float]]) -> float | None:
+def row_height(texts: Sequence[tuple[str, float]]) -> float | None:
     """A height that shows wrapped text in full (LibreOffice and print do not auto-fit)."""
     lines = 1
     for text, width in texts:
@@ -360,7 +364,7 @@ def _rows_sheet(
             value = _typed_previous(col, shown[col.key])
             _write(ws, r, c, value, kind, (styles.off if off else styles.locked)[kind])
             texts.append((format_value(value), col.width))
-        height = _row_height(texts)
+        height = row_height(texts)
         if height:
             ws.set_row(r, height)
     last = first + max(len(items), 1) - 1
@@ -421,7 +425,7 @@ def _fix_sheet(book: Workbook, styles: Styles, plan: Plan, manifest: Manifest, a
         ws.write_string(r, 1, issue.where, styles.locked["text"])
         ws.write_string(r, 2, issue.ref, styles.locked["text"])
         ws.write_string(r, 3, issue.message, styles.locked["text"])
-        height = _row_height([(issue.message, 100)])
+        height = row_height([(issue.message, 100)])
         if height:
             ws.set_row(r, height)
     _print_setup(ws, "Please fix", 3)
@@ -570,7 +574,7 @@ def _instructions(
         row += 1
         ws.write_string(row, 0, f"{n}.", styles.bold)
         ws.write_string(row, 1, step, styles.wrap)
-        height = _row_height([(step, 90)])
+        height = row_height([(step, 90)])
         if height:
             ws.set_row(row, height)
     for key, cl in template.choices.items():
@@ -608,7 +612,7 @@ def _groups_sheet(
     row = HEADER_ROW
     for group in groups:
         ws.merge_range(row, 0, row, 1, group, styles.head_locked)
-        ws.set_row(row, _row_height([(group, 120)]) or 18)
+        ws.set_row(row, row_height([(group, 120)]) or 18)
         for col in sheet.columns:
             row += 1
             ws.write_string(row, 0, col.header, styles.label)

@@ -238,6 +238,11 @@ class Ledger:
             self._latest[key] = self._read_latest(cycle, sheet)
         return self._latest[key]
 
+    def latest_before(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
+        """`latest_by_ref` of the cycle before `cycle` ({} when it is the first)."""
+        previous = self.previous_cycle(cycle)
+        return self.latest_by_ref(previous, sheet) if previous else {}
+
     def _read_latest(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
         # rowid follows insertion, and each merge replaces a recipient's rows whole: the
         # recipient whose rows for a ref came last is the one merged most recently.

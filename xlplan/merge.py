@@ -49,6 +49,10 @@ class Outcome:
         }
 
 
+# Outcomes written to the ledger's returns log (and archived); the others change nothing.
+RECORDED = ("merged", "quarantined", "superseded")
+
+
 def archive_path(archive_dir: Path, sha256: str, suffix: str) -> Path:
     return archive_dir / sha256[:2] / f"{sha256}{suffix.lower() or '.bin'}"
 
@@ -72,7 +76,7 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
     earlier_by_cycle: dict[str, dict[Key, str | None]] = {}
     with ledger.transaction() as db:
         for out in outcomes:
-            if out.status not in ("merged", "quarantined", "superseded") or not out.sha256:
+            if out.status not in RECORDED or not out.sha256:
                 continue
             issues = json.dumps([i.as_dict() for i in out.report.issues], ensure_ascii=False)
             db.execute(

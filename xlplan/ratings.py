@@ -26,7 +26,6 @@ untrusted: written with `write_string`, escaped in Markdown and HTML.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,6 +33,7 @@ from xlsxwriter.workbook import Workbook
 
 from xlplan.errors import TemplateError
 from xlplan.gaps import expected_recipients
+from xlplan.generate import row_height
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan
 from xlplan.template import DistributionSummary, Template
@@ -45,6 +45,7 @@ BORDER = "#BFBFBF"
 FLAG_FILL = "#FCE4D6"
 OFF_FILL = "#D0D0D0"
 MAX_CELL = 32_000  # Excel's limit is 32,767 characters
+ONE_LINE = 16.5  # the height row_height leaves to the default: these rows are always set
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,7 @@ def add_ratings_sheet(book: Workbook, r: Ratings) -> None:
             for c in range(3, len(columns)):
                 ws.write_blank(row, c, None, off)
             ws.write_string(row, 5 + len(r.levels) + 4, item.note or "Locked: not rated.", off)
-            ws.set_row(row, _height([(item.title, 40)]))
+            ws.set_row(row, row_height([(item.title, 40)]) or ONE_LINE)
             continue
         values: list[Any] = [len(item.asked), item.rated, *[item.counts[lv] for lv in r.levels]]
         values += [len(item.blank), len(item.missing)]
@@ -345,7 +346,7 @@ def add_ratings_sheet(book: Workbook, r: Ratings) -> None:
             body = _collated_text(item.collated.get(fkey, []))
             ws.write_string(row, c + 3 + n, body, text)
             texts.append((body, 60))
-        ws.set_row(row, _height(texts))
+        ws.set_row(row, row_height(texts) or ONE_LINE)
     last = max(row, header_row + 1)
     ws.autofilter(header_row, 0, last, len(columns) - 1)
     ws.freeze_panes(header_row + 1, 3)
@@ -368,14 +369,6 @@ def _returns_line(r: Ratings) -> str:
 def _collated_text(entries: list[tuple[str, str]]) -> str:
     body = "\n\n".join(f"{who}: {text}" for who, text in entries)
     return body if len(body) <= MAX_CELL else body[: MAX_CELL - 20] + " ... (truncated)"
-
-
-def _height(texts: Sequence[tuple[str, float]]) -> float:
-    lines = 1
-    for body, width in texts:
-        per_line = max(width * 1.15, 4)
-        lines = max(lines, sum(max(1, -(-len(part) // int(per_line))) for part in body.split("\n")))
-    return min(409, 13.5 * lines + 3)
 
 
 # --- text, Markdown and HTML for `xlplan report` -------------------------------------

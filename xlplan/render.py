@@ -250,7 +250,7 @@ def gather(plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps) -> Context:
     status_key = template.status_column
     previous_cycle = ledger.previous_cycle(cycle)
     current = ledger.latest_by_ref(cycle, sheet)
-    previous = ledger.latest_by_ref(previous_cycle, sheet) if previous_cycle else {}
+    previous = ledger.latest_before(cycle, sheet)
     history = ledger.history(sheet, status_key) if status_key else {}
     if status_key:
         # Trend shows this cycle and the last as Current status and Gaps do, even where

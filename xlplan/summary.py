@@ -76,7 +76,7 @@ def summarise(plan: Plan, ledger: Ledger, cycle: str, today: date, gaps: Gaps | 
     key = template.plan.key
     now = ledger.latest_by_ref(cycle, sheet)
     prev = ledger.previous_cycle(cycle)
-    before = ledger.latest_by_ref(prev, sheet) if prev else {}
+    before = ledger.latest_before(cycle, sheet)
     groups = list(dict.fromkeys(str(i.get(group_key) or "") for i in plan.items))
     counts: dict[str, dict[str, int]] = {g: {} for g in groups}
     previous_counts: dict[str, int] = {}
