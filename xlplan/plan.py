@@ -27,7 +27,7 @@ from typing import Any
 
 from xlplan.errors import PlanError
 from xlplan.template import Template, load_template
-from xlplan.values import clean_text, is_blank, parse_date, parse_number
+from xlplan.values import clean_text, column_letter, is_blank, parse_date, parse_number
 
 PLAN_FILE = "plan.xlsx"
 SETTINGS_SHEET = "Settings"
@@ -266,7 +266,7 @@ def _read_items(
         return [], {}
     items: list[dict[str, Any]] = []
     where: dict[str, int] = {}
-    letters = {key: _letter(c) for key, c in cols.items()}
+    letters = {key: column_letter(c) for key, c in cols.items()}
     for r, row in enumerate(rows[head + 1 :], start=head + 2):
         raw = {k: row[c] if c < len(row) else None for k, c in cols.items()}
         if all(is_blank(v) for v in raw.values()):
@@ -302,12 +302,6 @@ def _typed(value: object, kind: str) -> Any:
         return parse_number(value)
     text = clean_text(value)
     return " ".join(text.split()) if "\n" not in text else text
-
-
-def _letter(index: int) -> str:
-    from xlsxwriter.utility import xl_col_to_name
-
-    return xl_col_to_name(index)
 
 
 def _check_assignments(plan: Plan, problems: list[str]) -> None:

@@ -31,7 +31,7 @@ from xlplan.plan import normalise_header
 from xlplan.report import Report
 from xlplan.sniff import Sniffed, sniff
 from xlplan.template import Template
-from xlplan.values import clean_text, is_blank
+from xlplan.values import clean_text, column_letter, is_blank
 
 MAX_ROWS = 100_000  # far more than any plan; content below this is refused, not silently dropped
 MAX_COLUMNS = 200  # headers are looked for in the first 200 columns
@@ -74,12 +74,6 @@ class Return:
     @property
     def cycle(self) -> str:
         return self.identity.get("cycle", "")
-
-
-def column_letter(index: int) -> str:
-    from xlsxwriter.utility import xl_col_to_name
-
-    return xl_col_to_name(index)
 
 
 def read_return(path: Path, template_for: Any = None, data: bytes | None = None) -> tuple[Return | None, Report]:
@@ -347,7 +341,7 @@ class _Parts:
     def __init__(self, archive: zipfile.ZipFile, kind: str) -> None:
         self.archive, self.kind = archive, kind
         self._scans: dict[str, SheetScan] = {}
-        self.parts = _sheet_parts(archive) if kind != "ods" else {}
+        self.parts = sheet_parts(archive) if kind != "ods" else {}
         self._ods: dict[str, SheetScan] | None = None
 
     def properties(self) -> dict[str, str]:
@@ -531,7 +525,7 @@ _ID_ATTR = re.compile(rb'\bId="([^"]*)"')
 _TARGET_ATTR = re.compile(rb'\bTarget="([^"]*)"')
 
 
-def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> the zip part holding its XML, from the workbook and its relationships."""
     from html import unescape
 

@@ -44,7 +44,6 @@ from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
@@ -60,6 +59,7 @@ from xlplan.gaps import ActionGap, Gaps, Missing, movement
 from xlplan.ledger import CycleInfo, Ledger
 from xlplan.plan import Plan
 from xlplan.ratings import Ratings, add_ratings_sheet, distribution
+from xlplan.read import sheet_parts
 from xlplan.summary import Summary, summarise
 from xlplan.template import Column, Template
 from xlplan.values import format_value, long_date, parse_date
@@ -434,32 +434,15 @@ def _write_book(path: Path, ctx: Context) -> None:
         raise OutputError(f"Cannot write {path}: {getattr(exc, 'strerror', None) or exc}.") from exc
 
 
-_NS = {
-    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-    "p": "http://schemas.openxmlformats.org/package/2006/relationships",
-}
-
-
-def _sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
-    """{sheet name: its part, e.g. xl/worksheets/sheet3.xml}, from the workbook's own index."""
-    book = ElementTree.fromstring(package.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.findall("p:Relationship", _NS)}
-    out = {}
-    for sheet in book.findall("m:sheets/m:sheet", _NS):
-        target = targets[sheet.get(f"{{{_NS['r']}}}id")]
-        out[sheet.get("name", "")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-    return out
-
-
 def _pack(package: bytes, path: Path, data: Mapping[str, SheetData]) -> None:
     """Copy xlsxwriter's package to `path`, streaming each SheetData into its sheet's part."""
     with (
         zipfile.ZipFile(io.BytesIO(package)) as source,
         zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as out,
     ):
-        by_part = {part: data[name] for name, part in _sheet_parts(source).items() if name in data}
+        by_part = {part: data[name] for name, part in sheet_parts(source).items() if name in data}
+        if len(by_part) != len(data):  # never leave a sheet empty because its part was not found
+            raise RuntimeError(f"sheet parts not found for {sorted(set(data) - set(by_part))}")
         for info in source.infolist():
             body = source.read(info)
             sheet = by_part.get(info.filename)

@@ -19,11 +19,11 @@ import pandera.pandas as pa
 
 from xlplan.manifest import fingerprint
 from xlplan.plan import Plan
-from xlplan.read import Return, column_letter
+from xlplan.read import Return
 from xlplan.report import Issue, Report
 from xlplan.schema import build_schemas, frame
 from xlplan.template import Column, Template
-from xlplan.values import clean_text, format_value, is_blank, parse_date, parse_number
+from xlplan.values import clean_text, column_letter, format_value, is_blank, parse_date, parse_number
 
 _SCHEMAS: dict[tuple[str, int, str], Any] = {}
 

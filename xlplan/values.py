@@ -142,3 +142,10 @@ def long_date(value: date, weekday: bool = True) -> str:
     )
     text = f"{value.day} {months[value.month - 1]} {value.year}"
     return f"{days[value.weekday()]} {text}" if weekday else text
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 26 -> AA: a column as Excel names it."""
+    from xlsxwriter.utility import xl_col_to_name
+
+    return xl_col_to_name(index)
