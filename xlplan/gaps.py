@@ -113,9 +113,8 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
     now = ledger.latest_by_ref(cycle, sheet)
     before = ledger.latest_before(cycle, sheet)
     tolerance = next((r.params for r in template.rules if r.kind == "tolerance"), None)
-    # Which columns hold the due date and its revision: declared by the template's overdue rule.
-    overdue_rule = next((r.params for r in template.rules if r.kind == "overdue"), {})
-    due_key, revised_key = overdue_rule.get("date"), overdue_rule.get("revised")
+    # Which columns hold the due date and its revision: the template says (its overdue rule).
+    due_key, revised_key = template.due_key, template.revised_key
     key = template.plan.key
     title_key = template.summary.get("title", key)
     for item in plan.items:

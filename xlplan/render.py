@@ -173,23 +173,13 @@ class Context:
         assign = self.template.plan.assign_by
         return None if assign == "all" else assign
 
-    @cached_property
+    @property
     def due_key(self) -> str | None:
-        """The plan's due date: the `overdue` rule's date, else the first plan date column."""
-        rule = next((r for r in self.template.rules if r.kind == "overdue"), None)
-        if rule and rule.params.get("date"):
-            return str(rule.params["date"])
-        return next((c.key for c in self.template.plan.columns if c.type == "date"), None)
+        return self.template.due_key
 
-    @cached_property
+    @property
     def revised_key(self) -> str | None:
-        """Where a sponsor proposes a new due date: the `overdue` rule's revised date, else
-        the first editable date column of the rows sheet."""
-        rule = next((r for r in self.template.rules if r.kind == "overdue"), None)
-        if rule and rule.params.get("revised"):
-            return str(rule.params["revised"])
-        rows = self.template.rows_sheet
-        return next((c.key for c in rows.editable_columns if c.type == "date"), None)
+        return self.template.revised_key
 
     def plan_header(self, key: str | None, default: str) -> str:
         col = next((c for c in self.template.plan.columns if c.key == key), None)

@@ -243,6 +243,22 @@ class Template:
         col = self.rows_sheet.column(self.status_column or "")
         return self.choices[col.choices] if col and col.choices else None
 
+    def _overdue_param(self, name: str) -> str | None:
+        rule = next((r for r in self.rules if r.kind == "overdue" and r.params.get(name)), None)
+        return str(rule.params[name]) if rule else None
+
+    @property
+    def due_key(self) -> str | None:
+        """The plan's due date: the `overdue` rule's date, else the first plan date column."""
+        return self._overdue_param("date") or next((c.key for c in self.plan.columns if c.type == "date"), None)
+
+    @property
+    def revised_key(self) -> str | None:
+        """Where a recipient proposes a new due date: the `overdue` rule's revised date, else
+        the first editable date column of the rows sheet."""
+        found = self._overdue_param("revised")
+        return found or next((c.key for c in self.rows_sheet.editable_columns if c.type == "date"), None)
+
 
 # --- loading -----------------------------------------------------------------
 
