@@ -25,8 +25,9 @@ from xlplan.merge import RECORDED, Outcome, archive, record
 from xlplan.plan import Plan
 from xlplan.read import read_return
 from xlplan.report import Report
-from xlplan.validate import Prepared, check_all, prepare
+from xlplan.validate import Prepared, Validated, check_all, prepare
 from xlplan.values import clean_text
+from xlplan.workers import chunks, default_jobs, map_tasks
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx"}
 _IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
@@ -99,9 +100,16 @@ def collect(
     today: date | None = None,
     progress: Callable[[Path], None] | None = None,
     render: bool = True,
+    jobs: int | None = None,
 ) -> Collected:
+    """Collect the returns in `source` (default: the plan's returns/ folder) for `cycle`.
+
+    `jobs` processes read and check the files (default: one per core); everything
+    that writes happens in this process, in the safe order above.
+    """
     folder = plan.folder
     today = today or date.today()
+    jobs = default_jobs() if jobs is None else max(1, jobs)
     with Ledger(folder.ledger_file) as ledger:
         cycle = cycle or ledger.latest_cycle()
         if cycle is None:
@@ -111,18 +119,19 @@ def collect(
         files, skipped = list_returns(source or folder.returns_dir)
         result = Collected(cycle, skipped=skipped, dry_run=dry_run)
         seen: dict[str, Outcome] = {}
-        batch: list[tuple[Outcome, Prepared]] = []
+        to_read: list[tuple[Outcome, bytes]] = []
         for path in files:
-            if progress:
-                progress(path)
-            outcome, prepared = _judge(path, plan, ledger, cycle, seen)
+            outcome, data = _identify(path, ledger, cycle, seen)
             result.outcomes.append(outcome)
-            if prepared is not None:
-                batch.append((outcome, prepared))
-        check_all([p for _, p in batch], plan.template, as_of)
-        for outcome, prepared in batch:
-            outcome.validated = prepared.result
-            outcome.status = "merged" if outcome.report.valid else "quarantined"
+            if data is None and progress:
+                progress(path)
+            if data is not None:
+                to_read.append((outcome, data))
+        _judge_all(to_read, plan, cycle, as_of, jobs, progress)
+        for out in result.outcomes:
+            if out.status == "duplicate":  # its twin has only now been read
+                twin = seen[out.sha256]
+                out.recipient, out.cycle = twin.recipient, twin.cycle
         _resolve_conflicts(result.outcomes, ledger, cycle, prefer)
         if dry_run:
             result.gaps = _gaps_as_if_merged(plan, ledger, result, today)
@@ -147,12 +156,14 @@ def collect(
     return result
 
 
-def _judge(
-    path: Path, plan: Plan, ledger: Ledger, cycle: str, seen: dict[str, Outcome]
-) -> tuple[Outcome, Prepared | None]:
-    """Read and check one file; the schema pass over all files comes after."""
+def _identify(path: Path, ledger: Ledger, cycle: str, seen: dict[str, Outcome]) -> tuple[Outcome, bytes | None]:
+    """Read one file's bytes and settle what its hash alone decides (a copy, or already collected).
+
+    The bytes come back when the file still has to be read as a return.
+    """
     try:
         data = path.read_bytes()
+        mtime = path.stat().st_mtime
     except OSError as exc:
         report = Report(path.name)
         report.error(
@@ -160,7 +171,6 @@ def _judge(
         )
         return Outcome(path, "", report, status="quarantined"), None
     sha = hashlib.sha256(data).hexdigest()
-    mtime = path.stat().st_mtime
     if sha in seen:
         twin = seen[sha]
         detail = f"identical to {twin.path.name}: ignored"
@@ -173,19 +183,70 @@ def _judge(
         out = Outcome(path, sha, Report(path.name), known["recipient"] or "", known["cycle"] or "", "unchanged", detail)
         seen[sha] = out
         return out, None
+    out = Outcome(path, sha, Report(path.name), status="quarantined", mtime=mtime)
+    seen[sha] = out
+    return out, data
+
+
+@dataclass
+class _Judged:
+    """What a worker sends back about one file: small, so it crosses processes cheaply."""
+
+    report: Report
+    recipient: str = ""
+    cycle: str = ""
+    validated: Validated | None = None
+    raw_rows: dict[str, dict[str, Any]] | None = None
+    raw_groups: dict[str, dict[str, str]] | None = None
+
+
+def _judge_all(
+    to_read: list[tuple[Outcome, bytes]],
+    plan: Plan,
+    cycle: str,
+    as_of: date,
+    jobs: int,
+    progress: Callable[[Path], None] | None,
+) -> None:
+    """Read and check every file, in pieces spread over `jobs` processes; fill in each outcome."""
+    pieces = chunks([(o.path, data) for o, data in to_read], jobs)
+    outcomes = iter(o for o, _ in to_read)
+    for judged_piece in map_tasks(_judge_piece, (plan, cycle, as_of), pieces, jobs):
+        for judged in judged_piece:
+            out = next(outcomes)
+            out.report, out.recipient, out.cycle = judged.report, judged.recipient, judged.cycle
+            out.raw_rows, out.raw_groups, out.validated = judged.raw_rows, judged.raw_groups, judged.validated
+            if judged.validated is not None:
+                out.status = "merged" if judged.report.valid else "quarantined"
+            if progress:
+                progress(out.path)
+
+
+def _judge_piece(context: tuple[Plan, str, date], piece: list[tuple[Path, bytes]]) -> list[_Judged]:
+    """Read and check some files (in a worker process, or here); one schema pass for them all."""
+    plan, cycle, as_of = context
+    judged = [_judge(path, data, plan, cycle) for path, data in piece]
+    batch = [p for _, p in judged if p is not None]
+    check_all(batch, plan.template, as_of)
+    for j, prepared in judged:
+        if prepared is not None:
+            j.validated = prepared.result
+    return [j for j, _ in judged]
+
+
+def _judge(path: Path, data: bytes, plan: Plan, cycle: str) -> tuple[_Judged, Prepared | None]:
     template = plan.template
     ret, report = read_return(path, lambda name: template if name == template.name else None, data=data)
-    out = Outcome(path, sha, report, status="quarantined", mtime=mtime)
-    seen[sha] = out
+    judged = _Judged(report)
     if ret is None:
-        return out, None
-    out.recipient, out.cycle = ret.recipient, ret.cycle
+        return judged, None
+    judged.recipient, judged.cycle = ret.recipient, ret.cycle
     editable = {c.key for c in template.rows_sheet.editable_columns}
     key = template.plan.key
-    out.raw_rows = {row.values[key]: {k: v for k, v in row.values.items() if k in editable} for row in ret.rows}
-    out.raw_groups = {g: {k: clean_text(v) for k, (v, _cell) in fields.items()} for g, fields in ret.groups.items()}
+    judged.raw_rows = {row.values[key]: {k: v for k, v in row.values.items() if k in editable} for row in ret.rows}
+    judged.raw_groups = {g: {k: clean_text(v) for k, (v, _cell) in fields.items()} for g, fields in ret.groups.items()}
     prepared = prepare(ret, report, plan, cycle) if ret.identity else None
-    return out, prepared
+    return judged, prepared
 
 
 def _retry_for_its_own_cycle(known: dict[str, Any], cycle: str) -> bool:

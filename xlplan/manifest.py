@@ -75,8 +75,8 @@ def from_sheet_rows(rows: list[list[Any]]) -> tuple[dict[str, str], dict[str, li
     for row in rows:
         if not row:
             continue
-        key = clean_text(row[0])
-        value = clean_text(row[1]) if len(row) > 1 else ""
+        key = _text(row[0])
+        value = _text(row[1]) if len(row) > 1 else ""
         if key == FINGERPRINTS_HEADER:
             in_prints = True
         elif in_prints and key:
@@ -84,6 +84,10 @@ def from_sheet_rows(rows: list[list[Any]]) -> tuple[dict[str, str], dict[str, li
         elif key in IDENTITY:
             identity[key] = value
     return identity, prints
+
+
+def _text(value: Any) -> str:
+    return value.strip() if type(value) is str else clean_text(value)  # str first: 250 rows a return
 
 
 def read_custom_properties(archive: zipfile.ZipFile) -> dict[str, str]:

@@ -1,0 +1,86 @@
+"""Per-file work spread over the machine's cores: a process pool when it pays, this process when not.
+
+Reading and checking returns, and writing workbooks, are pure Python per file, so
+threads would share one core; processes do not. On Linux the workers are forked, so
+they start in milliseconds and inherit the plan already in memory; elsewhere
+(Windows, macOS) they are spawned and receive it once each, pickled.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from typing import Any, TypeVar
+
+from xlplan.errors import XlplanError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MAX_JOBS = 8  # past this, the single-threaded steps around the per-file work dominate
+
+_CONTEXT: Any = None  # what every task of a worker shares (the plan), installed once per worker
+
+
+class WorkerError(XlplanError):
+    """A worker process died (out of memory, killed): nothing was written."""
+
+
+def default_jobs() -> int:
+    """The cores this process may use (a container or `taskset` may allow fewer than the machine has)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # Windows, macOS
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_JOBS))
+
+
+def map_tasks(
+    fn: Callable[[Any, T], R],
+    context: Any,
+    tasks: Sequence[T],
+    jobs: int,
+) -> Iterator[R]:
+    """fn(context, task) for every task, results in task order.
+
+    `fn` must be a module-level function (it is sent to the workers by name). With one
+    job or one task everything runs here, with no pool to start.
+    """
+    if jobs <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield fn(context, task)
+        return
+    ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+    workers = min(jobs, len(tasks))
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_install, initargs=(context,)) as pool:
+        try:
+            yield from pool.map(partial(_call, fn), tasks)
+        except BrokenProcessPool as exc:
+            raise WorkerError(
+                "A worker process stopped unexpectedly (out of memory?); nothing was written. "
+                "Run the command again with --jobs 1 to use a single process."
+            ) from exc
+
+
+def chunks(items: Sequence[T], jobs: int, per_job: int = 4) -> list[list[T]]:
+    """`items` cut into about `per_job` pieces per job (one piece for one job): small enough
+    to share the work out evenly, large enough that each piece's fixed cost is paid rarely."""
+    if not items:
+        return []
+    count = 1 if jobs <= 1 else min(len(items), jobs * per_job)
+    size = -(-len(items) // count)
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _install(context: Any) -> None:
+    global _CONTEXT
+    _CONTEXT = context
+
+
+def _call(fn: Callable[[Any, T], R], task: T) -> R:
+    return fn(_CONTEXT, task)
