@@ -28,6 +28,7 @@ from xlplan.plan import Plan
 from xlplan.report import Issue
 from xlplan.template import Column, Sheet, Template
 from xlplan.values import format_value, long_date
+from xlplan.workers import chunks, default_jobs, map_tasks
 
 DEADLINE_BEFORE_SPG = timedelta(weeks=3)  # SOP: returns due 3 weeks before the SPG meets
 HEADER_ROW = 3  # 0-based: title, subtitle, a blank row, then the header
@@ -87,9 +88,14 @@ def generate(
     password: str | None = None,
     only: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    jobs: int | None = None,
 ) -> Generated:
-    """Write this cycle's workbooks into outgoing/<cycle>/ and record the cycle in the ledger."""
+    """Write this cycle's workbooks into outgoing/<cycle>/ and record the cycle in the ledger.
+
+    The workbooks are written by `jobs` processes (default: one per core).
+    """
     validate_cycle(cycle)
+    jobs = default_jobs() if jobs is None else max(1, jobs)
     if deadline is None:
         if spg_date is None:
             raise UsageError("Give --spg-date (the deadline is 3 weeks before it) or --deadline.")
@@ -109,19 +115,35 @@ def generate(
         if unknown:
             raise UsageError(f"Not on the plan's {template.plan.recipients_sheet} sheet: {', '.join(unknown)}.")
         generated_at = datetime.now().astimezone().isoformat(timespec="seconds")
+        tasks: list[tuple[str, Path, Manifest]] = []
         for name in wanted:
-            items = plan.items_for(name)
-            if not items:
+            if not plan.items_for(name):
                 result.skipped.append((name, f"no {template.plan.items_sheet.lower()} in the plan"))
                 continue
             path = outbox / f"{safe_filename(f'{cycle} return - {name}')}.xlsx"
-            manifest = new_manifest(plan, name, cycle, deadline, generated_at)
-            if progress:
-                progress(name)
-            write_return(path, plan, name, items, previous, manifest, spg_date, password)
-            result.files.append((name, path, len(items)))
+            tasks.append((name, path, new_manifest(plan, name, cycle, deadline, generated_at)))
+        context = (plan, previous, spg_date, password)
+        for piece in map_tasks(_write_piece, context, chunks(tasks, jobs), jobs):
+            for name, path, count in piece:
+                if progress:
+                    progress(name)
+                result.files.append((name, path, count))
         ledger.record_cycle(cycle, spg_date, deadline, [(n, p.name, k) for n, p, k in result.files])
     return result
+
+
+def _write_piece(
+    context: tuple[Plan, dict[str, dict[str, Any]], date | None, str | None],
+    piece: list[tuple[str, Path, Manifest]],
+) -> list[tuple[str, Path, int]]:
+    """Write some recipients' workbooks (in a worker process, or here)."""
+    plan, previous, spg_date, password = context
+    done = []
+    for name, path, manifest in piece:
+        items = plan.items_for(name)
+        write_return(path, plan, name, items, previous, manifest, spg_date, password)
+        done.append((name, path, len(items)))
+    return done
 
 
 def new_manifest(plan: Plan, recipient: str, cycle: str, deadline: date, generated_at: str | None = None) -> Manifest:

@@ -52,9 +52,12 @@ def fingerprint(value: Any) -> str:
     Whitespace is collapsed and numbers lose a trailing '.0', so a LibreOffice
     round trip or a calamine float does not look like tampering.
     """
-    if isinstance(value, float):
-        value = float(f"{value:.15g}")  # spreadsheets keep 15 significant digits
-    text = " ".join(clean_text(value).split())
+    if type(value) is str:  # most locked cells: clean_text would only strip, which split() does
+        text = " ".join(value.split())
+    else:
+        if isinstance(value, float):
+            value = float(f"{value:.15g}")  # spreadsheets keep 15 significant digits
+        text = " ".join(clean_text(value).split())
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 

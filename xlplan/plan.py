@@ -267,9 +267,11 @@ def _read_items(
     items: list[dict[str, Any]] = []
     where: dict[str, int] = {}
     letters = {key: column_letter(c) for key, c in cols.items()}
+    pairs = list(cols.items())
     for r, row in enumerate(rows[head + 1 :], start=head + 2):
-        raw = {k: row[c] if c < len(row) else None for k, c in cols.items()}
-        if all(is_blank(v) for v in raw.values()):
+        width = len(row)
+        raw = {k: row[c] if c < width else None for k, c in pairs}
+        if all(v is None or v == "" or is_blank(v) for v in raw.values()):
             continue  # blank rows between Big Actions are normal
         item: dict[str, Any] = {}
         for col in spec.columns:
@@ -300,7 +302,7 @@ def _typed(value: object, kind: str) -> Any:
         return parse_date(value)
     if kind == "number":
         return parse_number(value)
-    text = clean_text(value)
+    text = value.strip() if type(value) is str else clean_text(value)  # str first: 400,000 cells at scale
     return " ".join(text.split()) if "\n" not in text else text
 
 

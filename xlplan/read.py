@@ -35,7 +35,7 @@ from xlplan.values import clean_text, column_letter, is_blank
 
 MAX_ROWS = 100_000  # far more than any plan; content below this is refused, not silently dropped
 MAX_COLUMNS = 200  # headers are looked for in the first 200 columns
-MAX_CELLS = 2_000_000  # rows x columns calamine may allocate for one sheet (~32 bytes each)
+MAX_CELLS = 2_600_000  # rows x columns calamine may allocate for one sheet (~32 bytes each): Z99999
 _CHUNK = 1 << 20
 _MARGIN = 64 * 1024  # bytes kept ahead of a tag being scanned, for its content
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # invisible; tab, CR and LF are kept
@@ -182,7 +182,7 @@ _PLAIN_FORMULA = re.compile(rb"<f[\s>/]")  # the same without a prefix: a litera
 # A cell tag not written as <c r="...: no reference, another attribute first, or odd spacing.
 _LACKS_REF = re.compile(rb'<c(?![\w.\-\x80-\xff]| r=")')
 _PREFIXED_CELL = re.compile(rb":c[\s>/]")  # <x:c ...>: cells with a namespace prefix
-_FAR_REF = re.compile(rb'<c r="(?:[A-Z]{2}|[A-Z]\d{5})')  # beyond column Z or row 9999
+_FAR_REF = re.compile(rb'<c r="(?:[A-Z]{2}|[A-Z]\d{6})')  # beyond column Z or row 99999
 _CONTENT_NO_REF = re.compile(rb"<(?:\w++:)?c\b(?![^>]*?\br=\")[^>]*+(?<!/)>(?!\s*+</)(?=[\s\S]{16})")
 _R_ROW = re.compile(rb'\br="(\d{1,7})"')
 _T_ATTR = re.compile(rb'\bt="(\w+)"')
@@ -222,7 +222,7 @@ def scan_xlsx_sheet(archive: zipfile.ZipFile, part: str) -> SheetScan:
     """Stream one worksheet part: protection, formulas, error values, merges and extent.
 
     Most sheets take the fast path: every cell tag plainly starts with r="A1" (as Excel,
-    LibreOffice and xlsxwriter write them) and none lies beyond column Z or row 9999,
+    LibreOffice and xlsxwriter write them) and none lies beyond column Z or row 99999 (at most MAX_CELLS),
     which two C-level searches prove. Only then is the precise extent skipped; otherwise
     it comes from one findall per chunk (a cell counted twice across a chunk boundary
     changes no maximum). Only the rare formula and error cells are looked at one by one.
