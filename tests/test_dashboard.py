@@ -24,7 +24,7 @@ from xlplan.collect import collect
 from xlplan.demo import sample_root
 from xlplan.gaps import Gaps, expected_recipients, find_gaps
 from xlplan.generate import generate
-from xlplan.ledger import Ledger, to_json
+from xlplan.ledger import Ledger, fields_json
 from xlplan.plan import Plan, PlanFolder, load_plan
 from xlplan.render import render_master
 from xlplan.summary import Summary, summarise
@@ -271,12 +271,11 @@ def _fill_ledger(path: Path) -> None:
                     (sha, f"{cycle} {who}.xlsx", who, cycle, at),
                 )
                 for ref, values in rows.items():
-                    for field, value in values.items():
-                        db.execute(
-                            "INSERT INTO entries (cycle, recipient, sheet, ref, field, value, return_sha, "
-                            "merged_at) VALUES (?, ?, 'Actions', ?, ?, ?, ?, ?)",
-                            (cycle, who, ref, field, to_json(value), sha, at),
-                        )
+                    db.execute(
+                        "INSERT INTO entries (cycle, recipient, sheet, ref, fields, return_sha, merged_at) "
+                        "VALUES (?, ?, 'Actions', ?, ?, ?, ?)",
+                        (cycle, who, ref, fields_json(values), sha, at),
+                    )
 
 
 @pytest.fixture
@@ -379,12 +378,9 @@ def test_text_is_escaped_and_long_notes_cut(tmp_path: Path) -> None:
     odd = "a & b <c> \"d\" 'e' _x0041_ \x07 \u00e9\u2603 end "
     with Ledger(folder.ledger_file) as ledger, ledger.transaction() as db:
         db.execute(
-            "UPDATE entries SET value = ? WHERE cycle = ? AND ref = 'BA1.01' AND field = 'comments'",
-            (to_json(odd), Q3),
-        )
-        db.execute(
-            "UPDATE entries SET value = ? WHERE cycle = ? AND ref = 'BA1.01' AND field = 'progress'",
-            (to_json("word " * 300), Q3),
+            "UPDATE entries SET fields = json_set(fields, '$.comments', ?, '$.progress', ?) "
+            "WHERE cycle = ? AND ref = 'BA1.01'",
+            (odd, "word " * 300, Q3),
         )
     plan = load_plan(folder)
     with Ledger(folder.ledger_file) as ledger:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import zipfile
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xlplan.errors import UsageError
 from xlplan.generate import Generated, generate, validate_cycle
-from xlplan.ledger import Ledger
+from xlplan.ledger import Ledger, fields_json
 from xlplan.manifest import fingerprint, from_sheet_rows
 from xlplan.plan import Plan, PlanFolder, Recipient, load_plan
 from xlplan.template import Column
@@ -108,12 +107,14 @@ def shown_fingerprints(run: Run, ws: Worksheet, locked: tuple[Column, ...]) -> d
 def insert_entries(ledger_file: Path, rows: list[tuple[str, str, str, str, str, Any, str]]) -> None:
     """Ledger entries as merge will write them: (cycle, recipient, sheet, ref, field, value, at)."""
     Ledger(ledger_file).close()  # creates the schema
+    entries: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
+    for cycle, who, sheet, ref, fld, value, at in rows:
+        entries.setdefault((cycle, who, sheet, ref, at), {})[fld] = value
     with sqlite3.connect(ledger_file) as db:
         db.executemany(
-            "INSERT INTO entries"
-            " (cycle, recipient, sheet, ref, field, value, return_sha, merged_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*row[:5], json.dumps(row[5]), f"sha-{row[1]}", row[6]) for row in rows],
+            "INSERT INTO entries (cycle, recipient, sheet, ref, fields, return_sha, merged_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(*key[:4], fields_json(fields), f"sha-{key[1]}", key[4]) for key, fields in entries.items()],
         )
     db.close()  # the context manager commits but does not close
 

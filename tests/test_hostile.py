@@ -179,7 +179,7 @@ def test_refused_files_change_nothing_in_the_ledger(run: Run) -> None:
     assert {a["recipient"] for a in new_audit} <= {c.who for c in run.cases if c.outcome == "merged"}
     with Ledger(run.corpus.folder.ledger_file) as ledger:
         leaked = ledger.db.execute(
-            f"SELECT count(*) FROM entries WHERE value LIKE ? OR return_sha IN ({','.join('?' * len(refused))})",
+            f"SELECT count(*) FROM entries WHERE fields LIKE ? OR return_sha IN ({','.join('?' * len(refused))})",
             (f"%{LEAK}%", *refused),
         ).fetchone()[0]
     assert leaked == 0
@@ -247,7 +247,7 @@ def test_formulas_are_judged_by_value_never_copied(run: Run) -> None:
     dde = next(i for i in run.issues(errors.file) if i["code"] == "formula" and i["where"] == "Actions!J6")
     assert "external (DDE) link" in dde["message"]
     with Ledger(run.corpus.folder.ledger_file) as ledger:
-        values = [v for (v,) in ledger.db.execute("SELECT value FROM entries") if v]
+        values = [v for (v,) in ledger.db.execute("SELECT fields FROM entries") if v]
     assert not [v for v in values if "HYPERLINK" in v or "cmd|" in v or "[1]" in v]
 
 

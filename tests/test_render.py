@@ -15,7 +15,7 @@ from conftest import ACTIONS, make_plan_folder
 import xlplan.files
 from xlplan.errors import OutputError, UsageError
 from xlplan.gaps import Gaps, find_gaps
-from xlplan.ledger import Ledger, to_json
+from xlplan.ledger import Ledger, fields_json, to_json
 from xlplan.plan import Plan, load_plan
 from xlplan.render import MasterLocked, Rendered, days_text, fallback_path, render_master
 
@@ -101,35 +101,15 @@ def _fill_ledger(path: Path) -> None:
                 ),
             )
         for n, (cycle, who, ref, values) in enumerate(ROWS):
-            for fld, value in values.items():
-                db.execute(
-                    "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        cycle,
-                        who,
-                        SHEET,
-                        ref,
-                        fld,
-                        to_json(value),
-                        _sha(who, cycle),
-                        f"{cycle}T10:{n:02d}:00",
-                    ),
-                )
+            db.execute(
+                "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (cycle, who, SHEET, ref, fields_json(values), _sha(who, cycle), f"{cycle}T10:{n:02d}:00"),
+            )
         for who, group, values in FEEDBACK_ROWS:
-            for fld, value in values.items():
-                db.execute(
-                    "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        Q3,
-                        who,
-                        FEEDBACK,
-                        group,
-                        fld,
-                        to_json(value),
-                        _sha(who, Q3),
-                        "2025-Q3T11:00:00",
-                    ),
-                )
+            db.execute(
+                "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (Q3, who, FEEDBACK, group, fields_json(values), _sha(who, Q3), "2025-Q3T11:00:00"),
+            )
         for n, (who, sheet, ref, fld, old, new) in enumerate(AUDIT):
             db.execute(
                 "INSERT INTO audit (at, cycle, recipient, sheet, ref, field, old, new, return_sha, "

@@ -13,7 +13,7 @@ import io
 import json
 from typing import Any
 
-from xlplan.ledger import Ledger, from_json, loose_json
+from xlplan.ledger import Ledger, loose_json
 
 TABLES = ("entries", "audit", "returns")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -28,14 +28,21 @@ def rows(ledger: Ledger, table: str, cycle: str | None = None) -> list[dict[str,
     out = []
     for row in cur:
         record = dict(zip(names, row, strict=True))
-        if table == "entries":
-            record["value"] = from_json(record["value"])
+        if table == "entries":  # one record per field, as a spreadsheet user expects
+            fields = json.loads(record.pop("fields"))
+            out += [_entry(record, name, value) for name, value in fields.items()]
+            continue
         if table == "audit":
             record["old"], record["new"] = loose_json(record["old"]), loose_json(record["new"])
         if table == "returns":
             record["issues"] = json.loads(record["issues"])
         out.append(record)
     return out
+
+
+def _entry(record: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    head = {k: v for k, v in record.items() if k not in ("return_sha", "merged_at")}
+    return {**head, "field": name, "value": value, "return_sha": record["return_sha"], "merged_at": record["merged_at"]}
 
 
 def safe_cell(value: Any) -> Any:

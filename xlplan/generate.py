@@ -337,6 +337,8 @@ def row_height(texts: Sequence[tuple[str, float]]) -> float | None:
     lines = 1
     for text, width in texts:
         chars_per_line = max(width * 1.15, 4)
+        if len(text) <= chars_per_line and "\n" not in text:
+            continue  # one line: most cells, and this costs far less than the sum below
         wrapped = sum(max(1, math.ceil(len(part) / chars_per_line)) for part in text.split("\n"))
         lines = max(lines, wrapped)
     return None if lines == 1 else min(409, 13.5 * lines + 3)

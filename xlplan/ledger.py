@@ -4,7 +4,8 @@ It holds what was sent out (cycles, issued workbooks), what came back (returns
 with their hash, outcome and issues), every value merged (entries) and every change
 (audit). Each write happens in one transaction, so a crash leaves the ledger as it
 was or fully updated, never in between. Values are stored as JSON text so the same
-tables serve any template.
+tables serve any template: one row per action (or feedback area) and return, its
+fields in one JSON object, which keeps a 50,000-action cycle to 50,000 rows.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from xlplan.errors import LedgerError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: entries hold one JSON object per (cycle, recipient, sheet, ref)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cycles (
@@ -50,17 +51,20 @@ CREATE TABLE IF NOT EXISTS returns (
     issues TEXT NOT NULL DEFAULT '[]',
     file_mtime REAL                 -- the file's own modification time, for --prefer newest
 );
+"""
+_ENTRIES = """
 CREATE TABLE IF NOT EXISTS entries (
     cycle TEXT NOT NULL,
     recipient TEXT NOT NULL,
     sheet TEXT NOT NULL,
     ref TEXT NOT NULL,
-    field TEXT NOT NULL,
-    value TEXT,                     -- JSON
+    fields TEXT NOT NULL,           -- JSON object: field -> value (null when blank)
     return_sha TEXT NOT NULL,
     merged_at TEXT NOT NULL,
-    PRIMARY KEY (cycle, recipient, sheet, ref, field)
+    PRIMARY KEY (cycle, recipient, sheet, ref)
 );
+"""
+_AUDIT = """
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -69,7 +73,7 @@ CREATE TABLE IF NOT EXISTS audit (
     sheet TEXT NOT NULL,
     ref TEXT NOT NULL,
     field TEXT NOT NULL,
-    old TEXT,                       -- JSON, like entries.value
+    old TEXT,                       -- JSON, like a value in entries.fields
     new TEXT,
     return_sha TEXT NOT NULL,
     file TEXT NOT NULL
@@ -77,22 +81,29 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
-def to_json(value: Any) -> str | None:
+def plain(value: Any) -> Any:
+    """A value as the ledger keeps it: blank is None, a date is its ISO text."""
     if value is None or value == "":
         return None
     if isinstance(value, date):
-        return json.dumps(value.isoformat())
-    return json.dumps(value, ensure_ascii=False)
+        return value.isoformat()
+    return value
 
 
-def from_json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+def to_json(value: Any) -> str | None:
+    value = plain(value)
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def fields_json(fields: dict[str, Any]) -> str:
+    """One entry's fields as the JSON object the ledger stores."""
+    return json.dumps({k: plain(v) for k, v in fields.items()}, ensure_ascii=False)
 
 
 def loose_json(text: str | None) -> Any:
     """JSON, or the plain text that ledgers before schema 1.1 kept in the audit trail."""
     try:
-        return from_json(text)
+        return None if text is None else json.loads(text)
     except ValueError:
         return text
 
@@ -115,7 +126,7 @@ class Ledger:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(_SCHEMA)
+            self.db.executescript(_SCHEMA + _ENTRIES + _AUDIT)
             self._migrate()
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
@@ -126,6 +137,25 @@ class Ledger:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(returns)")}
         if "file_mtime" not in columns:
             self.db.execute("ALTER TABLE returns ADD COLUMN file_mtime REAL")
+        if "field" in {row[1] for row in self.db.execute("PRAGMA table_info(entries)")}:
+            self._entries_to_objects()
+
+    def _entries_to_objects(self) -> None:
+        """Schema 1 kept one row per field: fold each action's rows into one, in one transaction.
+
+        Rows keep their order (first rowid), which is what "the latest merge wins" reads.
+        """
+        with self.transaction() as db:
+            db.execute("ALTER TABLE entries RENAME TO entries_v1")
+            db.execute(_ENTRIES)
+            db.execute(
+                "INSERT INTO entries SELECT cycle, recipient, sheet, ref, "
+                "json_group_object(field, json(value)), max(return_sha), max(merged_at) "
+                "FROM (SELECT rowid AS n, * FROM entries_v1 ORDER BY n) "
+                "GROUP BY cycle, recipient, sheet, ref ORDER BY min(n)"
+            )
+            db.execute("DROP TABLE entries_v1")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def __enter__(self) -> Ledger:
         return self
@@ -217,14 +247,11 @@ class Ledger:
 
     def entries(self, cycle: str, sheet: str) -> dict[tuple[str, str], dict[str, Any]]:
         """{(recipient, ref): {field: value}} merged for one cycle and sheet."""
-        out: dict[tuple[str, str], dict[str, Any]] = {}
         rows = self.db.execute(
-            "SELECT recipient, ref, field, value FROM entries WHERE cycle = ? AND sheet = ? ORDER BY rowid",
+            "SELECT recipient, ref, fields FROM entries WHERE cycle = ? AND sheet = ? ORDER BY rowid",
             (cycle, sheet),
         )
-        for who, ref, fld, value in rows:
-            out.setdefault((who, ref), {})[fld] = from_json(value)
-        return out
+        return {(who, ref): json.loads(fields) for who, ref, fields in rows}
 
     def latest_by_ref(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
         """{ref: {field: value}} for one cycle, the most recently merged recipient winning.
@@ -245,28 +272,21 @@ class Ledger:
 
     def _read_latest(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
         # rowid follows insertion, and each merge replaces a recipient's rows whole: the
-        # recipient whose rows for a ref came last is the one merged most recently.
+        # recipient whose row for a ref came last is the one merged most recently.
         rows = self.db.execute(
-            "SELECT ref, recipient, field, value FROM entries WHERE cycle = ? AND sheet = ? ORDER BY rowid",
-            (cycle, sheet),
+            "SELECT ref, fields FROM entries WHERE cycle = ? AND sheet = ? ORDER BY rowid", (cycle, sheet)
         )
-        by_ref: dict[str, dict[str, dict[str, Any]]] = {}
-        for ref, who, fld, value in rows:
-            per = by_ref.setdefault(ref, {})
-            if who in per and next(reversed(per)) != who:
-                per[who] = per.pop(who)  # seen again later: move to the end
-            per.setdefault(who, {})[fld] = from_json(value)
-        return {ref: per[next(reversed(per))] for ref, per in by_ref.items()}
+        return {ref: json.loads(fields) for ref, fields in rows}
 
     def history(self, sheet: str, field: str) -> dict[str, dict[str, Any]]:
         """{ref: {cycle: value}} of one field across all cycles (last merged wins)."""
         out: dict[str, dict[str, Any]] = {}
-        rows = self.db.execute(
-            "SELECT ref, cycle, value FROM entries WHERE sheet = ? AND field = ? ORDER BY rowid",
-            (sheet, field),
+        rows = self.db.execute(  # json_extract in SQLite: no object is decoded in Python
+            "SELECT ref, cycle, json_extract(fields, ?) FROM entries WHERE sheet = ? ORDER BY rowid",
+            (f'$."{field}"', sheet),
         )
         for ref, cycle, value in rows:
-            out.setdefault(ref, {})[cycle] = from_json(value)
+            out.setdefault(ref, {})[cycle] = value
         return out
 
     def audit(self, cycle: str | None = None) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ the copies must agree and the recipient and refs must make sense for the plan.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import zipfile
 from dataclasses import dataclass, field
@@ -52,6 +53,19 @@ def fingerprint(value: Any) -> str:
     Whitespace is collapsed and numbers lose a trailing '.0', so a LibreOffice
     round trip or a calamine float does not look like tampering.
     """
+    try:
+        return _cached_fingerprint(value)
+    except TypeError:  # not hashable: never from a cell, but never a reason to fail
+        return _fingerprint(value)
+
+
+# Big Actions, officers, dates and blanks repeat on every row: 50,000 actions have far fewer values.
+@functools.lru_cache(maxsize=1 << 16, typed=True)
+def _cached_fingerprint(value: Any) -> str:
+    return _fingerprint(value)
+
+
+def _fingerprint(value: Any) -> str:
     if type(value) is str:  # most locked cells: clean_text would only strip, which split() does
         text = " ".join(value.split())
     else:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from xlplan.files import atomic_path, checkpoint
-from xlplan.ledger import Ledger, now, to_json
+from xlplan.ledger import Ledger, fields_json, now, plain, to_json
 from xlplan.report import Report
 from xlplan.template import Template
 from xlplan.validate import Validated
@@ -92,14 +92,8 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
                     "AND outcome = 'merged' AND sha256 != ?",
                     (out.cycle, out.recipient, out.sha256),
                 )
-                values = {
-                    (rows_sheet, ref, f): to_json(v)
-                    for ref, row in out.validated.values.items()
-                    for f, v in row.items()
-                }
-                values |= {
-                    (groups_sheet, g, f): to_json(v) for g, row in out.validated.groups.items() for f, v in row.items()
-                }
+                values = {(rows_sheet, ref): row for ref, row in out.validated.values.items()}
+                values |= {(groups_sheet, g): row for g, row in out.validated.groups.items()}
                 if out.cycle not in earlier_by_cycle:  # read once per run, not once per return
                     earlier_by_cycle[out.cycle] = _previous_values(db, ledger, out.cycle)
                 changed += _merge_values(db, out, values, earlier_by_cycle[out.cycle], stamp)
@@ -110,36 +104,40 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
     return changed
 
 
-Key = tuple[str, str, str]  # sheet, ref, field
+Key = tuple[str, str]  # sheet, ref
 
 
-def _previous_values(db: Any, ledger: Ledger, cycle: str) -> dict[Key, str | None]:
+def _previous_values(db: Any, ledger: Ledger, cycle: str) -> dict[Key, dict[str, Any]]:
     """The last cycle's values, the 'old' side of a first change this cycle."""
     prev_cycle = ledger.previous_cycle(cycle)
     if not prev_cycle:
         return {}
-    sql = "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? ORDER BY rowid"
-    return {(s, r, f): v for s, r, f, v in db.execute(sql, (prev_cycle,))}
+    sql = "SELECT sheet, ref, fields FROM entries WHERE cycle = ? ORDER BY rowid"
+    return {(s, r): json.loads(f) for s, r, f in db.execute(sql, (prev_cycle,))}
 
 
 def _merge_values(
-    db: Any, out: Outcome, values: dict[Key, str | None], earlier: dict[Key, str | None], stamp: str
+    db: Any, out: Outcome, values: dict[Key, dict[str, Any]], earlier: dict[Key, dict[str, Any]], stamp: str
 ) -> int:
     """Replace this recipient's values for the cycle whole, auditing every value that changes."""
     cycle, who = out.cycle, out.recipient
-    sql = "SELECT sheet, ref, field, value FROM entries WHERE cycle = ? AND recipient = ?"
-    current: dict[Key, str | None] = {(s, r, f): v for s, r, f, v in db.execute(sql, (cycle, who))}
+    sql = "SELECT sheet, ref, fields FROM entries WHERE cycle = ? AND recipient = ?"
+    current: dict[Key, dict[str, Any]] = {(s, r): json.loads(f) for s, r, f in db.execute(sql, (cycle, who))}
     audit = []
-    for key in {**current, **values}:
-        new = values.get(key)
-        old = current[key] if key in current else earlier.get(key)
-        if old != new and (key in current or new is not None):
-            sheet, ref, fld = key
-            audit.append((stamp, cycle, who, sheet, ref, fld, old, new, out.sha256, out.path.name))
+    new_rows = {key: {f: plain(v) for f, v in row.items()} for key, row in values.items()}
+    for key in {**current, **new_rows}:
+        now_row, new_row, last = current.get(key, {}), new_rows.get(key, {}), earlier.get(key, {})
+        for fld in {**now_row, **new_row}:
+            new, old = new_row.get(fld), now_row[fld] if fld in now_row else last.get(fld)
+            if old != new and (fld in now_row or new is not None):
+                sheet, ref = key
+                audit.append(
+                    (stamp, cycle, who, sheet, ref, fld, to_json(old), to_json(new), out.sha256, out.path.name)
+                )
     db.execute("DELETE FROM entries WHERE cycle = ? AND recipient = ?", (cycle, who))
     db.executemany(
-        "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(cycle, who, s, r, f, v, out.sha256, stamp) for (s, r, f), v in values.items()],
+        "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(cycle, who, s, r, fields_json(row), out.sha256, stamp) for (s, r), row in new_rows.items()],
     )
     db.executemany(
         "INSERT INTO audit (at, cycle, recipient, sheet, ref, field, old, new, return_sha, file) "

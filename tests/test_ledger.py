@@ -1,0 +1,96 @@
+"""The ledger's storage: a ledger written by an earlier xlplan opens, and reads the same."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from xlplan.errors import LedgerError
+from xlplan.export import rows
+from xlplan.ledger import SCHEMA_VERSION, Ledger
+
+# The tables as xlplan 0.1 (schema 1) created them: one entries row per field, no file_mtime.
+SCHEMA_1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE cycles (cycle TEXT PRIMARY KEY, spg_date TEXT, deadline TEXT NOT NULL, generated_at TEXT NOT NULL);
+CREATE TABLE returns (
+    sha256 TEXT PRIMARY KEY, file TEXT NOT NULL, archived TEXT, recipient TEXT, cycle TEXT,
+    received_at TEXT NOT NULL, outcome TEXT NOT NULL, errors INTEGER NOT NULL DEFAULT 0,
+    warnings INTEGER NOT NULL DEFAULT 0, issues TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE entries (
+    cycle TEXT NOT NULL, recipient TEXT NOT NULL, sheet TEXT NOT NULL, ref TEXT NOT NULL,
+    field TEXT NOT NULL, value TEXT, return_sha TEXT NOT NULL, merged_at TEXT NOT NULL,
+    PRIMARY KEY (cycle, recipient, sheet, ref, field)
+);
+INSERT INTO meta VALUES ('schema_version', '1');
+INSERT INTO cycles VALUES ('2025-Q2', NULL, '2025-06-01', '2025-05-01T09:00:00+01:00');
+INSERT INTO cycles VALUES ('2025-Q3', NULL, '2025-09-01', '2025-08-01T09:00:00+01:00');
+"""
+
+ROWS_1 = [  # cycle, recipient, ref, field, value (JSON), sha
+    ("2025-Q2", "Helen", "BA1.01", "rag", '"Amber"', "h2"),
+    ("2025-Q2", "Helen", "BA1.01", "actual", "94.0", "h2"),
+    ("2025-Q2", "Helen", "BA1.01", "comments", None, "h2"),
+    ("2025-Q3", "Sharon", "BA1.01", "rag", '"Red"', "s3"),
+    ("2025-Q3", "Sharon", "BA1.01", "revised_due", '"2026-03-31"', "s3"),
+    # Helen (a joint sponsor) merged after Sharon: her status is the latest for BA1.01.
+    ("2025-Q3", "Helen", "BA1.01", "rag", '"Green"', "h3"),
+    ("2025-Q3", "Helen", "BA1.01", "progress", '"Caf\\u00e9 opened"', "h3"),
+]
+
+
+def make_schema_1(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA_1)
+    db.executemany(
+        "INSERT INTO entries VALUES (?, ?, 'Actions', ?, ?, ?, ?, '2025-09-01T10:00:00+01:00')",
+        [(c, who, ref, f, v, sha) for c, who, ref, f, v, sha in ROWS_1],
+    )
+    db.commit()
+    db.close()
+
+
+def test_a_schema_1_ledger_is_migrated_in_place_and_reads_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    make_schema_1(path)
+    with Ledger(path) as ledger:
+        assert ledger.entries("2025-Q2", "Actions") == {
+            ("Helen", "BA1.01"): {"rag": "Amber", "actual": 94.0, "comments": None}
+        }
+        assert ledger.entries("2025-Q3", "Actions") == {
+            ("Sharon", "BA1.01"): {"rag": "Red", "revised_due": "2026-03-31"},
+            ("Helen", "BA1.01"): {"rag": "Green", "progress": "Café opened"},
+        }
+        assert ledger.latest_by_ref("2025-Q3", "Actions") == {"BA1.01": {"rag": "Green", "progress": "Café opened"}}
+        assert ledger.history("Actions", "rag") == {"BA1.01": {"2025-Q2": "Amber", "2025-Q3": "Green"}}
+        assert ledger.previous_cycle("2025-Q3") == "2025-Q2"
+        version = ledger.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        assert version == str(SCHEMA_VERSION) == "2"
+        columns = {r[1] for r in ledger.db.execute("PRAGMA table_info(returns)")}
+        assert "file_mtime" in columns
+        tables = {r[0] for r in ledger.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "entries_v1" not in tables
+        # The export still gives one record per field, with its return.
+        exported = [(r["recipient"], r["field"], r["value"], r["return_sha"]) for r in rows(ledger, "entries")]
+        assert ("Helen", "actual", 94.0, "h2") in exported and ("Sharon", "revised_due", "2026-03-31", "s3") in exported
+        assert len(exported) == len(ROWS_1)
+    # Opening it again changes nothing more.
+    with Ledger(path) as ledger:
+        assert ledger.counts()["entries"] == 3
+
+
+def test_a_ledger_that_cannot_be_migrated_is_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    make_schema_1(path)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE entries SET value = 'not json' WHERE field = 'actual'")
+    db.commit()
+    db.close()
+    with pytest.raises(LedgerError, match="Cannot open the ledger"):
+        Ledger(path)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM entries WHERE field = 'actual'").fetchone()[0] == 1
+    db.close()
