@@ -73,7 +73,7 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
     groups_sheet = template.groups_sheet.name if template.groups_sheet else ""
     changed = 0
     stamp = now()
-    earlier_by_cycle: dict[str, dict[Key, str | None]] = {}
+    earlier_by_cycle: dict[str, dict[Key, dict[str, Any]]] = {}
     with ledger.transaction() as db:
         for out in outcomes:
             if out.status not in RECORDED or not out.sha256:
