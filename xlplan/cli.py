@@ -98,6 +98,17 @@ def init(directory: Path, template: str, title: str) -> None:
     click.echo(f"Next: fill in {folder.plan_file} ({sheets}), then run `xlplan generate`.")
 
 
+def _jobs_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        envvar="XLPLAN_JOBS",
+        show_default="one per core",
+        help=f"How many processes {what} at once (1: this process only; or set XLPLAN_JOBS).",
+    )
+
+
 @main.command()
 @click.option("--cycle", required=True, help="The reporting cycle, e.g. 2025-Q3.")
 @click.option("--spg-date", callback=_date, help="Date of the SPG meeting; returns are due 3 weeks before.")
@@ -108,6 +119,7 @@ def init(directory: Path, template: str, title: str) -> None:
     envvar="XLPLAN_SHEET_PASSWORD",
     help="Password for sheet protection (or set XLPLAN_SHEET_PASSWORD).",
 )
+@_jobs_option("write workbooks")
 @click.pass_context
 @reports_errors
 def generate(
@@ -117,6 +129,7 @@ def generate(
     deadline: date | None,
     only: tuple[str, ...],
     password: str | None,
+    jobs: int | None,
 ) -> None:
     """Write one return workbook per sponsor for CYCLE into outgoing/<cycle>/."""
     from xlplan.generate import generate as run
@@ -131,6 +144,7 @@ def generate(
         deadline=deadline,
         password=password,
         only=list(only) or None,
+        jobs=jobs,
     )
     for who, why in result.skipped:
         click.echo(f"Warning: no workbook for {who}: {why}.", err=True)
@@ -151,6 +165,7 @@ def generate(
     help="Check and report exactly as a real run would, changing nothing.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome of each return and the gaps as JSON.")
+@_jobs_option("read returns")
 @click.pass_context
 @reports_errors
 def collect(
@@ -160,6 +175,7 @@ def collect(
     prefer: str | None,
     dry_run: bool,
     as_json: bool,
+    jobs: int | None,
 ) -> None:
     """Read, check and merge the returned workbooks in SOURCE (default: the plan's returns/ folder).
 
@@ -174,7 +190,7 @@ def collect(
 
     plan = load_plan(_folder(ctx))
     with progress_bar(enabled=not as_json) as tick:
-        result = run(plan, cycle=cycle, source=source, prefer=prefer, dry_run=dry_run, progress=tick)
+        result = run(plan, cycle=cycle, source=source, prefer=prefer, dry_run=dry_run, progress=tick, jobs=jobs)
     if as_json:
         import json
 

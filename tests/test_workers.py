@@ -1,0 +1,117 @@
+"""Work spread over processes gives exactly what one process gives, and a dead worker is an error."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from helpers import ALLEN, CLEAN, CYCLE, HELEN, SHARON, SPG, copy_env
+
+from xlplan.cli import main
+from xlplan.generate import generate
+from xlplan.read import sheet_parts
+from xlplan.workers import WorkerError, chunks, default_jobs, map_tasks
+
+
+def _square_with_pid(offset: int, n: int) -> tuple[int, int]:
+    return n * n + offset, os.getpid()
+
+
+def _die(_context: Any, n: int) -> int:
+    if n == 3:
+        os._exit(9)  # as the kernel's out-of-memory killer would end it
+    return n
+
+
+def test_tasks_run_in_other_processes_and_come_back_in_order() -> None:
+    results = list(map_tasks(_square_with_pid, 1, list(range(20)), jobs=2))
+    assert [r for r, _ in results] == [n * n + 1 for n in range(20)]
+    assert os.getpid() not in {pid for _, pid in results}
+    serial = list(map_tasks(_square_with_pid, 1, list(range(20)), jobs=1))
+    assert [r for r, _ in serial] == [r for r, _ in results]
+    assert {pid for _, pid in serial} == {os.getpid()}
+
+
+def test_a_worker_that_dies_is_reported_not_ignored() -> None:
+    with pytest.raises(WorkerError, match="--jobs 1"):
+        list(map_tasks(_die, None, list(range(6)), jobs=2))
+
+
+def test_chunks_keep_every_item_once_in_order() -> None:
+    items = list(range(23))
+    for jobs, count in ((1, 1), (2, 8), (3, 12), (8, 23)):  # about four pieces a job, at most one item each
+        pieces = chunks(items, jobs)
+        assert [i for piece in pieces for i in piece] == items
+        assert len(pieces) == count, jobs
+    assert chunks([], 4) == []
+    assert 1 <= default_jobs() <= 8
+
+
+def _returns(env: Any) -> None:
+    env.fill(HELEN)
+    env.fill(ALLEN)
+    bad = {ref: dict(values) for ref, values in CLEAN[SHARON].items()}
+    bad["BA3.01"]["rag"] = "Grenn"
+    env.fill(SHARON, bad)  # quarantined: K5
+    (env.folder.returns_dir / f"{HELEN} copy.xlsx").write_bytes(
+        (env.folder.returns_dir / f"{HELEN} {CYCLE}.xlsx").read_bytes()
+    )
+
+
+def _ledger_rows(env: Any) -> tuple[list[Any], list[Any]]:
+    with env.ledger() as ledger:
+        entries = ledger.db.execute(
+            "SELECT cycle, recipient, sheet, ref, fields FROM entries ORDER BY rowid"
+        ).fetchall()
+        audit = ledger.db.execute(
+            "SELECT cycle, recipient, sheet, ref, field, old, new FROM audit ORDER BY id"
+        ).fetchall()
+    return entries, audit
+
+
+def test_collect_in_processes_gives_what_one_process_gives(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    one, many = copy_env(tmp_path_factory, tmp_path / "one"), copy_env(tmp_path_factory, tmp_path / "many")
+    _returns(one)
+    _returns(many)
+    serial, parallel = one.collect(jobs=1), many.collect(jobs=3)
+    assert [o.as_dict() for o in parallel.outcomes] == [o.as_dict() for o in serial.outcomes]
+    assert {o.status for o in serial.outcomes} == {"merged", "quarantined", "duplicate"}
+    dup = next(o for o in parallel.outcomes if o.status == "duplicate")
+    assert dup.recipient == HELEN  # filled in from its twin, read after it was seen
+    bad = next(o for o in parallel.outcomes if o.status == "quarantined")
+    assert [(i.cell, i.code) for i in bad.report.errors] == [("K5", "bad-choice")]
+    assert _ledger_rows(many) == _ledger_rows(one)
+    assert _ledger_rows(one)[0]  # something was merged
+
+
+def test_generate_in_processes_writes_the_same_workbooks(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    one, many = copy_env(tmp_path_factory, tmp_path / "one"), copy_env(tmp_path_factory, tmp_path / "many")
+    a = generate(one.plan, "2026-Q1", spg_date=SPG, deadline=None, jobs=1)
+    b = generate(many.plan, "2026-Q1", spg_date=SPG, deadline=None, jobs=2)
+    assert [(who, p.name, n) for who, p, n in a.files] == [(who, p.name, n) for who, p, n in b.files]
+    for (_, left, _), (_, right, _) in zip(a.files, b.files, strict=True):
+        with zipfile.ZipFile(left) as x, zipfile.ZipFile(right) as y:
+            parts = sheet_parts(x)
+            assert parts == sheet_parts(y)
+            for name in ("Instructions", "Actions", "Feedback"):
+                assert x.read(parts[name]) == y.read(parts[name]), (left.name, name)
+
+
+def test_jobs_option(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    env = copy_env(tmp_path_factory, tmp_path / "plan")
+    runner = CliRunner()
+    bad = runner.invoke(main, ["--plan", str(env.folder.root), "collect", "--jobs", "0"])
+    assert bad.exit_code == 2 and "0 is not in the range x>=1" in bad.output
+    env.fill(HELEN)
+    env.fill(ALLEN)
+    ok = runner.invoke(main, ["--plan", str(env.folder.root), "collect", "-j", "1"], env={"XLPLAN_JOBS": "5"})
+    assert ok.exit_code == 0, ok.output
+    assert "merged" in ok.output
