@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import ALLEN, CLEAN, CYCLE, HELEN, SHARON, SPG, copy_env
+from helpers import ALLEN, CLEAN, CYCLE, HELEN, SHARON, SPG, TODAY, copy_env
 
+from xlplan import render
 from xlplan.cli import main
+from xlplan.gaps import find_gaps
 from xlplan.generate import generate
 from xlplan.read import sheet_parts
 from xlplan.workers import WorkerError, chunks, default_jobs, map_tasks
@@ -115,3 +117,23 @@ def test_jobs_option(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -
     ok = runner.invoke(main, ["--plan", str(env.folder.root), "collect", "-j", "1"], env={"XLPLAN_JOBS": "5"})
     assert ok.exit_code == 0, ok.output
     assert "merged" in ok.output
+
+
+def test_master_built_partly_in_a_worker_is_the_same_file(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = copy_env(tmp_path_factory, tmp_path / "plan")
+    _returns(env)
+    env.collect(jobs=1)
+    monkeypatch.setattr(render, "PARALLEL_FROM", 1)  # the sample plan is far below the real threshold
+    with env.ledger() as ledger:
+        ctx = render.gather(env.plan, ledger, CYCLE, find_gaps(env.plan, ledger, CYCLE, TODAY))
+    one, two = tmp_path / "one.xlsx", tmp_path / "two.xlsx"
+    render._write_book(one, ctx, jobs=1)
+    render._write_book(two, ctx, jobs=2)
+    with zipfile.ZipFile(one) as x, zipfile.ZipFile(two) as y:
+        assert x.namelist() == y.namelist()
+        for name in x.namelist():
+            assert x.read(name) == y.read(name), name
+        status = x.read(sheet_parts(x)["Current status"])
+    assert b"BA1.01" in status and status.count(b"<row ") > len(env.plan.items)  # the worker's cells are there

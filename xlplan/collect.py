@@ -152,7 +152,7 @@ def collect(
         checkpoint("after-ledger")
         result.gaps = find_gaps(plan, ledger, cycle, today)
         if render:
-            _render(plan, ledger, result)
+            _render(plan, ledger, result, jobs)
     return result
 
 
@@ -329,7 +329,7 @@ def _write_feedback(plan: Plan, ledger: Ledger, result: Collected) -> list[Path]
     return paths
 
 
-def _render(plan: Plan, ledger: Ledger, result: Collected) -> None:
+def _render(plan: Plan, ledger: Ledger, result: Collected, jobs: int) -> None:
     """Render the master when the ledger has changed since it was last rendered."""
     from xlplan.render import render_master
 
@@ -338,7 +338,7 @@ def _render(plan: Plan, ledger: Ledger, result: Collected) -> None:
     target = plan.folder.master_file
     if state and (rendered is None or rendered[0] != state[0] or not target.exists()):
         assert result.gaps is not None
-        out = render_master(plan, ledger, result.cycle, result.gaps)
+        out = render_master(plan, ledger, result.cycle, result.gaps, jobs=jobs)
         result.master, result.master_fallback = out.path, out.fallback
         if not out.fallback:
             with ledger.transaction() as db:

@@ -63,6 +63,7 @@ from xlplan.read import sheet_parts
 from xlplan.summary import Summary, summarise
 from xlplan.template import Column, Template
 from xlplan.values import format_value, long_date, parse_date
+from xlplan.workers import started
 
 BOOK_OPTIONS = {
     "strings_to_formulas": False,
@@ -212,19 +213,24 @@ class Col:
 # --- the public entry point ----------------------------------------------------
 
 
-def render_master(plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps, target: Path | None = None) -> Rendered:
-    """Write the master tracker for `cycle` to `target` (default: the plan folder's)."""
+def render_master(
+    plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps, target: Path | None = None, jobs: int = 1
+) -> Rendered:
+    """Write the master tracker for `cycle` to `target` (default: the plan folder's).
+
+    With `jobs` > 1 and a large plan, worker processes build the big sheets' cells.
+    """
     if gaps.cycle != cycle:
         raise UsageError(f"The gaps given are for {gaps.cycle}, not {cycle}.")
     target = target or plan.folder.master_file
     ctx = gather(plan, ledger, cycle, gaps)
     try:
-        _write_book(target, ctx)
+        _write_book(target, ctx, jobs)
         return Rendered(target, fallback=False)
     except MasterLocked:
         pass  # the master is open in Excel: leave it as it is and write a new file beside it
     other = fallback_path(target, cycle, ctx.rendered_at)
-    _write_book(other, ctx)
+    _write_book(other, ctx, jobs)
     return Rendered(other, fallback=True)
 
 
@@ -295,10 +301,12 @@ class SheetData:
     always an inline string, so nothing is ever a formula or a link.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, deferred: bool = False) -> None:
         self.rows: list[str] = []
         self.last_row = -1
         self.last_col = 0
+        # Deferred: only the extent is kept here; a worker process builds the cells (`_build`).
+        self.deferred = deferred
 
     def add(self, row: int, cells: Sequence[str], width: int, height: float | None = None) -> None:
         if row <= self.last_row:
@@ -314,11 +322,16 @@ class SheetData:
         writers: Sequence[CellXml],
         values: Sequence[Any],
         height: float | None = None,
+        wrapped: Sequence[tuple[int, int, int]] = (),
     ) -> None:
-        """One row of values; None and "" are left as empty cells."""
+        """One row of values; None and "" are left as empty cells. With `wrapped`
+        (from `_wrapped`), the row is made tall enough for its wrapped text."""
+        if self.deferred:
+            self.add(row, (), len(values))
+            return
         n = row + 1
         cells = [writers[c](n, value) for c, value in enumerate(values) if value is not None and value != ""]
-        self.add(row, cells, len(values), height)
+        self.add(row, cells, len(values), _row_height(values, wrapped) if wrapped else height)
 
     @property
     def dimension(self) -> str:
@@ -395,26 +408,32 @@ class Book:
 
     workbook: Workbook
     data: dict[str, SheetData] = field(default_factory=dict)
+    defer: bool = False  # sheets added now have their cells built by a worker
 
     def add_sheet(self, name: str) -> tuple[Worksheet, SheetData]:
         """A worksheet whose cells are all written through the returned SheetData."""
         ws = self.workbook.add_worksheet(name)
-        data = self.data[ws.name] = SheetData()
+        data = self.data[ws.name] = SheetData(self.defer)
         return ws, data
 
 
 SheetWriter = Callable[[Book, "Styles", Context], Worksheet | None]  # None: not for this kind of return
 
 
-def _write_book(path: Path, ctx: Context) -> None:
+def _write_book(path: Path, ctx: Context, jobs: int = 1) -> None:
+    parallel = jobs > 1 and len(ctx.plan.items) >= PARALLEL_FROM
     try:
         with atomic_path(path) as tmp:
             buffer = io.BytesIO()
             workbook = xlsxwriter.Workbook(buffer, BOOK_OPTIONS)
             book = Book(workbook)
             styles = Styles(workbook, ctx.template)
-            for writer in SHEETS:
-                writer(book, styles, ctx)
+            with started(_build, ctx, range(len(PARALLEL_GROUPS)) if parallel else (), jobs) as built:
+                for writer in SHEETS:  # while the workers build their sheets' cells
+                    book.defer = parallel and any(writer in group for group in PARALLEL_GROUPS)
+                    writer(book, styles, ctx)
+                for cells, indices in built:
+                    _take(book, workbook, cells, indices)
             workbook.set_properties(_properties(ctx))
             workbook.close()
             _pack(buffer.getvalue(), tmp, book.data)
@@ -422,6 +441,31 @@ def _write_book(path: Path, ctx: Context) -> None:
         raise MasterLocked(str(exc)) from exc
     except (OSError, XlsxWriterException, zipfile.BadZipFile) as exc:
         raise OutputError(f"Cannot write {path}: {getattr(exc, 'strerror', None) or exc}.") from exc
+
+
+Built = dict[str, tuple[list[str], int, int]]  # sheet name -> (row XML, last row, last column)
+
+
+def _build(ctx: Context, group: int) -> tuple[Built, dict[Any, int]]:
+    """In a worker: the cells of one group of sheets, and the style indices they used."""
+    workbook = xlsxwriter.Workbook(io.BytesIO(), BOOK_OPTIONS)  # never closed: only its styles are used
+    book = Book(workbook)
+    styles = Styles(workbook, ctx.template)
+    for writer in PARALLEL_GROUPS[group]:
+        writer(book, styles, ctx)
+    built = {name: (d.rows, d.last_row, d.last_col) for name, d in book.data.items()}
+    return built, dict(workbook.xf_format_indices)
+
+
+def _take(book: Book, workbook: Workbook, built: Built, indices: dict[Any, int]) -> None:
+    """A worker's cells into the deferred sheets, checked against what this process laid out."""
+    if any(workbook.xf_format_indices.get(key) != index for key, index in indices.items()):
+        raise RuntimeError("a worker numbered the cell styles differently: a format is not made in Styles")
+    for name, (rows, last_row, last_col) in built.items():
+        data = book.data[name]
+        if not data.deferred or (data.last_row, data.last_col) != (last_row, last_col):
+            raise RuntimeError(f"the '{name}' sheet built by a worker does not match its layout")
+        data.rows = rows
 
 
 def _pack(package: bytes, path: Path, data: Mapping[str, SheetData]) -> None:
@@ -519,6 +563,10 @@ class Styles:
         self.dash_plain_label = book.add_format({**cell, "bold": True, "bg_color": PALE})
         self.book = book
         self._tiles: dict[tuple[str, str], tuple[Format, Format]] = {}
+        # Numbered now, in the order made: a worker building some sheets (`_build`) then
+        # gives every style the number it has here, whichever sheets use it first.
+        for fmt in book.formats:
+            _xf(fmt)
 
     def tile(self, fill: str, font: str) -> tuple[Format, Format]:
         """(figure, caption) formats of a dashboard tile in these colours."""
@@ -670,7 +718,7 @@ def _rows(data: SheetData, styles: Styles, first: int, cols: Sequence[Col], rows
     row = first - 1
     for values in rows:
         row += 1
-        data.write(row, writers, values, _row_height(values, wrapped))
+        data.write(row, writers, values, wrapped=wrapped)
     return row
 
 
@@ -1441,7 +1489,7 @@ def _sheet_current_status(book: Book, styles: Styles, ctx: Context) -> Worksheet
                 values += [last, movement(status, last, order) if status else "", "yes"]
         else:
             values += [*blank_inputs, "no"] if now is None else [*(now.get(k) for k in input_keys), "yes"]
-        data.write(row, writers, values, _row_height(values, wrapped))
+        data.write(row, writers, values, wrapped=wrapped)
     _table(ws, cols, row)
     _print_setup(ws, ctx)
     return ws
@@ -1604,7 +1652,7 @@ def _sheet_feedback(book: Book, styles: Styles, ctx: Context) -> Worksheet:
         for recipient, values in received:
             row += 1
             line = [recipient, *[values.get(f) for f in fields]]
-            data.write(row, writers, line, _row_height(line, wrapped))
+            data.write(row, writers, line, wrapped=wrapped)
     ws.freeze_panes(HEADER_ROW + 1, 0)
 
     _print_setup(ws, ctx)
@@ -1675,3 +1723,8 @@ SHEETS: tuple[SheetWriter, ...] = (
     _sheet_feedback,
     _sheet_returns,
 )
+# With several cores and a large plan, a worker process builds Current status (about half
+# of all the cells) while this one writes the rest. More workers were measured slower on
+# two cores: handing 50 MB of cells between processes costs what building them does.
+PARALLEL_GROUPS: tuple[tuple[SheetWriter, ...], ...] = ((_sheet_current_status,),)
+PARALLEL_FROM = 5_000  # items: below this, starting workers costs more than it saves

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from functools import partial
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from xlplan.errors import XlplanError
@@ -55,16 +55,33 @@ def map_tasks(
         for task in tasks:
             yield fn(context, task)
         return
+    with started(fn, context, tasks, jobs) as results:
+        yield from results
+
+
+@contextmanager
+def started(fn: Callable[[Any, T], R], context: Any, tasks: Sequence[T], jobs: int) -> Iterator[Iterator[R]]:
+    """Start fn(context, task) for every task in `jobs` worker processes now; the results
+    (in task order) can be taken later, while this process does other work meanwhile."""
+    if not tasks:
+        yield iter(())
+        return
     ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
     workers = min(jobs, len(tasks))
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_install, initargs=(context,)) as pool:
-        try:
-            yield from pool.map(partial(_call, fn), tasks)
-        except BrokenProcessPool as exc:
-            raise WorkerError(
-                "A worker process stopped unexpectedly (out of memory?); nothing was written. "
-                "Run the command again with --jobs 1 to use a single process."
-            ) from exc
+        futures = [pool.submit(_call, fn, task) for task in tasks]
+
+        def results() -> Iterator[R]:
+            try:
+                for future in futures:
+                    yield future.result()
+            except BrokenProcessPool as exc:
+                raise WorkerError(
+                    "A worker process stopped unexpectedly (out of memory?); nothing was written. "
+                    "Run the command again with --jobs 1 to use a single process."
+                ) from exc
+
+        yield results()
 
 
 def chunks(items: Sequence[T], jobs: int, per_job: int = 4) -> list[list[T]]:
