@@ -27,7 +27,7 @@ from xlplan.read import read_return
 from xlplan.report import Report
 from xlplan.validate import Prepared, Validated, check_all, prepare
 from xlplan.values import clean_text
-from xlplan.workers import chunks, default_jobs, map_tasks
+from xlplan.workers import chunks, default_jobs, map_tasks, settled
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx"}
 _IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
@@ -110,7 +110,7 @@ def collect(
     folder = plan.folder
     today = today or date.today()
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    with Ledger(folder.ledger_file) as ledger:
+    with Ledger(folder.ledger_file) as ledger, settled() as settle:
         cycle = cycle or ledger.latest_cycle()
         if cycle is None:
             raise PlanError("No cycle has been generated yet: run `xlplan generate --cycle ... --spg-date ...` first.")
@@ -128,6 +128,7 @@ def collect(
             if data is not None:
                 to_read.append((outcome, data))
         _judge_all(to_read, plan, cycle, as_of, jobs, progress)
+        settle()
         for out in result.outcomes:
             if out.status == "duplicate":  # its twin has only now been read
                 twin = seen[out.sha256]
@@ -151,6 +152,7 @@ def collect(
             result.changed_values = record(ledger, plan.template, result.outcomes, archived)
         checkpoint("after-ledger")
         result.gaps = find_gaps(plan, ledger, cycle, today)
+        settle()
         if render:
             _render(plan, ledger, result, jobs)
     return result
