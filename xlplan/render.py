@@ -36,9 +36,8 @@ from __future__ import annotations
 import io
 import itertools
 import math
-import re
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -48,7 +47,6 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -59,7 +57,20 @@ from xlplan.gaps import ActionGap, Gaps, Missing, movement
 from xlplan.ledger import CycleInfo, Ledger
 from xlplan.plan import Plan
 from xlplan.ratings import Ratings, add_ratings_sheet, distribution
-from xlplan.read import sheet_parts
+from xlplan.sheetxml import (
+    BLANK,
+    CELL_LIMIT,
+    LINE_HEIGHT,
+    CellXml,
+    SheetData,
+    cell_start,
+    excel_serial,
+    pack,
+    text_cell,
+    text_style,
+    xf,
+    xml_text,
+)
 from xlplan.summary import Summary, summarise
 from xlplan.template import Column, Template
 from xlplan.values import format_value, long_date, parse_date
@@ -79,13 +90,8 @@ PALE = "#F2F2F2"
 FLAG = "#FCE4D6"
 GREY_TEXT = "#595959"
 LAST_CYCLE = "#8EA9DB"  # the dashboard's "last cycle" columns, beside navy for this cycle
-MAX_ROW_HEIGHT = 409
-LINE_HEIGHT = 13.5
 TEXT_LIMIT = 500  # characters of a note shown in the per-action sheets (the ledger has all)
-CELL_LIMIT = 32_767  # Excel's limit for one cell
 NO_UPDATE = "No update"
-ZIP_LEVEL = 1  # the big sheets compress 3x faster than at zlib's default, ~40% larger
-_ROWS_PER_CHUNK = 2_000
 
 
 class MasterLocked(OutputError):
@@ -293,115 +299,6 @@ def _cycles_up_to(cycle: str, recorded: list[str], history: dict[str, dict[str, 
 # --- the workbook --------------------------------------------------------------
 
 
-class SheetData:
-    """The cells of one worksheet as OOXML ``<row>`` elements, written strictly in row order.
-
-    xlsxwriter keeps an object per cell and serialises it at close (~7 µs a cell); here a
-    row is one string. Values are typed by the column writers (``_writer``): text is
-    always an inline string, so nothing is ever a formula or a link.
-    """
-
-    def __init__(self, deferred: bool = False) -> None:
-        self.rows: list[str] = []
-        self.last_row = -1
-        self.last_col = 0
-        # Deferred: only the extent is kept here; a worker process builds the cells (`_build`).
-        self.deferred = deferred
-
-    def add(self, row: int, cells: Sequence[str], width: int, height: float | None = None) -> None:
-        if row <= self.last_row:
-            raise ValueError(f"row {row + 1} written after row {self.last_row + 1}: rows go in order")
-        self.last_row = row
-        self.last_col = max(self.last_col, width - 1)
-        size = f' ht="{height:g}" customHeight="1"' if height else ""
-        self.rows.append(f'<row r="{row + 1}"{size}>{"".join(cells)}</row>')
-
-    def write(
-        self,
-        row: int,
-        writers: Sequence[CellXml],
-        values: Sequence[Any],
-        height: float | None = None,
-        wrapped: Sequence[tuple[int, int, int]] = (),
-    ) -> None:
-        """One row of values; None and "" are left as empty cells. With `wrapped`
-        (from `_wrapped`), the row is made tall enough for its wrapped text."""
-        if self.deferred:
-            self.add(row, (), len(values))
-            return
-        n = row + 1
-        cells = [writers[c](n, value) for c, value in enumerate(values) if value is not None and value != ""]
-        self.add(row, cells, len(values), _row_height(values, wrapped) if wrapped else height)
-
-    @property
-    def dimension(self) -> str:
-        if self.last_row < 0:
-            return "A1"
-        return f"A1:{_LETTERS[self.last_col]}{self.last_row + 1}"
-
-    def chunks(self) -> Iterator[bytes]:
-        yield b"<sheetData>"
-        rows = self.rows
-        for start in range(0, len(rows), _ROWS_PER_CHUNK):
-            # "replace": a lone surrogate from a return becomes "?" rather than corrupt XML
-            yield "".join(rows[start : start + _ROWS_PER_CHUNK]).encode("utf-8", "replace")
-        yield b"</sheetData>"
-
-
-_LETTERS = [xl_col_to_name(c) for c in range(702)]  # A..ZZ
-_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
-_ESCAPE_X = re.compile(r"(_x[0-9A-Fa-f]{4}_)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
-_EXCEL_EPOCH = date(1899, 12, 30).toordinal()
-_FIRST_SERIAL_DAY = date(1900, 3, 1)  # before it, Excel's serials are off by its 29/02/1900
-BLANK = object()  # a value written as an empty cell that keeps its format (a band, a rule)
-
-CellXml = Callable[[int, Any], str]  # (1-based row number, value) -> the <c> element of one column
-
-
-def _xml_text(text: str, limit: int) -> str:
-    """Text as OOXML stores it: cut to `limit`, &<> escaped, control characters as _xHHHH_
-    (as Excel does), and a literal "_x0041_" kept from reading back as "A"."""
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    if text.isprintable() and "&" not in text and "<" not in text and ">" not in text and "_x" not in text:
-        return text  # nearly every cell: four scans in C beat one regular expression
-    if not _SPECIAL.search(text):
-        return text
-    text = _ESCAPE_X.sub(r"_x005F\1", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
-
-
-def _open(c: int) -> str:
-    return f'<c r="{_LETTERS[c]}'
-
-
-def _text_style(style: int) -> tuple[str, str]:
-    """What goes between a text cell's row number and its text: as it is, and for text
-    with spaces at either end, which XML would otherwise let a reader strip."""
-    return f'" s="{style}" t="inlineStr"><is><t>', f'" s="{style}" t="inlineStr"><is><t xml:space="preserve">'
-
-
-def _text_cell(start: str, n: int, mids: tuple[str, str], text: str) -> str:
-    spaced = text[0] <= " " or text[-1] <= " "  # only space, tab, newline are left unescaped
-    return f"{start}{n}{mids[spaced]}{text}</t></is></c>"
-
-
-def _xf(fmt: Format) -> int:
-    """The style index of `fmt` in styles.xml.
-
-    xlsxwriter gives a format its index when a cell first uses it (this same call);
-    cells written here never pass through xlsxwriter, so their formats are registered
-    here, before the workbook is closed.
-    """
-    return int(fmt._get_xf_index())
-
-
-def _serial(day: date) -> int | None:
-    return day.toordinal() - _EXCEL_EPOCH if day >= _FIRST_SERIAL_DAY else None
-
-
 @dataclass
 class Book:
     """The xlsxwriter workbook, and the cell data of the sheets written here (by sheet name)."""
@@ -436,7 +333,7 @@ def _write_book(path: Path, ctx: Context, jobs: int = 1) -> None:
                     _take(book, workbook, cells, indices)
             workbook.set_properties(_properties(ctx))
             workbook.close()
-            _pack(buffer.getvalue(), tmp, book.data)
+            pack(buffer.getvalue(), tmp, book.data)
     except OutputError as exc:  # only atomic_path raises it: the rename into place failed
         raise MasterLocked(str(exc)) from exc
     except (OSError, XlsxWriterException, zipfile.BadZipFile) as exc:
@@ -466,32 +363,6 @@ def _take(book: Book, workbook: Workbook, built: Built, indices: dict[Any, int])
         if not data.deferred or (data.last_row, data.last_col) != (last_row, last_col):
             raise RuntimeError(f"the '{name}' sheet built by a worker does not match its layout")
         data.rows = rows
-
-
-def _pack(package: bytes, path: Path, data: Mapping[str, SheetData]) -> None:
-    """Copy xlsxwriter's package to `path`, streaming each SheetData into its sheet's part."""
-    with (
-        zipfile.ZipFile(io.BytesIO(package)) as source,
-        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as out,
-    ):
-        by_part = {part: data[name] for name, part in sheet_parts(source).items() if name in data}
-        if len(by_part) != len(data):  # never leave a sheet empty because its part was not found
-            raise RuntimeError(f"sheet parts not found for {sorted(set(data) - set(by_part))}")
-        for info in source.infolist():
-            body = source.read(info)
-            sheet = by_part.get(info.filename)
-            if sheet is None:
-                out.writestr(info, body)
-                continue
-            head, empty, tail = body.partition(b"<sheetData/>")
-            if not empty:
-                raise RuntimeError(f"{info.filename}: cells were written through xlsxwriter on a SheetData sheet")
-            head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{sheet.dimension}"/>'.encode(), head, count=1)
-            with out.open(info.filename, "w") as part:
-                part.write(head)
-                for chunk in sheet.chunks():
-                    part.write(chunk)
-                part.write(tail)
 
 
 def _properties(ctx: Context) -> dict[str, Any]:
@@ -566,7 +437,7 @@ class Styles:
         # Numbered now, in the order made: a worker building some sheets (`_build`) then
         # gives every style the number it has here, whichever sheets use it first.
         for fmt in book.formats:
-            _xf(fmt)
+            xf(fmt)
 
     def tile(self, fill: str, font: str) -> tuple[Format, Format]:
         """(figure, caption) formats of a dashboard tile in these colours."""
@@ -612,18 +483,18 @@ def _writer(col: Col, styles: Styles, c: int) -> CellXml:
     Made once per column, so the loop over 50,000 rows does one call per cell. Text is
     always an inline string: never a formula, a link or a number.
     """
-    start = _open(c)
-    plain = _text_style(_xf(styles.text if col.wrap else styles.text_nowrap))
-    coloured = {value: _text_style(_xf(fmt)) for value, fmt in col.by_value.items()}
+    start = cell_start(c)
+    plain = text_style(xf(styles.text if col.wrap else styles.text_nowrap))
+    coloured = {value: text_style(xf(fmt)) for value, fmt in col.by_value.items()}
     limit = col.limit
     integer, decimal, day, moment = (
-        f'" s="{_xf(f)}"><v>' for f in (styles.integer, styles.decimal, styles.date, styles.datetime)
+        f'" s="{xf(f)}"><v>' for f in (styles.integer, styles.decimal, styles.date, styles.datetime)
     )
 
     def text(n: int, value: Any) -> str:
         if type(value) is not str:
             value = format_value(value) or " "
-        return _text_cell(start, n, coloured.get(value, plain), _xml_text(value, limit))
+        return text_cell(start, n, coloured.get(value, plain), xml_text(value, limit))
 
     def number(n: int, value: Any) -> str:
         if type(value) in (int, float) and math.isfinite(value):
@@ -632,12 +503,12 @@ def _writer(col: Col, styles: Styles, c: int) -> CellXml:
 
     def as_date(n: int, value: Any) -> str:
         typed = _as_date(value)
-        serial = _serial(typed) if typed else None
+        serial = excel_serial(typed) if typed else None
         return f"{start}{n}{day}{serial}</v></c>" if serial else text(n, value)
 
     def as_datetime(n: int, value: Any) -> str:
         typed = _as_datetime(value)
-        serial = _serial(typed.date()) if typed else None
+        serial = excel_serial(typed.date()) if typed else None
         if not typed or not serial:
             return text(n, value)
         fraction = (typed.hour * 3600 + typed.minute * 60 + typed.second) / 86400
@@ -653,16 +524,16 @@ def _writers(cols: Sequence[Col], styles: Styles) -> list[CellXml]:
 def _styled(fmt: Format, width: int = 1, limit: int = CELL_LIMIT) -> list[CellXml]:
     """Writers of text in one fixed format for columns 0..width-1 (titles, headings, notes);
     BLANK writes an empty cell in that format."""
-    style = _xf(fmt)
-    mids = _text_style(style)
+    style = xf(fmt)
+    mids = text_style(style)
 
     def writer(c: int) -> CellXml:
-        start = _open(c)
+        start = cell_start(c)
 
         def write(n: int, value: Any) -> str:
             if value is BLANK:
                 return f'{start}{n}" s="{style}"/>'
-            return _text_cell(start, n, mids, _xml_text(str(value) or " ", limit))
+            return text_cell(start, n, mids, xml_text(str(value) or " ", limit))
 
         return write
 
@@ -676,18 +547,6 @@ def _wrapped(cols: Sequence[Col]) -> list[tuple[int, int, int]]:
         for c, col in enumerate(cols)
         if col.kind == "text" and col.wrap and not col.by_value  # statuses and flags are short
     ]
-
-
-def _row_height(values: Sequence[Any], wrapped: Sequence[tuple[int, int, int]]) -> float | None:
-    """A height showing wrapped text in full (LibreOffice and print do not auto-fit)."""
-    lines = 1
-    for c, per_line, limit in wrapped:
-        text = values[c]
-        if type(text) is str and (len(text) > per_line or "\n" in text):
-            n = (min(len(text), limit) - 1) // per_line + 1 + text.count("\n", 0, limit)
-            if n > lines:
-                lines = n
-    return None if lines == 1 else min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines + 3)
 
 
 def _titles(data: SheetData, styles: Styles, ctx: Context, about: str) -> None:

@@ -1,0 +1,191 @@
+"""Worksheet cells written as OOXML by hand, streamed into a package xlsxwriter made.
+
+xlsxwriter keeps an object per cell and spends ~7 µs on each; at national scale the
+master tracker holds a million cells and the returns 650,000. So xlsxwriter writes a
+workbook's structure (styles, widths, panes, filters, validation, protection, print
+setup, charts) and the cells of the big sheets are built here as row XML
+(``SheetData``) and put into the file by ``pack``. Text is only ever an inline string:
+never a formula, a link or a number.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_col_to_name
+
+from xlplan.read import sheet_parts
+
+CELL_LIMIT = 32_767  # Excel's limit for one cell
+MAX_ROW_HEIGHT = 409
+LINE_HEIGHT = 13.5
+ZIP_LEVEL = 1  # the big sheets compress 3x faster than at zlib's default, ~40% larger
+_ROWS_PER_CHUNK = 2_000
+
+
+class SheetData:
+    """The cells of one worksheet as OOXML ``<row>`` elements, written strictly in row order.
+
+    xlsxwriter keeps an object per cell and serialises it at close (~7 µs a cell); here a
+    row is one string. Values are typed by the caller's cell writers (one ``CellXml`` per
+    column, or a function per cell): text is always an inline string, never a formula or a link.
+    """
+
+    def __init__(self, deferred: bool = False) -> None:
+        self.rows: list[str] = []
+        self.last_row = -1
+        self.last_col = 0
+        # Deferred: only the extent is kept here; another process builds the cells (render._build).
+        self.deferred = deferred
+
+    def add(self, row: int, cells: Sequence[str], width: int, height: float | None = None) -> None:
+        if row <= self.last_row:
+            raise ValueError(f"row {row + 1} written after row {self.last_row + 1}: rows go in order")
+        self.last_row = row
+        self.last_col = max(self.last_col, width - 1)
+        size = f' ht="{height:g}" customHeight="1"' if height else ""
+        self.rows.append(f'<row r="{row + 1}"{size}>{"".join(cells)}</row>')
+
+    def write(
+        self,
+        row: int,
+        writers: Sequence[CellXml],
+        values: Sequence[Any],
+        height: float | None = None,
+        wrapped: Sequence[tuple[int, int, int]] = (),
+    ) -> None:
+        """One row of values; None and "" are left as empty cells. With `wrapped`
+        (from `_wrapped`), the row is made tall enough for its wrapped text."""
+        if self.deferred:
+            self.add(row, (), len(values))
+            return
+        n = row + 1
+        cells = [writers[c](n, value) for c, value in enumerate(values) if value is not None and value != ""]
+        self.add(row, cells, len(values), wrapped_height(values, wrapped) if wrapped else height)
+
+    @property
+    def dimension(self) -> str:
+        if self.last_row < 0:
+            return "A1"
+        return f"A1:{LETTERS[self.last_col]}{self.last_row + 1}"
+
+    def chunks(self) -> Iterator[bytes]:
+        yield b"<sheetData>"
+        rows = self.rows
+        for start in range(0, len(rows), _ROWS_PER_CHUNK):
+            # "replace": a lone surrogate from a return becomes "?" rather than corrupt XML
+            yield "".join(rows[start : start + _ROWS_PER_CHUNK]).encode("utf-8", "replace")
+        yield b"</sheetData>"
+
+
+LETTERS = [xl_col_to_name(c) for c in range(702)]  # A..ZZ
+_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
+_ESCAPE_X = re.compile(r"(_x[0-9A-Fa-f]{4}_)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+_EXCEL_EPOCH = date(1899, 12, 30).toordinal()
+_FIRST_SERIAL_DAY = date(1900, 3, 1)  # before it, Excel's serials are off by its 29/02/1900
+BLANK = object()  # a value written as an empty cell that keeps its format (a band, a rule)
+
+CellXml = Callable[[int, Any], str]  # (1-based row number, value) -> the <c> element of one column
+
+
+def xml_text(text: str, limit: int) -> str:
+    """Text as OOXML stores it: cut to `limit`, &<> escaped, control characters as _xHHHH_
+    (as Excel does), and a literal "_x0041_" kept from reading back as "A"."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if text.isprintable() and "&" not in text and "<" not in text and ">" not in text and "_x" not in text:
+        return text  # nearly every cell: four scans in C beat one regular expression
+    if not _SPECIAL.search(text):
+        return text
+    text = _ESCAPE_X.sub(r"_x005F\1", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+
+
+def cell_start(c: int) -> str:
+    return f'<c r="{LETTERS[c]}'
+
+
+def text_style(style: int) -> tuple[str, str]:
+    """What goes between a text cell's row number and its text: as it is, and for text
+    with spaces at either end, which XML would otherwise let a reader strip."""
+    return f'" s="{style}" t="inlineStr"><is><t>', f'" s="{style}" t="inlineStr"><is><t xml:space="preserve">'
+
+
+def text_cell(start: str, n: int, mids: tuple[str, str], text: str) -> str:
+    spaced = text[0] <= " " or text[-1] <= " "  # only space, tab, newline are left unescaped
+    return f"{start}{n}{mids[spaced]}{text}</t></is></c>"
+
+
+def xf(fmt: Format) -> int:
+    """The style index of `fmt` in styles.xml.
+
+    xlsxwriter gives a format its index when a cell first uses it (this same call);
+    cells written here never pass through xlsxwriter, so their formats are registered
+    here, before the workbook is closed.
+    """
+    return int(fmt._get_xf_index())
+
+
+def excel_serial(day: date) -> int | None:
+    return day.toordinal() - _EXCEL_EPOCH if day >= _FIRST_SERIAL_DAY else None
+
+
+def wrapped_height(values: Sequence[Any], wrapped: Sequence[tuple[int, int, int]]) -> float | None:
+    """A height showing wrapped text in full (LibreOffice and print do not auto-fit)."""
+    lines = 1
+    for c, per_line, limit in wrapped:
+        text = values[c]
+        if type(text) is str and (len(text) > per_line or "\n" in text):
+            n = (min(len(text), limit) - 1) // per_line + 1 + text.count("\n", 0, limit)
+            if n > lines:
+                lines = n
+    return None if lines == 1 else min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines + 3)
+
+
+def pack(package: bytes, path: Path, data: Mapping[str, SheetData]) -> None:
+    """Copy xlsxwriter's package to `path`, streaming each SheetData into its sheet's part."""
+    with (
+        zipfile.ZipFile(io.BytesIO(package)) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as out,
+    ):
+        by_part = {part: data[name] for name, part in sheet_parts(source).items() if name in data}
+        if len(by_part) != len(data):  # never leave a sheet empty because its part was not found
+            raise RuntimeError(f"sheet parts not found for {sorted(set(data) - set(by_part))}")
+        for info in source.infolist():
+            body = source.read(info)
+            sheet = by_part.get(info.filename)
+            if sheet is None:
+                out.writestr(info, body)
+                continue
+            head, tail = _around_sheet_data(body, info.filename)
+            head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{sheet.dimension}"/>'.encode(), head, count=1)
+            with out.open(info.filename, "w") as part:
+                part.write(head)
+                for chunk in sheet.chunks():
+                    part.write(chunk)
+                part.write(tail)
+
+
+def _around_sheet_data(body: bytes, part: str) -> tuple[bytes, bytes]:
+    """The sheet XML before and after xlsxwriter's <sheetData>, which must hold no cell.
+
+    It is empty, or holds only bare <row> elements where a comment was anchored."""
+    start = body.find(b"<sheetData")
+    if start < 0:
+        raise RuntimeError(f"{part}: no sheetData element")
+    if body.startswith(b"<sheetData/>", start):
+        return body[:start], body[start + len(b"<sheetData/>") :]
+    end = body.index(b"</sheetData>", start) + len(b"</sheetData>")
+    if b"<c " in body[start:end] or b"<c>" in body[start:end]:
+        raise RuntimeError(f"{part}: cells were written through xlsxwriter on a SheetData sheet")
+    return body[:start], body[end:]
+
