@@ -43,10 +43,9 @@ def _one_of(series: pd.Series, values: list[str] | str) -> pd.Series:
     text, spaces collapsed, case ignored (the same test as `LockedRows.matches`).
     Each distinct value is folded once: choice columns have only a handful."""
     wanted = {folded(v) for v in (values if isinstance(values, list) else [values])}
-    hit = {v: folded(v) in wanted for v in pd.unique(series.dropna())}
-    # Blank cells (None/NaN) hold none of the values; mapped to False without fillna,
-    # which pandas will refuse for a float column.
-    return series.map(lambda v: hit.get(v, False) if v is not None and v == v else False).astype(bool)
+    hits = [v for v in pd.unique(series.dropna()) if folded(v) in wanted]
+    # Blank cells (None/NaN) hold none of the values: isin says False for them, in any dtype.
+    return series.isin(hits)
 
 
 def _in(df: pd.DataFrame, condition: dict[str, list[str]] | None) -> pd.Series:
@@ -127,9 +126,14 @@ def _unchanged(df: pd.DataFrame, p: dict[str, Any], t: Template) -> pd.Series:
     prev = next((c.key for c in t.rows_sheet.columns if c.source == "previous" and c.field == column), None)
     if prev is None or prev not in df:
         return pd.Series(False, index=df.index)
-    now = df[column].astype("string").str.split().str.join(" ")
-    before = df[prev].astype("string").str.split().str.join(" ")
-    same = (now == before).fillna(False).astype(bool) & ~_blank(df[column])
+    # Only rows with text both now and last cycle can be unchanged: compare just those
+    # (collapsing the spaces of every note in a national return costs most of this rule).
+    both = ~_blank(df[column]) & ~_blank(df[prev])
+    same = pd.Series(False, index=df.index)
+    if both.any():
+        now = df.loc[both, column].astype("string").str.split().str.join(" ")
+        before = df.loc[both, prev].astype("string").str.split().str.join(" ")
+        same[both] = (now == before).fillna(False).astype(bool)
     return same & _not_in(df, p.get("unless"))
 
 

@@ -188,4 +188,3 @@ def _around_sheet_data(body: bytes, part: str) -> tuple[bytes, bytes]:
     if b"<c " in body[start:end] or b"<c>" in body[start:end]:
         raise RuntimeError(f"{part}: cells were written through xlsxwriter on a SheetData sheet")
     return body[:start], body[end:]
-

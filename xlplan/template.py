@@ -21,6 +21,7 @@ Features any template may declare (none is specific to one kind of return):
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -170,16 +171,20 @@ class Sheet:
         """Whether a row with these values (plan values by column key) is locked whole."""
         return self.locked_rows is not None and self.locked_rows.matches(values)
 
-    @property
+    @functools.cached_property
     def editable_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.editable)
 
-    @property
+    @functools.cached_property
     def locked_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if not c.editable)
 
     def column(self, key: str) -> Column | None:
-        return next((c for c in self.columns if c.key == key), None)
+        return self._by_key.get(key)
+
+    @functools.cached_property
+    def _by_key(self) -> dict[str, Column]:  # asked once per issue: thousands in a national run
+        return {c.key: c for c in reversed(self.columns)}  # reversed: the first of a key wins, as before
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ in one pass.
 from __future__ import annotations
 
 import contextlib
+import functools
+import string
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import pandas as pd
 import pandera.pandas as pa
 
 from xlplan.manifest import fingerprint
@@ -119,12 +120,10 @@ def check_all(batch: list[Prepared], template: Template, as_of: date) -> None:
             cases = getattr(exc, "failure_cases", None)
             if cases is None:
                 continue
-            seen: set[tuple[Any, str]] = set()
+            # A dataframe check fails once per column of a failing row: report it once.
+            cases = cases.dropna(subset=["index"]).drop_duplicates(["index", "check"])
             for case in cases.itertuples(index=False):
                 index, check = case.index, str(case.check)
-                if index is None or pd.isna(index) or (index, check) in seen:
-                    continue
-                seen.add((index, check))  # a dataframe check fails once per column: report once
                 p, ref = owners[int(index)]
                 excel_row, row = p.typed[ref]
                 _schema_issue(
@@ -375,7 +374,8 @@ def _schema_issue(
         "recipient": ret.recipient,
     }
     if rule is not None:
-        words = {k: format_value(v) for k, v in row.items()} | {"expected": rule.expected(row)}
+        words = {k: format_value(row[k]) for k in _fields_of(rule.rule.message) if k in row}
+        words["expected"] = rule.expected(row)
         message = f"{ref}: " + rule.rule.message.format_map(_Default(words))
         report.add(rule.rule.severity, message, code=rule.rule.kind, **where)
         return
@@ -400,6 +400,12 @@ def _schema_issue(
         )  # type: ignore[union-attr]
     else:
         report.error(f"{ref}: {header} failed the check '{check}'.", code=check, **where)
+
+
+@functools.lru_cache(maxsize=256)
+def _fields_of(message: str) -> tuple[str, ...]:
+    """The {names} a rule's message uses: only those are formatted, once per issue."""
+    return tuple(name for _, name, _, _ in string.Formatter().parse(message) if name)
 
 
 def _a(noun: str) -> str:
