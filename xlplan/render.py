@@ -36,6 +36,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -325,32 +326,43 @@ def _write_book(path: Path, ctx: Context, jobs: int = 1) -> None:
             workbook = xlsxwriter.Workbook(buffer, BOOK_OPTIONS)
             book = Book(workbook)
             styles = Styles(workbook, ctx.template)
-            with started(_build, ctx, range(len(PARALLEL_GROUPS)) if parallel else (), jobs) as built:
-                for writer in SHEETS:  # while the workers build their sheets' cells
-                    book.defer = parallel and any(writer in group for group in PARALLEL_GROUPS)
-                    writer(book, styles, ctx)
-                for cells, indices in built:
-                    _take(book, workbook, cells, indices)
-            workbook.set_properties(_properties(ctx))
-            workbook.close()
-            pack(buffer.getvalue(), tmp, book.data)
+            # The workers hand their cells over in files: through a pipe, 50 MB of rows
+            # cost this process as much time again as building them.
+            with tempfile.TemporaryDirectory(prefix="xlplan-cells-") as cells_dir:
+                tasks = [(g, cells_dir) for g in range(len(PARALLEL_GROUPS))] if parallel else []
+                with started(_build, ctx, tasks, jobs) as built:
+                    for writer in SHEETS:  # while the workers build their sheets' cells
+                        book.defer = parallel and any(writer in group for group in PARALLEL_GROUPS)
+                        writer(book, styles, ctx)
+                    for cells, indices in built:
+                        _take(book, workbook, cells, indices)
+                workbook.set_properties(_properties(ctx))
+                workbook.close()
+                pack(buffer.getvalue(), tmp, book.data)
     except OutputError as exc:  # only atomic_path raises it: the rename into place failed
         raise MasterLocked(str(exc)) from exc
     except (OSError, XlsxWriterException, zipfile.BadZipFile) as exc:
         raise OutputError(f"Cannot write {path}: {getattr(exc, 'strerror', None) or exc}.") from exc
 
 
-Built = dict[str, tuple[list[str], int, int]]  # sheet name -> (row XML, last row, last column)
+Built = dict[str, tuple[str, int, int]]  # sheet name -> (file of its row XML, last row, last column)
 
 
-def _build(ctx: Context, group: int) -> tuple[Built, dict[Any, int]]:
-    """In a worker: the cells of one group of sheets, and the style indices they used."""
+def _build(ctx: Context, task: tuple[int, str]) -> tuple[Built, dict[Any, int]]:
+    """In a worker: the cells of one group of sheets, each into a file in `folder`, and
+    the style indices they used."""
+    group, folder = task
     workbook = xlsxwriter.Workbook(io.BytesIO(), BOOK_OPTIONS)  # never closed: only its styles are used
     book = Book(workbook)
     styles = Styles(workbook, ctx.template)
     for writer in PARALLEL_GROUPS[group]:
         writer(book, styles, ctx)
-    built = {name: (d.rows, d.last_row, d.last_col) for name, d in book.data.items()}
+    built: Built = {}
+    for n, (name, data) in enumerate(book.data.items()):
+        path = Path(folder) / f"{group}-{n}.xml"
+        with path.open("wb") as out:
+            out.writelines(data.chunks())
+        built[name] = (str(path), data.last_row, data.last_col)
     return built, dict(workbook.xf_format_indices)
 
 
@@ -362,7 +374,7 @@ def _take(book: Book, workbook: Workbook, built: Built, indices: dict[Any, int])
         data = book.data[name]
         if not data.deferred or (data.last_row, data.last_col) != (last_row, last_col):
             raise RuntimeError(f"the '{name}' sheet built by a worker does not match its layout")
-        data.rows = rows
+        data.source = Path(rows)
 
 
 def _properties(ctx: Context) -> dict[str, Any]:
@@ -1582,8 +1594,8 @@ SHEETS: tuple[SheetWriter, ...] = (
     _sheet_feedback,
     _sheet_returns,
 )
-# With several cores and a large plan, a worker process builds Current status (about half
-# of all the cells) while this one writes the rest. More workers were measured slower on
-# two cores: handing 50 MB of cells between processes costs what building them does.
-PARALLEL_GROUPS: tuple[tuple[SheetWriter, ...], ...] = ((_sheet_current_status,),)
+# With several cores and a large plan, a worker process builds Current status and Trend
+# (about half of all the cells) while this one writes the rest. A second worker was
+# measured slower on two cores: this process would then wait with nothing to do.
+PARALLEL_GROUPS: tuple[tuple[SheetWriter, ...], ...] = ((_sheet_current_status, _sheet_trend),)
 PARALLEL_FROM = 5_000  # items: below this, starting workers costs more than it saves

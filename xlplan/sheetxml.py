@@ -42,8 +42,10 @@ class SheetData:
         self.rows: list[str] = []
         self.last_row = -1
         self.last_col = 0
-        # Deferred: only the extent is kept here; another process builds the cells (render._build).
+        # Deferred: only the extent is kept here; another process builds the cells (render._build)
+        # and leaves them, as chunks() would give them, in the file `source`.
         self.deferred = deferred
+        self.source: Path | None = None
 
     def add(self, row: int, cells: Sequence[str], width: int, height: float | None = None) -> None:
         if row <= self.last_row:
@@ -77,6 +79,10 @@ class SheetData:
         return f"A1:{LETTERS[self.last_col]}{self.last_row + 1}"
 
     def chunks(self) -> Iterator[bytes]:
+        if self.source is not None:
+            with self.source.open("rb") as stream:
+                yield from iter(lambda: stream.read(1 << 20), b"")
+            return
         yield b"<sheetData>"
         rows = self.rows
         for start in range(0, len(rows), _ROWS_PER_CHUNK):
