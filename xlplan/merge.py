@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from xlplan.files import atomic_path, checkpoint
-from xlplan.ledger import Ledger, fields_json, now, plain, to_json
+from xlplan.ledger import Ledger, encode_json, now, plain, to_json
 from xlplan.report import Report
 from xlplan.template import Template
 from xlplan.validate import Validated
@@ -124,6 +124,7 @@ def _merge_values(
     sql = "SELECT sheet, ref, fields FROM entries WHERE cycle = ? AND recipient = ?"
     current: dict[Key, dict[str, Any]] = {(s, r): json.loads(f) for s, r, f in db.execute(sql, (cycle, who))}
     audit = []
+    sha, name = out.sha256, out.path.name
     new_rows = {key: {f: plain(v) for f, v in row.items()} for key, row in values.items()}
     for key in {**current, **new_rows}:
         now_row, new_row, last = current.get(key, {}), new_rows.get(key, {}), earlier.get(key, {})
@@ -131,13 +132,11 @@ def _merge_values(
             new, old = new_row.get(fld), now_row[fld] if fld in now_row else last.get(fld)
             if old != new and (fld in now_row or new is not None):
                 sheet, ref = key
-                audit.append(
-                    (stamp, cycle, who, sheet, ref, fld, to_json(old), to_json(new), out.sha256, out.path.name)
-                )
+                audit.append((stamp, cycle, who, sheet, ref, fld, to_json(old), to_json(new), sha, name))
     db.execute("DELETE FROM entries WHERE cycle = ? AND recipient = ?", (cycle, who))
-    db.executemany(
+    db.executemany(  # the rows are plain already: encoded as they are
         "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(cycle, who, s, r, fields_json(row), out.sha256, stamp) for (s, r), row in new_rows.items()],
+        [(cycle, who, s, r, encode_json(row), sha, stamp) for (s, r), row in new_rows.items()],
     )
     db.executemany(
         "INSERT INTO audit (at, cycle, recipient, sheet, ref, field, old, new, return_sha, file) "
