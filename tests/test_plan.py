@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import xlsxwriter
-from conftest import ACTIONS, SETTINGS, SPONSORS
+from conftest import ACTIONS, SETTINGS, SPONSORS, make_plan_folder
 
 from xlplan.errors import PlanError, TemplateError
 from xlplan.plan import Plan, PlanFolder, find_folder, init_folder, load_plan
@@ -324,3 +324,53 @@ def test_a_sponsor_listed_twice_in_another_case_is_refused(tmp_path: Path) -> No
     sheets["Sponsors"].append(["HELEN WATSON", "someone.else@example.org", "Typo"])
     message = plan_error(tmp_path, sheets)
     assert "Sponsors!row 5: 'HELEN WATSON' is listed twice." in message
+
+
+# --- the cache of a plan read without problems ----------------------------------------------
+
+
+def _same(a: Plan, b: Plan) -> None:
+    assert a.items == b.items and a.rows == b.rows
+    assert a.recipients == b.recipients and a.settings == b.settings
+    assert a.template == b.template
+
+
+def test_an_unchanged_plan_is_taken_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = make_plan_folder(tmp_path / "plan")
+    first = load_plan(folder)  # read from plan.xlsx, then cached
+    assert folder.cache_file.is_file()
+    monkeypatch.setattr("xlplan.plan._parse", lambda *_: pytest.fail("plan.xlsx was read again"))
+    cached = load_plan(folder)
+    _same(cached, first)
+    assert isinstance(cached.items[0]["due"], date) and cached.items[0]["due"] == ACTIONS[0]["due"]
+    assert cached.items_for("Helen Watson") == first.items_for("Helen Watson")
+
+
+def test_a_changed_plan_or_template_is_read_again(tmp_path: Path) -> None:
+    folder = make_plan_folder(tmp_path / "plan")
+    load_plan(folder)
+    changed = [dict(a) for a in ACTIONS]
+    changed[0]["action"] = "A new wording of the first action"
+    make_plan_folder(tmp_path / "plan", actions=changed)  # the officer edits plan.xlsx
+    assert load_plan(folder).items[0]["action"] == "A new wording of the first action"
+    own = folder.root / "templates" / "implementation-plan.yaml"  # the folder gets its own template
+    own.parent.mkdir()
+    text = (Path(__file__).parents[1] / "templates" / "implementation-plan.yaml").read_text(encoding="utf-8")
+    own.write_text(text.replace("title: Strategic Plan implementation return", "title: Our own return"), "utf-8")
+    assert load_plan(folder).template.title == "Our own return"
+
+
+@pytest.mark.parametrize("damage", ["not json", '{"key": 1}', ""])
+def test_a_damaged_cache_is_ignored(tmp_path: Path, damage: str) -> None:
+    folder = make_plan_folder(tmp_path / "plan")
+    fresh = load_plan(folder)
+    folder.cache_file.write_text(damage, encoding="utf-8")
+    _same(load_plan(folder), fresh)
+    assert folder.cache_file.read_text(encoding="utf-8").startswith('{"key"')  # rewritten whole
+
+
+def test_a_plan_with_problems_is_never_cached(tmp_path: Path) -> None:
+    folder = make_plan_folder(tmp_path / "plan", settings={**SETTINGS, "plan_id": ""})
+    with pytest.raises(PlanError, match="Plan id"):
+        load_plan(folder)
+    assert not folder.cache_file.exists()

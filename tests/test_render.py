@@ -395,7 +395,8 @@ def test_existing_master_replaced_atomically(plan: Plan) -> None:
     assert rendered == Rendered(target, fallback=False)
     assert openpyxl.load_workbook(target).sheetnames == SHEETS
     assert set(plan.folder.root.iterdir()) == before  # no temp files left behind
-    assert not [p for p in plan.folder.root.iterdir() if p.name.startswith(".")]
+    cache = plan.folder.cache_file.parent  # the plan's cache is meant to stay; temp files are not
+    assert not [p for p in plan.folder.root.iterdir() if p.name.startswith(".") and p != cache]
 
 
 def test_locked_master_falls_back_to_a_new_file(plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -416,7 +417,8 @@ def test_locked_master_falls_back_to_a_new_file(plan: Plan, monkeypatch: pytest.
     assert rendered.path.name.startswith("master-tracker (2025-Q3 ")
     assert rendered.path.suffix == ".xlsx"
     assert openpyxl.load_workbook(rendered.path).sheetnames == SHEETS
-    assert not [p for p in plan.folder.root.iterdir() if p.name.startswith(".")]
+    cache = plan.folder.cache_file.parent  # the plan's cache is meant to stay; temp files are not
+    assert not [p for p in plan.folder.root.iterdir() if p.name.startswith(".") and p != cache]
 
 
 def test_explicit_target(plan: Plan, tmp_path: Path) -> None:

@@ -20,8 +20,10 @@ Features any template may declare (none is specific to one kind of return):
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -224,6 +226,7 @@ class Template:
     summary: dict[str, Any]
     source: str
     distribution: DistributionSummary | None = None
+    digest: str = ""  # SHA-256 of the YAML it was read from: a cached plan is for this template only
 
     @property
     def summary_kind(self) -> str:
@@ -294,7 +297,7 @@ def parse_template(text: str, source: str) -> Template:
     if not isinstance(raw, dict):
         raise TemplateError(f"{source}: expected a mapping at the top level")
     try:
-        return _build(raw, source)
+        return dataclasses.replace(_build(raw, source), digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
     except (KeyError, TypeError, ValueError) as exc:
         raise TemplateError(f"{source}: {exc}") from exc
 
