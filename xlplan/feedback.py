@@ -9,10 +9,11 @@ message, and a 'Please fix' summary sheet first.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from xlplan.files import safe_filename
 from xlplan.generate import Annotations, new_manifest, write_return
-from xlplan.ledger import Ledger
+from xlplan.ledger import CycleInfo
 from xlplan.merge import Outcome
 from xlplan.plan import Plan
 
@@ -22,16 +23,19 @@ def feedback_path(plan: Plan, cycle: str, who: str) -> Path:
     return plan.folder.feedback_dir(cycle) / f"{safe_filename(f'{cycle} return - {who} - PLEASE FIX')}.xlsx"
 
 
-def write_feedback(plan: Plan, ledger: Ledger, outcome: Outcome, cycle: str) -> Path | None:
-    """Write the annotated copy for a quarantined return; None if it cannot be matched."""
+def write_feedback(
+    plan: Plan, outcome: Outcome, cycle: str, info: CycleInfo | None, previous: dict[str, dict[str, Any]]
+) -> Path | None:
+    """Write the annotated copy for a quarantined return; None if it cannot be matched.
+
+    `info` is the cycle as the ledger knows it, `previous` the cycle before's values by ref.
+    """
     who = outcome.recipient
     if not who or plan.recipient(who) is None or outcome.cycle != cycle:
         return None
     items = plan.items_for(who)
-    info = ledger.cycle(cycle)
     if not items or info is None:
         return None
-    previous = ledger.latest_before(cycle, plan.template.rows_sheet.name)
     manifest = new_manifest(plan, who, cycle, info.deadline)
     path = feedback_path(plan, cycle, who)
     notes = Annotations(outcome.raw_rows or {}, outcome.report.issues, outcome.raw_groups or {})

@@ -8,6 +8,7 @@ Idempotence comes from the file hash: a file already in the ledger is never merg
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,17 @@ def archive(archive_dir: Path, outcome: Outcome) -> Path:
     return target
 
 
-def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived: dict[str, Path]) -> int:
-    """Write every outcome of a run in ONE transaction. Returns the number of values changed."""
+def record(
+    ledger: Ledger,
+    template: Template,
+    outcomes: list[Outcome],
+    archived: dict[str, Path],
+    before_commit: Callable[[], None] | None = None,
+) -> int:
+    """Write every outcome of a run in ONE transaction. Returns the number of values changed.
+
+    `before_commit` runs last inside the transaction: if it raises, nothing is written.
+    """
     rows_sheet = template.rows_sheet.name
     groups_sheet = template.groups_sheet.name if template.groups_sheet else ""
     changed = 0
@@ -98,6 +108,8 @@ def record(ledger: Ledger, template: Template, outcomes: list[Outcome], archived
                     earlier_by_cycle[out.cycle] = _previous_values(db, ledger, out.cycle)
                 changed += _merge_values(db, out, values, earlier_by_cycle[out.cycle], stamp)
         checkpoint("in-ledger-transaction")
+        if before_commit is not None:
+            before_commit()
         db.execute(
             "INSERT INTO meta VALUES ('state', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )

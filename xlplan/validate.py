@@ -46,6 +46,16 @@ def schemas_for(template: Template) -> Any:
     return _SCHEMAS[key]
 
 
+def warm(plan: Plan) -> None:
+    """Build now what each worker process would otherwise build for itself, once per
+    worker: the schemas (and Pandera's backends, loaded on first use) and the plan's
+    index of items by recipient. Workers forked after this inherit them."""
+    for schema, _rules in schemas_for(plan.template).values():
+        with contextlib.suppress(pa.errors.SchemaErrors, pa.errors.SchemaError):
+            schema.validate(frame([], plan.template, date.today()), lazy=True)
+    plan.items_for("")
+
+
 @dataclass
 class Prepared:
     """A return matched to the plan and typed, waiting for the (batched) schema pass."""
