@@ -60,8 +60,8 @@ class ChoiceList:
     title: str
     values: tuple[Choice, ...]
 
-    @property
-    def names(self) -> tuple[str, ...]:
+    @functools.cached_property
+    def names(self) -> tuple[str, ...]:  # asked once per cell of a choice column
         return tuple(c.value for c in self.values)
 
     def get(self, value: str) -> Choice | None:

@@ -289,6 +289,8 @@ def _typed_rows(
     letters = {key: column_letter(i) for key, i in ret.columns.items()}
     by_ref = plan.by_ref
     columns = template.rows_sheet.columns
+    # Values typed exactly as listed need no normalising: the fast path below.
+    exact = {c.key: frozenset(template.choices[c.choices].names) for c in columns if c.type == "choice" and c.choices}
     out: dict[str, tuple[int, dict[str, Any]]] = {}
     for ref, row in rows.items():
         item = by_ref[ref]
@@ -300,6 +302,9 @@ def _typed_rows(
             raw = row.values.get(col.key)
             if raw is None or raw == "":
                 typed[col.key] = None
+                continue
+            if type(raw) is str and (col.type == "text" or raw in exact.get(col.key, ())):
+                typed[col.key] = raw.strip() or None  # as _typed would say, without its checks
                 continue
             cell = f"{letters[col.key]}{row.excel_row}" if col.key in letters else ""
             typed[col.key] = _typed(col, raw, template, report, sheet, cell, ref, ret.recipient)
