@@ -478,6 +478,13 @@ class Corpus:
             "malformed",
             who="",
         )(lambda: rezip(self.victim(), {"docProps/custom.xml": lambda x: external_entity(x, comment=70_000)}))
+        case(
+            "External entity after a comment that looks like an element (custom.xml)",
+            "entity after tag comment.xlsx",
+            "quarantined",
+            "file-unsafe",
+            who="",
+        )(lambda: rezip(self.victim(), {"docProps/custom.xml": lambda x: external_entity(x, tag_comment=True)}))
 
         # Structure
         @case("Both copies of the metadata deleted", "no metadata.xlsx", "quarantined", "no-metadata", who="")
@@ -935,10 +942,11 @@ def laughs(xml: bytes, comment: int = 0) -> bytes:
     return prolog + pad + declaration + body
 
 
-def external_entity(xml: bytes, comment: int = 0) -> bytes:
+def external_entity(xml: bytes, comment: int = 0, tag_comment: bool = False) -> bytes:
     """An external entity (XXE) reading a local file into a custom property."""
     declaration = b'<!DOCTYPE Properties [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
     pad = b"<!--" + b"x" * comment + b"-->" if comment else b""
+    pad += b"<!-- <Properties> is not the root yet -->" if tag_comment else b""
     prolog, body = split_prolog(xml)
     body = body.replace(b"<vt:lpwstr>test-plan</vt:lpwstr>", b"<vt:lpwstr>&xxe;</vt:lpwstr>", 1)
     return prolog + pad + declaration + body

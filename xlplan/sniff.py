@@ -12,6 +12,7 @@ OLE container's directory is walked to tell an encrypted workbook from a legacy 
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zipfile
 import zlib
@@ -156,11 +157,30 @@ def _xml_with_entities(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -
     for info in infos:
         if info.is_dir() or not info.filename.lower().endswith((".xml", ".rels", ".vml")):
             continue
-        with archive.open(info) as part:
-            head = part.read(PROLOG_BYTES)
-        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        if _declares_entities(archive, info):
             return info.filename
     return ""
+
+
+_ROOT = re.compile(rb"<[A-Za-z_]")  # the root element's start: no declaration can follow it
+_COMMENT = re.compile(rb"<!--.*?-->", re.S)
+
+
+def _declares_entities(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Read the part's prolog only, a few KB at a time, up to the root element (or PROLOG_BYTES)."""
+    head = b""
+    with archive.open(info) as part:
+        while len(head) < PROLOG_BYTES:
+            chunk = part.read(4096)
+            if not chunk:
+                break
+            head += chunk
+            visible = _COMMENT.sub(b"", head)  # a comment may mention <tags>: it is not the root
+            root = None if b"<!--" in visible else _ROOT.search(visible)
+            if root is not None:
+                head = visible[: root.start()]
+                break
+    return b"<!DOCTYPE" in head or b"<!ENTITY" in head
 
 
 def _macro_content_type(archive: zipfile.ZipFile, names: set[str]) -> bool:

@@ -233,12 +233,12 @@ class Template:
         """`status` (one status per item, the default) or `distribution` (ratings from many)."""
         return str(self.summary.get("kind", "status"))
 
-    @property
+    @functools.cached_property
     def rows_sheet(self) -> Sheet:
         """The sheet with one row per plan item (the one sponsors mostly fill)."""
         return next(s for s in self.sheets if s.kind == "rows")
 
-    @property
+    @functools.cached_property
     def groups_sheet(self) -> Sheet | None:
         return next((s for s in self.sheets if s.kind == "groups"), None)
 
