@@ -506,7 +506,12 @@ def _writer(col: Col, styles: Styles, c: int) -> CellXml:
     def text(n: int, value: Any) -> str:
         if type(value) is not str:
             value = format_value(value) or " "
-        return text_cell(start, n, coloured.get(value, plain), xml_text(value, limit))
+        mids = coloured.get(value, plain)
+        if not (len(value) <= limit and value.isprintable() and "&" not in value and "<" not in value):
+            return text_cell(start, n, mids, xml_text(value, limit))
+        if ">" in value or "_x" in value or value[0] <= " " or value[-1] <= " ":
+            return text_cell(start, n, mids, xml_text(value, limit))
+        return f"{start}{n}{mids[0]}{value}</t></is></c>"  # most cells: what text_cell would say, inline
 
     def number(n: int, value: Any) -> str:
         if type(value) in (int, float) and math.isfinite(value):
@@ -1329,6 +1334,16 @@ def _last_status_header(ctx: Context) -> str:
     return f"{header} ({ctx.previous_cycle})" if ctx.previous_cycle else header
 
 
+def _items_built_here(data: SheetData, ctx: Context, width: int) -> list[dict[str, Any]]:
+    """The plan's items, one row each; none when a worker builds this sheet's cells, whose
+    rows are then only counted here (the table, filter and print area need where they end)."""
+    if not data.deferred:
+        return ctx.plan.items
+    if ctx.plan.items:
+        data.add(HEADER_ROW + len(ctx.plan.items), (), width)
+    return []
+
+
 def _sheet_current_status(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     ws, data = book.add_sheet("Current status")
     _titles(
@@ -1345,7 +1360,7 @@ def _sheet_current_status(book: Book, styles: Styles, ctx: Context) -> Worksheet
     key, status_key, order = ctx.template.plan.key, ctx.status_key, ctx.status_order
     blank_inputs: list[Any] = [None] * len(input_keys)
     row = HEADER_ROW
-    for item in ctx.plan.items:
+    for item in _items_built_here(data, ctx, len(cols)):
         row += 1
         ref = item[key]
         now = ctx.current.get(ref)
@@ -1361,7 +1376,7 @@ def _sheet_current_status(book: Book, styles: Styles, ctx: Context) -> Worksheet
         else:
             values += [*blank_inputs, "no"] if now is None else [*(now.get(k) for k in input_keys), "yes"]
         data.write(row, writers, values, wrapped=wrapped)
-    _table(ws, cols, row)
+    _table(ws, cols, HEADER_ROW + len(ctx.plan.items))
     _print_setup(ws, ctx)
     return ws
 
@@ -1385,12 +1400,12 @@ def _sheet_trend(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
     writers = _writers(cols, styles)
     cycles, label = ctx.cycles, ctx.label_key
     row = HEADER_ROW
-    for item in ctx.plan.items:
+    for item in _items_built_here(data, ctx, len(cols)):
         row += 1
         ref = item[key]
         per_cycle = ctx.history.get(ref) or {}
         data.write(row, writers, [ref, item.get(label), *[per_cycle.get(c) for c in cycles]])
-    _table(ws, cols, row)
+    _table(ws, cols, HEADER_ROW + len(ctx.plan.items))
     ws.freeze_panes(HEADER_ROW + 1, 2)
     _print_setup(ws, ctx)
     return ws
