@@ -186,6 +186,27 @@ def build_schemas(template: Template) -> dict[str, tuple[pa.DataFrameSchema, dic
     return out
 
 
+def columns_needed(schema: pa.DataFrameSchema, rules: dict[str, RuleCheck], template: Template) -> list[str]:
+    """The frame columns a schema reads: its own columns and those its rules name (and last
+    cycle's copy of each). A rule failing on a row is reported once per column of the frame
+    validated, so a narrower frame halves Pandera's work on a return with many warnings."""
+    sheet = template.rows_sheet
+    keys = {c.key for c in sheet.columns}
+    named = {s for rc in rules.values() for s in _strings(rc.rule.params) if s in keys} | set(schema.columns)
+    named |= {c.key for c in sheet.columns if c.source == "previous" and c.field in named}
+    return [c.key for c in sheet.columns if c.key in named] + [AS_OF]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def frame(rows: list[dict[str, Any]], template: Template, as_of: date) -> pd.DataFrame:
     """Typed row values -> a dataframe with every column the rules refer to."""
     keys = [c.key for c in template.rows_sheet.columns]

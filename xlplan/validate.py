@@ -22,7 +22,7 @@ from xlplan.manifest import fingerprint
 from xlplan.plan import Plan
 from xlplan.read import Return
 from xlplan.report import Issue, Report
-from xlplan.schema import build_schemas, frame
+from xlplan.schema import build_schemas, columns_needed, frame
 from xlplan.template import Column, Template
 from xlplan.values import clean_text, column_letter, format_value, is_blank, parse_date, parse_number
 
@@ -125,7 +125,7 @@ def check_all(batch: list[Prepared], template: Template, as_of: date) -> None:
     sheet = template.rows_sheet.name
     for severity, (schema, rules) in schemas_for(template).items():
         try:
-            schema.validate(df, lazy=True)
+            schema.validate(df[columns_needed(schema, rules, template)], lazy=True)
         except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
             cases = getattr(exc, "failure_cases", None)
             if cases is None:
