@@ -28,7 +28,7 @@ from xlplan.read import read_return
 from xlplan.report import Report
 from xlplan.validate import Prepared, Validated, check_all, prepare, warm
 from xlplan.values import clean_text
-from xlplan.workers import chunks, default_jobs, map_tasks, settled, started
+from xlplan.workers import chunks, default_jobs, gc_paused, map_tasks, settled, started
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx"}
 _IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
@@ -234,9 +234,10 @@ def _judge_all(
 def _judge_piece(context: tuple[Plan, str, date], piece: list[tuple[Path, bytes]]) -> list[_Judged]:
     """Read and check some files (in a worker process, or here); one schema pass for them all."""
     plan, cycle, as_of = context
-    judged = [_judge(path, data, plan, cycle) for path, data in piece]
-    batch = [p for _, p in judged if p is not None]
-    check_all(batch, plan.template, as_of)
+    with gc_paused():
+        judged = [_judge(path, data, plan, cycle) for path, data in piece]
+        batch = [p for _, p in judged if p is not None]
+        check_all(batch, plan.template, as_of)
     for j, prepared in judged:
         if prepared is not None:
             j.validated = prepared.result

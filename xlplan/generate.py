@@ -30,7 +30,7 @@ from xlplan.report import Issue
 from xlplan.sheetxml import CELL_LIMIT, SheetData, cell_start, excel_serial, pack, text_cell, text_style, xf, xml_text
 from xlplan.template import Column, Sheet, Template
 from xlplan.values import format_value, long_date
-from xlplan.workers import chunks, default_jobs, map_tasks
+from xlplan.workers import chunks, default_jobs, gc_paused, map_tasks
 
 DEADLINE_BEFORE_SPG = timedelta(weeks=3)  # SOP: returns due 3 weeks before the SPG meets
 HEADER_ROW = 3  # 0-based: title, subtitle, a blank row, then the header
@@ -141,10 +141,11 @@ def _write_piece(
     """Write some recipients' workbooks (in a worker process, or here)."""
     plan, previous, spg_date, password = context
     done = []
-    for name, path, manifest in piece:
-        items = plan.items_for(name)
-        write_return(path, plan, name, items, previous, manifest, spg_date, password)
-        done.append((name, path, len(items)))
+    with gc_paused():
+        for name, path, manifest in piece:
+            items = plan.items_for(name)
+            write_return(path, plan, name, items, previous, manifest, spg_date, password)
+            done.append((name, path, len(items)))
     return done
 
 

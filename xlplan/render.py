@@ -75,7 +75,7 @@ from xlplan.sheetxml import (
 from xlplan.summary import Summary, summarise
 from xlplan.template import Column, Template
 from xlplan.values import format_value, long_date, parse_date
-from xlplan.workers import started
+from xlplan.workers import gc_paused, started
 
 BOOK_OPTIONS = {
     "strings_to_formulas": False,
@@ -330,7 +330,7 @@ def _write_book(path: Path, ctx: Context, jobs: int = 1) -> None:
             # cost this process as much time again as building them.
             with tempfile.TemporaryDirectory(prefix="xlplan-cells-") as cells_dir:
                 tasks = [(g, cells_dir) for g in range(len(PARALLEL_GROUPS))] if parallel else []
-                with started(_build, ctx, tasks, jobs) as built:
+                with started(_build, ctx, tasks, jobs) as built, gc_paused():
                     for writer in SHEETS:  # while the workers build their sheets' cells
                         book.defer = parallel and any(writer in group for group in PARALLEL_GROUPS)
                         writer(book, styles, ctx)
@@ -355,8 +355,9 @@ def _build(ctx: Context, task: tuple[int, str]) -> tuple[Built, dict[Any, int]]:
     workbook = xlsxwriter.Workbook(io.BytesIO(), BOOK_OPTIONS)  # never closed: only its styles are used
     book = Book(workbook)
     styles = Styles(workbook, ctx.template)
-    for writer in PARALLEL_GROUPS[group]:
-        writer(book, styles, ctx)
+    with gc_paused():
+        for writer in PARALLEL_GROUPS[group]:
+            writer(book, styles, ctx)
     built: Built = {}
     for n, (name, data) in enumerate(book.data.items()):
         path = Path(folder) / f"{group}-{n}.xml"

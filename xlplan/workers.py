@@ -48,6 +48,19 @@ def settled() -> Iterator[Callable[[], None]]:
         gc.unfreeze()
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a bounded piece of work (a worker's share of the
+    returns or workbooks): measured at ~10% of its time. What it leaves is collected after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def default_jobs() -> int:
     """The cores this process may use (a container or `taskset` may allow fewer than the machine has)."""
     try:
