@@ -150,6 +150,10 @@ def step_baseline_b(root: Path, out: Path) -> dict[str, Any]:
     return {}
 
 
+PAST_DUE = {"Blue": 70, "Red": 12, "Amber": 10, "Green": 8}
+NOT_YET_DUE = {"Green": 55, "Amber": 15, "Red": 5, "Grey": 25}
+
+
 def step_fill(root: Path) -> dict[str, Any]:
     """Every sponsor returns: realistic values and a few errors (typos, Red with no note)."""
     from xlplan.generate import Annotations, new_manifest, write_return
@@ -165,7 +169,14 @@ def step_fill(root: Path) -> dict[str, Any]:
         items = plan.items_for(person.name)
         filled = {}
         for item in items:
-            rag = rng.choice(["Green", "Green", "Green", "Amber", "Red", "Grey", "Blue"])
+            # As in real returns, the status follows the due date: most actions past their
+            # due date are complete (Blue), the rest late, some with a revised date.
+            past_due = item["due"] < info.deadline
+            statuses = PAST_DUE if past_due else NOT_YET_DUE
+            rag = rng.choices(list(statuses), weights=list(statuses.values()))[0]
+            revised = None
+            if past_due and rag in ("Red", "Amber") and rng.random() < 0.5:
+                revised = info.deadline + timedelta(days=rng.randint(30, 365))
             actual = None
             if item["target"] and rag in ("Green", "Amber", "Red"):
                 # Mostly consistent with the SOP's 5% rule, as real returns mostly are.
@@ -176,6 +187,7 @@ def step_fill(root: Path) -> dict[str, Any]:
                 "rag": rag,
                 "actual": actual,
                 "comments": sentence(rng, 10) if rag in ("Red", "Amber") else None,
+                "revised_due": revised,
             }
         if n % 25 == 0:  # a few returns with errors
             first = items[0]["ref"]
@@ -192,7 +204,12 @@ def step_collect(root: Path) -> dict[str, Any]:
 
     plan = load_plan(PlanFolder(root))
     result = collect(plan, cycle=CYCLE, today=SPG)
-    return {"merged": result.count("merged"), "quarantined": result.count("quarantined")}
+    return {
+        "merged": result.count("merged"),
+        "quarantined": result.count("quarantined"),
+        "errors": sum(len(o.report.errors) for o in result.outcomes),
+        "warnings": sum(len(o.report.warnings) for o in result.outcomes),
+    }
 
 
 def step_baseline_a(root: Path, engine: str) -> dict[str, Any]:
@@ -302,7 +319,7 @@ def main() -> None:
     print()
     print(
         f"collect / baseline a  = {c['seconds'] / a['seconds']:.2f}x   (target <= 0.5x)"
-        f"   merged {c['merged']}, quarantined {c['quarantined']}"
+        f"   merged {c['merged']}, quarantined {c['quarantined']} ({c['errors']} errors, {c['warnings']:,} warnings)"
     )
     print(f"generate / baseline b = {g['seconds'] / b['seconds']:.2f}x   (target <= 1.5x)")
     print(f"collect peak memory   = {c['peak_mb']:.0f} MB       (target < 1024 MB)")

@@ -139,11 +139,18 @@ def _merge_values(
     sha, name = out.sha256, out.path.name
     new_rows = {key: {f: plain(v) for f, v in row.items()} for key, row in values.items()}
     for key in {**current, **new_rows}:
-        now_row, new_row, last = current.get(key, {}), new_rows.get(key, {}), earlier.get(key, {})
+        sheet, ref = key
+        now_row, new_row, last = current.get(key), new_rows.get(key, {}), earlier.get(key, {})
+        if now_row is None:  # the first return for this action this cycle: the common case, kept short
+            audit += [
+                (stamp, cycle, who, sheet, ref, fld, to_json(last.get(fld)), to_json(new), sha, name)
+                for fld, new in new_row.items()
+                if new is not None and new != last.get(fld)
+            ]
+            continue
         for fld in {**now_row, **new_row}:
             new, old = new_row.get(fld), now_row[fld] if fld in now_row else last.get(fld)
             if old != new and (fld in now_row or new is not None):
-                sheet, ref = key
                 audit.append((stamp, cycle, who, sheet, ref, fld, to_json(old), to_json(new), sha, name))
     db.execute("DELETE FROM entries WHERE cycle = ? AND recipient = ?", (cycle, who))
     db.executemany(  # the rows are plain already: encoded as they are
