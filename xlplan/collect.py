@@ -22,7 +22,7 @@ from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.ledger import Ledger
-from xlplan.merge import RECORDED, Outcome, archive, record
+from xlplan.merge import RECORDED, Outcome, archive_bytes, record
 from xlplan.plan import Plan
 from xlplan.read import read_return
 from xlplan.report import Report
@@ -139,11 +139,12 @@ def collect(
             result.gaps = _gaps_as_if_merged(plan, ledger, result, today)
             return result
         checkpoint("after-read")
-        # Archive paths are stored relative to the plan folder, which may be moved or shared.
+        # The bytes that were hashed and read are archived (not the file again, which may
+        # have changed since). Paths are relative to the plan folder, which may be moved.
         archived = {
-            o.sha256: archive(folder.archive_dir, o).relative_to(folder.root)
-            for o in result.outcomes
-            if o.status in RECORDED and o.sha256
+            o.sha256: archive_bytes(folder.archive_dir, o.sha256, o.path.suffix, data).relative_to(folder.root)
+            for o, data in to_read
+            if o.status in RECORDED
         }
         checkpoint("after-archive")
         # Feedback copies depend only on the return and earlier cycles: they are written
@@ -219,8 +220,14 @@ def _judge_all(
     pieces = chunks([(o.path, data) for o, data in to_read], jobs)
     if len(pieces) > 1:
         warm(plan)  # once here rather than once in every worker: ~0.2 s each at national scale
+    _fill_in(to_read, map_tasks(_judge_piece, (plan, cycle, as_of), pieces, jobs), progress)
+
+
+def _fill_in(
+    to_read: list[tuple[Outcome, bytes]], results: Iterator[list[_Judged]], progress: Callable[[Path], None] | None
+) -> None:
     outcomes = iter(o for o, _ in to_read)
-    for judged_piece in map_tasks(_judge_piece, (plan, cycle, as_of), pieces, jobs):
+    for judged_piece in results:
         for judged in judged_piece:
             out = next(outcomes)
             out.report, out.recipient, out.cycle = judged.report, judged.recipient, judged.cycle

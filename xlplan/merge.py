@@ -58,11 +58,11 @@ def archive_path(archive_dir: Path, sha256: str, suffix: str) -> Path:
     return archive_dir / sha256[:2] / f"{sha256}{suffix.lower() or '.bin'}"
 
 
-def archive(archive_dir: Path, outcome: Outcome) -> Path:
-    """Keep the exact bytes ingested, named by content: re-archiving is a no-op."""
-    target = archive_path(archive_dir, outcome.sha256, outcome.path.suffix)
+def archive_bytes(archive_dir: Path, sha256: str, suffix: str, data: bytes) -> Path:
+    """Keep the exact bytes ingested (whose hash is `sha256`), named by content:
+    re-archiving is a no-op."""
+    target = archive_path(archive_dir, sha256, suffix)
     if not target.exists():
-        data = outcome.path.read_bytes()
         with atomic_path(target) as tmp:
             tmp.write_bytes(data)
     return target
