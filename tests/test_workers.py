@@ -137,3 +137,24 @@ def test_master_built_partly_in_a_worker_is_the_same_file(
             assert x.read(name) == y.read(name), name
         status = x.read(sheet_parts(x)["Current status"])
     assert b"BA1.01" in status and status.count(b"<row ") > len(env.plan.items)  # the worker's cells are there
+
+
+def test_everything_also_works_with_spawned_workers(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows and macOS spawn their workers, which then get the plan pickled, not inherited."""
+    import multiprocessing
+
+    from xlplan import workers
+
+    monkeypatch.setattr(workers, "_start_method", lambda: multiprocessing.get_context("spawn"))
+    monkeypatch.setattr(render, "PARALLEL_FROM", 1)
+    one, many = copy_env(tmp_path_factory, tmp_path / "one"), copy_env(tmp_path_factory, tmp_path / "many")
+    _returns(one)
+    _returns(many)
+    serial, spawned = one.collect(jobs=1, render=True), many.collect(jobs=2, render=True)
+    assert [o.as_dict() for o in spawned.outcomes] == [o.as_dict() for o in serial.outcomes]
+    assert _ledger_rows(many) == _ledger_rows(one)
+    assert spawned.feedback and spawned.master is not None and spawned.master.is_file()
+    gen = generate(many.plan, "2026-Q1", spg_date=SPG, deadline=None, jobs=2)
+    assert len(gen.files) == len(many.plan.recipients)

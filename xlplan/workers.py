@@ -29,7 +29,8 @@ _CONTEXT: Any = None  # what every task of a worker shares (the plan), installed
 
 
 class WorkerError(XlplanError):
-    """A worker process died (out of memory, killed): nothing was written."""
+    """A worker process died (out of memory, killed). The ledger is written only after
+    every worker has finished, so it is unchanged."""
 
 
 @contextmanager
@@ -96,9 +97,8 @@ def started(fn: Callable[[Any, T], R], context: Any, tasks: Sequence[T], jobs: i
     if not tasks:
         yield iter(())
         return
-    ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
     workers = min(jobs, len(tasks))
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_install, initargs=(context,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=_start_method(), initializer=_install, initargs=(context,)) as pool:
         futures = [pool.submit(_call, fn, task) for task in tasks]
 
         def results() -> Iterator[R]:
@@ -107,8 +107,8 @@ def started(fn: Callable[[Any, T], R], context: Any, tasks: Sequence[T], jobs: i
                     yield future.result()
             except BrokenProcessPool as exc:
                 raise WorkerError(
-                    "A worker process stopped unexpectedly (out of memory?); nothing was written. "
-                    "Run the command again with --jobs 1 to use a single process."
+                    "A worker process stopped unexpectedly (out of memory?); the ledger was not changed. "
+                    "Run the command again, with --jobs 1 to use a single process."
                 ) from exc
 
         yield results()
@@ -122,6 +122,12 @@ def chunks(items: Sequence[T], jobs: int, per_job: int = 4) -> list[list[T]]:
     count = 1 if jobs <= 1 else min(len(items), jobs * per_job)
     size = -(-len(items) // count)
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _start_method() -> Any:
+    """Fork on Linux (fast, and the plan is inherited); the platform's default elsewhere:
+    spawn on Windows and macOS, where `context` is pickled to each worker."""
+    return multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
 
 
 def _install(context: Any) -> None:
