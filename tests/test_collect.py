@@ -764,3 +764,26 @@ def test_annotated_copy_fixed_in_libreoffice_is_merged(env: Env) -> None:
     assert entries[(HELEN, "BA1.03")]["revised_due"] == "2026-12-31"
     assert not issues(out, "locked-changed")
     assert BA3 not in {g for _, g in env.entries(sheet="Feedback")}
+
+
+def test_a_file_too_big_to_be_a_return_is_refused_unread(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    env.fill(HELEN)
+    big = env.fill(ALLEN, name="holiday video.xlsx")
+    big_sha, helen_sha = sha(big), sha(env.folder.returns_dir / f"{HELEN} {CYCLE}.xlsx")
+    monkeypatch.setattr("xlplan.collect.MAX_FILE_BYTES", big.stat().st_size - 1)  # a real one is gigabytes
+    real_read = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        assert self.name != big.name, "the file was read into memory"
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    result = env.collect()
+    out = outcome_for(result, big.name)
+    assert out.status == "quarantined" and out.sha256 == big_sha
+    assert [(i.code, i.message.split(";")[0]) for i in out.report.errors] == [("file-too-big", "The file is 0 MB")]
+    assert outcome_for(result, f"{HELEN} {CYCLE}.xlsx").status == "merged"
+    with env.ledger() as ledger:
+        logged = {r["file"]: r for r in ledger.returns()}
+    assert logged[big.name]["outcome"] == "quarantined" and logged[big.name]["archived"] == ""
+    assert [p.name for p in archive_files(env)] == [f"{helen_sha}.xlsx"]

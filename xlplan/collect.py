@@ -26,6 +26,7 @@ from xlplan.merge import RECORDED, Outcome, archive_bytes, record
 from xlplan.plan import Plan
 from xlplan.read import read_return
 from xlplan.report import Report
+from xlplan.sniff import MAX_FILE_BYTES
 from xlplan.validate import Prepared, Validated, check_all, prepare, warm
 from xlplan.values import clean_text
 from xlplan.workers import chunks, default_jobs, gc_paused, map_tasks, settled, started
@@ -170,8 +171,11 @@ def _identify(path: Path, ledger: Ledger, cycle: str, seen: dict[str, Outcome]) 
     The bytes come back when the file still has to be read as a return.
     """
     try:
+        stat = path.stat()
+        if stat.st_size > MAX_FILE_BYTES:  # refused unread: never held in memory
+            return _too_big(path, stat.st_size), None
         data = path.read_bytes()
-        mtime = path.stat().st_mtime
+        mtime = stat.st_mtime
     except OSError as exc:
         report = Report(path.name)
         report.error(
@@ -194,6 +198,18 @@ def _identify(path: Path, ledger: Ledger, cycle: str, seen: dict[str, Outcome]) 
     out = Outcome(path, sha, Report(path.name), status="quarantined", mtime=mtime)
     seen[sha] = out
     return out, data
+
+
+def _too_big(path: Path, size: int) -> Outcome:
+    """A file far larger than any return: hashed as a stream, recorded, not archived."""
+    with path.open("rb") as stream:
+        sha = hashlib.file_digest(stream, "sha256").hexdigest()
+    report = Report(path.name)
+    report.error(
+        f"The file is {size // (1024 * 1024)} MB; a return is far smaller. Ask for the workbook that was sent out.",
+        code="file-too-big",
+    )
+    return Outcome(path, sha, report, status="quarantined", detail="not archived: too large to keep")
 
 
 @dataclass
