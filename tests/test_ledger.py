@@ -25,6 +25,11 @@ CREATE TABLE entries (
     field TEXT NOT NULL, value TEXT, return_sha TEXT NOT NULL, merged_at TEXT NOT NULL,
     PRIMARY KEY (cycle, recipient, sheet, ref, field)
 );
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL, cycle TEXT NOT NULL, recipient TEXT NOT NULL,
+    sheet TEXT NOT NULL, ref TEXT NOT NULL, field TEXT NOT NULL, old TEXT, new TEXT,
+    return_sha TEXT NOT NULL, file TEXT NOT NULL
+);
 INSERT INTO meta VALUES ('schema_version', '1');
 INSERT INTO cycles VALUES ('2025-Q2', NULL, '2025-06-01', '2025-05-01T09:00:00+01:00');
 INSERT INTO cycles VALUES ('2025-Q3', NULL, '2025-09-01', '2025-08-01T09:00:00+01:00');
@@ -42,9 +47,22 @@ ROWS_1 = [  # cycle, recipient, ref, field, value (JSON), sha
 ]
 
 
+AUDIT_1 = [  # at, recipient, ref, field, old, new (JSON; before 1.1, plain text), sha
+    ("2025-09-01T10:00", "Helen", "BA1.01", "rag", '"Amber"', '"Green"', "h3"),
+    ("2025-09-01T10:00", "Helen", "BA1.01", "progress", None, '"Caf\u00e9 opened"', "h3"),
+    ("2025-09-01T10:00", "Helen", "BA1.02", "actual", "94.0", "101.0", "h3"),
+    ("2025-09-02T09:00", "Sharon", "BA1.01", "rag", "Green", "Red", "s3"),  # plain text, as 1.0 kept it
+]
+
+
 def make_schema_1(path: Path) -> None:
     db = sqlite3.connect(path)
     db.executescript(SCHEMA_1)
+    db.executemany(
+        "INSERT INTO audit (at, cycle, recipient, sheet, ref, field, old, new, return_sha, file) "
+        "VALUES (?, '2025-Q3', ?, 'Actions', ?, ?, ?, ?, ?, 'f.xlsx')",
+        AUDIT_1,
+    )
     db.executemany(
         "INSERT INTO entries VALUES (?, ?, 'Actions', ?, ?, ?, ?, '2025-09-01T10:00:00+01:00')",
         [(c, who, ref, f, v, sha) for c, who, ref, f, v, sha in ROWS_1],
@@ -77,9 +95,23 @@ def test_a_schema_1_ledger_is_migrated_in_place_and_reads_the_same(tmp_path: Pat
         exported = [(r["recipient"], r["field"], r["value"], r["return_sha"]) for r in rows(ledger, "entries")]
         assert ("Helen", "actual", 94.0, "h2") in exported and ("Sharon", "revised_due", "2026-03-31", "s3") in exported
         assert len(exported) == len(ROWS_1)
+        # The audit trail: one row per action and return now, one record per field as before.
+        assert [(a["id"], a["recipient"], a["ref"], a["field"], a["old"], a["new"]) for a in ledger.audit()] == [
+            (1, "Helen", "BA1.01", "rag", "Amber", "Green"),
+            (1, "Helen", "BA1.01", "progress", None, "Café opened"),
+            (2, "Helen", "BA1.02", "actual", 94.0, 101.0),
+            (3, "Sharon", "BA1.01", "rag", "Green", "Red"),
+        ]
+        exported = rows(ledger, "audit", "2025-Q3")
+        assert [(a["field"], a["new"], a["return_sha"], a["file"]) for a in exported][-1] == (
+            "rag",
+            "Red",
+            "s3",
+            "f.xlsx",
+        )
     # Opening it again changes nothing more.
     with Ledger(path) as ledger:
-        assert ledger.counts()["entries"] == 3
+        assert ledger.counts()["entries"] == 3 and ledger.counts()["audit"] == 3
 
 
 def test_a_ledger_that_cannot_be_migrated_is_left_as_it_was(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 from datetime import date, datetime
@@ -15,7 +16,7 @@ from conftest import ACTIONS, make_plan_folder
 import xlplan.files
 from xlplan.errors import OutputError, UsageError
 from xlplan.gaps import Gaps, find_gaps
-from xlplan.ledger import Ledger, fields_json, to_json
+from xlplan.ledger import Ledger, fields_json
 from xlplan.plan import Plan, load_plan
 from xlplan.render import MasterLocked, Rendered, days_text, fallback_path, render_master
 
@@ -61,11 +62,11 @@ FEEDBACK_ROWS = [
 ]
 # Old and new values as stored: JSON, except the last row's plain text (as merge.py writes them).
 AUDIT = [
-    (HELEN, SHEET, "BA1.01", "rag", to_json("Green"), to_json("Amber")),
-    (HELEN, SHEET, "BA1.02", "revised_due", None, to_json("2025-10-31")),
-    (HELEN, SHEET, "BA1.03", "progress", to_json("Not started"), to_json(FORMULA_NOTE)),
-    (SHARON, SHEET, "BA3.02", "actual", None, to_json(250)),
-    (HELEN, FEEDBACK, BA1, "feedback", None, to_json("=1+1")),
+    (HELEN, SHEET, "BA1.01", "rag", "Green", "Amber"),
+    (HELEN, SHEET, "BA1.02", "revised_due", None, "2025-10-31"),
+    (HELEN, SHEET, "BA1.03", "progress", "Not started", FORMULA_NOTE),
+    (SHARON, SHEET, "BA3.02", "actual", None, 250),
+    (HELEN, FEEDBACK, BA1, "feedback", None, "=1+1"),
     (SHARON, SHEET, "BA3.01", "progress", "Consulting", "+44 7700 900123"),
 ]
 
@@ -112,17 +113,15 @@ def _fill_ledger(path: Path) -> None:
             )
         for n, (who, sheet, ref, fld, old, new) in enumerate(AUDIT):
             db.execute(
-                "INSERT INTO audit (at, cycle, recipient, sheet, ref, field, old, new, return_sha, "
-                "file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO audit (at, cycle, recipient, sheet, ref, changes, return_sha, file) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     f"2025-09-1{n}T10:00:00+01:00",
                     Q3,
                     who,
                     sheet,
                     ref,
-                    fld,
-                    old,
-                    new,
+                    json.dumps({fld: [old, new]}),
                     _sha(who, Q3),
                     f"{Q3} {who}.xlsx",
                 ),

@@ -13,7 +13,7 @@ import io
 import json
 from typing import Any
 
-from xlplan.ledger import Ledger, loose_json
+from xlplan.ledger import Ledger
 
 TABLES = ("entries", "audit", "returns")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -22,6 +22,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def rows(ledger: Ledger, table: str, cycle: str | None = None) -> list[dict[str, Any]]:
     if table not in TABLES:
         raise ValueError(table)
+    if table == "audit":  # one record per changed field
+        return ledger.audit(cycle)
     where = " WHERE cycle = ?" if cycle else ""
     cur = ledger.db.execute(f"SELECT * FROM {table}{where} ORDER BY rowid", (cycle,) if cycle else ())
     names = [d[0] for d in cur.description]
@@ -32,8 +34,6 @@ def rows(ledger: Ledger, table: str, cycle: str | None = None) -> list[dict[str,
             fields = json.loads(record.pop("fields"))
             out += [_entry(record, name, value) for name, value in fields.items()]
             continue
-        if table == "audit":
-            record["old"], record["new"] = loose_json(record["old"]), loose_json(record["new"])
         if table == "returns":
             record["issues"] = json.loads(record["issues"])
         out.append(record)

@@ -21,7 +21,7 @@ from typing import Any
 
 from xlplan.errors import LedgerError
 
-SCHEMA_VERSION = 2  # 2: entries hold one JSON object per (cycle, recipient, sheet, ref)
+SCHEMA_VERSION = 2  # 2: one row per (cycle, recipient, sheet, ref) in entries, and per change set in audit
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cycles (
@@ -72,9 +72,7 @@ CREATE TABLE IF NOT EXISTS audit (
     recipient TEXT NOT NULL,
     sheet TEXT NOT NULL,
     ref TEXT NOT NULL,
-    field TEXT NOT NULL,
-    old TEXT,                       -- JSON, like a value in entries.fields
-    new TEXT,
+    changes TEXT NOT NULL,          -- JSON object: field -> [old, new], values as in entries.fields
     return_sha TEXT NOT NULL,
     file TEXT NOT NULL
 );
@@ -111,14 +109,6 @@ def fields_json(fields: dict[str, Any]) -> str:
     return _encode({k: plain(v) for k, v in fields.items()})
 
 
-def loose_json(text: str | None) -> Any:
-    """JSON, or the plain text that ledgers before schema 1.1 kept in the audit trail."""
-    try:
-        return None if text is None else json.loads(text)
-    except ValueError:
-        return text
-
-
 @dataclass(frozen=True)
 class CycleInfo:
     cycle: str
@@ -150,6 +140,8 @@ class Ledger:
             self.db.execute("ALTER TABLE returns ADD COLUMN file_mtime REAL")
         if "field" in {row[1] for row in self.db.execute("PRAGMA table_info(entries)")}:
             self._entries_to_objects()
+        if "field" in {row[1] for row in self.db.execute("PRAGMA table_info(audit)")}:
+            self._audit_to_objects()
 
     def _entries_to_objects(self) -> None:
         """Schema 1 kept one row per field: fold each action's rows into one, in one transaction.
@@ -167,6 +159,21 @@ class Ledger:
             )
             db.execute("DROP TABLE entries_v1")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _audit_to_objects(self) -> None:
+        """Schema 1 kept one audit row per field: fold the fields of one action changed by one
+        return into one row, in one transaction. Ledgers before 1.1 kept plain text there."""
+        value = "CASE WHEN {0} IS NULL THEN NULL WHEN json_valid({0}) THEN json({0}) ELSE json_quote({0}) END"
+        with self.transaction() as db:
+            db.execute("ALTER TABLE audit RENAME TO audit_v1")
+            db.execute(_AUDIT)
+            db.execute(
+                "INSERT INTO audit (at, cycle, recipient, sheet, ref, changes, return_sha, file) "
+                f"SELECT at, cycle, recipient, sheet, ref, json_group_object(field, json_array({value.format('old')}, "
+                f"{value.format('new')})), return_sha, file FROM (SELECT * FROM audit_v1 ORDER BY id) "
+                "GROUP BY at, cycle, recipient, sheet, ref, return_sha, file ORDER BY min(id)"
+            )
+            db.execute("DROP TABLE audit_v1")
 
     def __enter__(self) -> Ledger:
         return self
@@ -301,13 +308,21 @@ class Ledger:
         return out
 
     def audit(self, cycle: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM audit" + (" WHERE cycle = ?" if cycle else "") + " ORDER BY id"
-        cur = self.db.execute(sql, (cycle,) if cycle else ())
-        names = [d[0] for d in cur.description]
-        rows = [dict(zip(names, row, strict=True)) for row in cur]
-        for row in rows:  # stored as JSON, like entries; given back as values
-            row["old"], row["new"] = loose_json(row["old"]), loose_json(row["new"])
-        return rows
+        """Every value changed, one record per field (id, at, cycle, recipient, sheet, ref,
+        field, old, new, return_sha, file), oldest first."""
+        sql = (
+            "SELECT id, at, cycle, recipient, sheet, ref, changes, return_sha, file FROM audit"
+            + (" WHERE cycle = ?" if cycle else "")
+            + " ORDER BY id"
+        )
+        out = []
+        for n, at, cyc, who, sheet, ref, changes, sha, file in self.db.execute(sql, (cycle,) if cycle else ()):
+            for field, (old, new) in json.loads(changes).items():
+                out.append(
+                    {"id": n, "at": at, "cycle": cyc, "recipient": who, "sheet": sheet, "ref": ref,
+                     "field": field, "old": old, "new": new, "return_sha": sha, "file": file}
+                )  # fmt: skip
+        return out
 
     def copy_to(self, path: Path) -> Ledger:
         """A private copy of the ledger (SQLite's backup API): for dry runs that change nothing."""

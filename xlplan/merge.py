@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xlplan.files import atomic_path, checkpoint
-from xlplan.ledger import Ledger, encode_json, now, plain, to_json
+from xlplan.ledger import Ledger, encode_json, now, plain
 from xlplan.report import Report
 from xlplan.template import Template
 from xlplan.validate import Validated
@@ -138,28 +138,28 @@ def _merge_values(
     audit = []
     sha, name = out.sha256, out.path.name
     new_rows = {key: {f: plain(v) for f, v in row.items()} for key, row in values.items()}
+    changed = 0
     for key in {**current, **new_rows}:
         sheet, ref = key
         now_row, new_row, last = current.get(key), new_rows.get(key, {}), earlier.get(key, {})
         if now_row is None:  # the first return for this action this cycle: the common case, kept short
-            audit += [
-                (stamp, cycle, who, sheet, ref, fld, to_json(last.get(fld)), to_json(new), sha, name)
-                for fld, new in new_row.items()
-                if new is not None and new != last.get(fld)
-            ]
-            continue
-        for fld in {**now_row, **new_row}:
-            new, old = new_row.get(fld), now_row[fld] if fld in now_row else last.get(fld)
-            if old != new and (fld in now_row or new is not None):
-                audit.append((stamp, cycle, who, sheet, ref, fld, to_json(old), to_json(new), sha, name))
+            changes = {f: [last.get(f), new] for f, new in new_row.items() if new is not None and new != last.get(f)}
+        else:
+            changes = {}
+            for fld in {**now_row, **new_row}:
+                new, old = new_row.get(fld), now_row[fld] if fld in now_row else last.get(fld)
+                if old != new and (fld in now_row or new is not None):
+                    changes[fld] = [old, new]
+        if changes:  # one audit row per action and return: its changed fields, old and new
+            audit.append((stamp, cycle, who, sheet, ref, encode_json(changes), sha, name))
+            changed += len(changes)
     db.execute("DELETE FROM entries WHERE cycle = ? AND recipient = ?", (cycle, who))
     db.executemany(  # the rows are plain already: encoded as they are
         "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(cycle, who, s, r, encode_json(row), sha, stamp) for (s, r), row in new_rows.items()],
     )
     db.executemany(
-        "INSERT INTO audit (at, cycle, recipient, sheet, ref, field, old, new, return_sha, file) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (at, cycle, recipient, sheet, ref, changes, return_sha, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         audit,
     )
-    return len(audit)
+    return changed
