@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -160,3 +164,39 @@ def test_everything_also_works_with_spawned_workers(
     assert spawned.feedback and spawned.master is not None and spawned.master.is_file()
     gen = generate(many.plan, "2026-Q1", spg_date=SPG, deadline=None, jobs=2)
     assert len(gen.files) == len(many.plan.recipients)
+
+
+ORPHANS = """
+import os, signal, sys, time
+from xlplan.workers import started
+from tests_helpers_sleep import slow
+with started(slow, None, [1, 2], 2) as results:
+    time.sleep(1.0)  # the workers are up, each in its task
+    print(" ".join(os.popen(f"pgrep -P {os.getpid()}").read().split()), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers and prctl are Linux's")
+def test_workers_do_not_outlive_a_killed_run(tmp_path: Path) -> None:
+    (tmp_path / "tests_helpers_sleep.py").write_text(
+        "import time\n\ndef slow(_c, t):\n    time.sleep(60)\n    return t\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", ORPHANS], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    children = [int(pid) for pid in done.stdout.split()]
+    assert len(children) >= 2
+    time.sleep(1.0)
+    assert [pid for pid in children if _running(pid)] == [], "worker processes outlived the run"
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit status may wait for a reaper in a container)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")

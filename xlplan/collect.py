@@ -22,7 +22,7 @@ from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.ledger import Ledger
-from xlplan.merge import RECORDED, Outcome, archive_bytes, record
+from xlplan.merge import RECORDED, Outcome, archive_bytes, archive_path, record
 from xlplan.plan import Plan
 from xlplan.read import read_return
 from xlplan.report import Report
@@ -140,23 +140,25 @@ def collect(
             result.gaps = _gaps_as_if_merged(plan, ledger, result, today)
             return result
         checkpoint("after-read")
-        # The bytes that were hashed and read are archived (not the file again, which may
-        # have changed since). Paths are relative to the plan folder, which may be moved.
+        # The archive (the bytes that were hashed and read, not the file again, which may
+        # have changed since) and the annotated copies of quarantined returns (which depend
+        # only on the return and earlier cycles) are written by a worker while the ledger is
+        # updated here, and always before it commits: a crash before then is repaired by a
+        # re-run. Archive paths are kept relative to the plan folder, which may be moved.
+        keep = [(o.sha256, o.path.suffix, data) for o, data in to_read if o.status in RECORDED]
         archived = {
-            o.sha256: archive_bytes(folder.archive_dir, o.sha256, o.path.suffix, data).relative_to(folder.root)
-            for o, data in to_read
-            if o.status in RECORDED
+            sha: archive_path(folder.archive_dir, sha, suffix).relative_to(folder.root) for sha, suffix, _ in keep
         }
-        checkpoint("after-archive")
-        # Feedback copies depend only on the return and earlier cycles: they are written
-        # (by a worker, while the ledger is updated here) before the ledger records the
-        # file as seen, so a crash before then is repaired by a re-run.
-        with _feedback_copies(plan, ledger, result, jobs) as copies_written:
+        with _files_kept(plan, ledger, result, keep, jobs) as files_kept:
+
+            def before_commit() -> None:
+                files_kept()
+                checkpoint("after-archive")
+
             if any(o.status in RECORDED for o in result.outcomes):
-                result.changed_values = record(
-                    ledger, plan.template, result.outcomes, archived, before_commit=copies_written
-                )
-            copies_written()
+                result.changed_values = record(ledger, plan.template, result.outcomes, archived, before_commit)
+            else:
+                before_commit()
         checkpoint("after-ledger")
         result.gaps = find_gaps(plan, ledger, cycle, today)
         settle()
@@ -353,21 +355,30 @@ def _gaps_as_if_merged(plan: Plan, ledger: Ledger, result: Collected, today: dat
 
 
 @contextmanager
-def _feedback_copies(plan: Plan, ledger: Ledger, result: Collected, jobs: int) -> Iterator[Callable[[], None]]:
-    """Start writing the annotated copies of quarantined returns; the function given waits
-    for them and lists them in `result.feedback`.
+def _files_kept(
+    plan: Plan, ledger: Ledger, result: Collected, keep: list[tuple[str, str, bytes]], jobs: int
+) -> Iterator[Callable[[], None]]:
+    """Start writing the archive and the annotated copies; the function given waits for
+    them and lists the copies in `result.feedback`.
 
     Several quarantined files from one recipient share one copy: the last one, in file order.
     """
     last = {o.recipient: o for o in result.outcomes if o.status == "quarantined"}
     outcomes = [o for o in result.outcomes if o.status == "quarantined" and last[o.recipient] is o]
     sheet = plan.template.rows_sheet.name
-    context = (plan, result.cycle, ledger.cycle(result.cycle), ledger.latest_before(result.cycle, sheet))
-    if jobs > 1 and outcomes:
-        with started(_write_copies, context, [outcomes], 1) as written:
+    context = (
+        plan,
+        result.cycle,
+        ledger.cycle(result.cycle),
+        ledger.latest_before(result.cycle, sheet),
+        plan.folder.archive_dir,
+        keep,
+    )
+    if jobs > 1 and (outcomes or keep):
+        with started(_keep_files, context, [outcomes], 1) as written:
             yield lambda: _take_copies(result, written)
     else:
-        done = iter([_write_copies(context, outcomes)])
+        done = iter([_keep_files(context, outcomes)])
         yield lambda: _take_copies(result, done)
 
 
@@ -376,10 +387,15 @@ def _take_copies(result: Collected, written: Iterator[list[Path]]) -> None:
         result.feedback += [p for p in paths if p not in result.feedback]
 
 
-def _write_copies(context: tuple[Plan, str, Any, dict[str, dict[str, Any]]], outcomes: list[Outcome]) -> list[Path]:
+def _keep_files(
+    context: tuple[Plan, str, Any, dict[str, dict[str, Any]], Path, list[Any]], outcomes: list[Outcome]
+) -> list[Path]:
+    """Archive the files and write the annotated copies (in a worker, or here)."""
     from xlplan.feedback import write_feedback
 
-    plan, cycle, info, previous = context
+    plan, cycle, info, previous, archive_dir, keep = context
+    for sha, suffix, data in keep:
+        archive_bytes(archive_dir, sha, suffix, data)
     paths = [write_feedback(plan, out, cycle, info, previous) for out in outcomes]
     return [p for p in paths if p is not None]
 

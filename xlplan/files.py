@@ -38,9 +38,13 @@ def checkpoint(name: str) -> None:
     the tests then check that every file is in its old state or its new one.
     """
     if os.environ.get("XLPLAN_CRASH_AT") == name:
+        import multiprocessing
         import signal
 
-        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+        kill = getattr(signal, "SIGKILL", signal.SIGTERM)
+        if multiprocessing.parent_process() is not None:  # in a worker: the whole run dies here
+            os.kill(os.getppid(), kill)
+        os.kill(os.getpid(), kill)
 
 
 @contextlib.contextmanager

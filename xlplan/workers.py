@@ -8,6 +8,7 @@ they start in milliseconds and inherit the plan already in memory; elsewhere
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -133,6 +134,23 @@ def _start_method() -> Any:
 def _install(context: Any) -> None:
     global _CONTEXT
     _CONTEXT = context
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """A forked worker keeps its own copy of the pipe it waits on, so it would outlive a
+    killed parent forever: on Linux, ask the kernel to end it with its parent. (Spawned
+    workers on Windows and macOS see their pipe close and stop.)"""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    parent = multiprocessing.parent_process()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if parent is not None and os.getppid() != parent.pid:  # it died before the call
+            os._exit(1)
 
 
 def _call(fn: Callable[[Any, T], R], task: T) -> R:
