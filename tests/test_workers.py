@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import ALLEN, CLEAN, CYCLE, HELEN, SHARON, SPG, TODAY, copy_env
 
-from xlplan import render
+from xlplan import render, workers
 from xlplan.cli import main
 from xlplan.gaps import find_gaps
 from xlplan.generate import generate
@@ -54,6 +54,7 @@ def test_chunks_keep_every_item_once_in_order() -> None:
         assert [i for piece in pieces for i in piece] == items
         assert len(pieces) == count, jobs
     assert chunks([], 4) == []
+    assert chunks(list(range(5)), 2) == [list(range(5))]  # a council's few files: one piece, no workers
     assert 1 <= default_jobs() <= 8
 
 
@@ -84,8 +85,9 @@ def _ledger_rows(env: Any) -> tuple[list[Any], list[Any]]:
 
 
 def test_collect_in_processes_gives_what_one_process_gives(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)  # four files are shared out too
     one, many = copy_env(tmp_path_factory, tmp_path / "one"), copy_env(tmp_path_factory, tmp_path / "many")
     _returns(one, many)
     serial, parallel = one.collect(jobs=1), many.collect(jobs=3)
@@ -100,8 +102,9 @@ def test_collect_in_processes_gives_what_one_process_gives(
 
 
 def test_generate_in_processes_writes_the_same_workbooks(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
     one, many = copy_env(tmp_path_factory, tmp_path / "one"), copy_env(tmp_path_factory, tmp_path / "many")
     a = generate(one.plan, "2026-Q1", spg_date=SPG, deadline=None, jobs=1)
     b = generate(many.plan, "2026-Q1", spg_date=SPG, deadline=None, jobs=2)
@@ -152,9 +155,8 @@ def test_everything_also_works_with_spawned_workers(
     """Windows and macOS spawn their workers, which then get the plan pickled, not inherited."""
     import multiprocessing
 
-    from xlplan import workers
-
     monkeypatch.setattr(workers, "_start_method", lambda: multiprocessing.get_context("spawn"))
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
     monkeypatch.setattr(render, "PARALLEL_FROM", 1)
     one, many = copy_env(tmp_path_factory, tmp_path / "one"), copy_env(tmp_path_factory, tmp_path / "many")
     _returns(one, many)

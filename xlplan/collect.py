@@ -29,7 +29,7 @@ from xlplan.report import Report
 from xlplan.sniff import MAX_FILE_BYTES
 from xlplan.validate import Prepared, Validated, check_all, prepare, warm
 from xlplan.values import clean_text
-from xlplan.workers import chunks, default_jobs, gc_paused, map_tasks, settled, started
+from xlplan.workers import chunks, default_jobs, gc_paused, map_tasks, settled, started, worth_sharing
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx"}
 _IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
@@ -374,7 +374,7 @@ def _files_kept(
         plan.folder.archive_dir,
         keep,
     )
-    if jobs > 1 and (outcomes or keep):
+    if worth_sharing(len(keep), jobs):
         with started(_keep_files, context, [outcomes], 1) as written:
             yield lambda: _take_copies(result, written)
     else:

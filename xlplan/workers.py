@@ -25,6 +25,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MAX_JOBS = 8  # past this, the single-threaded steps around the per-file work dominate
+# Fewer files than this are done in this process: a council's handful gains nothing from
+# workers, and on Windows each spawned worker spends a second importing pandas anew.
+PARALLEL_FROM = 16
 
 _CONTEXT: Any = None  # what every task of a worker shares (the plan), installed once per worker
 
@@ -115,12 +118,18 @@ def started(fn: Callable[[Any, T], R], context: Any, tasks: Sequence[T], jobs: i
         yield results()
 
 
+def worth_sharing(count: int, jobs: int) -> bool:
+    """Whether `count` files are enough to share out between `jobs` processes."""
+    return jobs > 1 and count >= PARALLEL_FROM
+
+
 def chunks(items: Sequence[T], jobs: int, per_job: int = 4) -> list[list[T]]:
-    """`items` cut into about `per_job` pieces per job (one piece for one job): small enough
-    to share the work out evenly, large enough that each piece's fixed cost is paid rarely."""
+    """`items` cut into about `per_job` pieces per job (one piece when not worth sharing):
+    small enough to share the work out evenly, large enough that each piece's fixed cost
+    is paid rarely."""
     if not items:
         return []
-    count = 1 if jobs <= 1 else min(len(items), jobs * per_job)
+    count = min(len(items), jobs * per_job) if worth_sharing(len(items), jobs) else 1
     size = -(-len(items) // count)
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
