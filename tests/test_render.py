@@ -60,7 +60,7 @@ FEEDBACK_ROWS = [
     (HELEN, BA1, {"feedback": "=1+1", "case_study": "@SUM(A1)"}),
     (SHARON, BA3, {"feedback": "Carers value the new helpline."}),
 ]
-# Old and new values as stored: JSON, except the last row's plain text (as merge.py writes them).
+# Audit rows (recipient, sheet, ref, field, old, new), one changed field each.
 AUDIT = [
     (HELEN, SHEET, "BA1.01", "rag", "Green", "Amber"),
     (HELEN, SHEET, "BA1.02", "revised_due", None, "2025-10-31"),

@@ -383,8 +383,8 @@ def _files_kept(
 
 
 def _take_copies(result: Collected, written: Iterator[list[Path]]) -> None:
-    for paths in written:
-        result.feedback += [p for p in paths if p not in result.feedback]
+    for paths in written:  # one copy per recipient, so no path twice
+        result.feedback += paths
 
 
 def _keep_files(

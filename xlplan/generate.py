@@ -285,18 +285,6 @@ class Styles:
         }
 
 
-def _write(ws: Worksheet, row: int, col: int, value: Any, kind: str, fmt: Any) -> None:
-    """Write one cell by its declared type; text is always text, never a formula or link."""
-    if value is None or value == "":
-        ws.write_blank(row, col, None, fmt)
-    elif kind == "date" and isinstance(value, date) and value >= _FIRST_SAFE_DATE:
-        ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)
-    elif kind == "number" and isinstance(value, int | float) and math.isfinite(value):
-        ws.write_number(row, col, value, fmt)
-    else:
-        ws.write_string(row, col, format_value(value), fmt)
-
-
 def _typed_previous(column: Column, value: Any) -> Any:
     """Ledger values are JSON: turn ISO dates back into dates for date columns."""
     if column.type == "date" and isinstance(value, str):
@@ -431,13 +419,12 @@ def _style_ids(formats: dict[str, Any]) -> dict[str, int]:
 
 
 def _text(c: int, n: int, text: str, style: int) -> str:
-    return text_cell(LETTERS_START[c], n, text_style(style), xml_text(text or " ", CELL_LIMIT))
+    return text_cell(cell_start(c), n, text_style(style), xml_text(text or " ", CELL_LIMIT))
 
 
 def _cell(c: int, n: int, value: Any, kind: str, style: int) -> str:
-    """One cell by its declared type, as ``_write`` does through xlsxwriter; text is
-    always an inline string, never a formula or a link."""
-    start = LETTERS_START[c]
+    """One cell by its declared type; text is always an inline string, never a formula or a link."""
+    start = cell_start(c)
     if value is None or value == "":
         return f'{start}{n}" s="{style}"/>'
     if kind == "date" and isinstance(value, date) and value >= _FIRST_SAFE_DATE:
@@ -446,9 +433,6 @@ def _cell(c: int, n: int, value: Any, kind: str, style: int) -> str:
     if kind == "number" and type(value) in (int, float) and math.isfinite(value):
         return f'{start}{n}" s="{style}"><v>{value!r}</v></c>'
     return text_cell(start, n, text_style(style), xml_text(format_value(value), CELL_LIMIT))
-
-
-LETTERS_START = [cell_start(c) for c in range(200)]
 
 
 def _worst(issues: list[Issue]) -> str:
@@ -671,7 +655,11 @@ def _groups_sheet(
         for col in sheet.columns:
             row += 1
             ws.write_string(row, 0, col.header, styles.label)
-            _write(ws, row, 1, filled.get(group, {}).get(col.key), "text", styles.edit["text"])
+            text = filled.get(group, {}).get(col.key)  # as typed: text, never a formula or a link
+            if text is not None and text != "":
+                ws.write_string(row, 1, format_value(text), styles.edit["text"])
+            else:
+                ws.write_blank(row, 1, None, styles.edit["text"])
             ws.set_row(row, 110)
             code = ws.data_validation(
                 row,

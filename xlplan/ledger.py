@@ -90,23 +90,14 @@ def plain(value: Any) -> Any:
     return value
 
 
-def to_json(value: Any) -> str | None:
-    value = plain(value)
-    if value is None:
-        return None
-    # The audit trail's values, 100,000s at scale: text goes straight to the C encoder.
-    return _encode_text(value) if type(value) is str else _encode(value)
-
-
-_encode_text = json.encoder.encode_basestring  # the C encoder, as json.dumps(text, ensure_ascii=False)
-# json.dumps with any option makes a new encoder per call: at 50,000 rows that was most of its cost.
-_encode = json.JSONEncoder(ensure_ascii=False).encode
-encode_json = _encode  # for values already plain (merge's rows)
+# Plain values as JSON text. json.dumps with any option makes a new encoder per call: at
+# 50,000 rows that was most of its cost.
+encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def fields_json(fields: dict[str, Any]) -> str:
     """One entry's fields as the JSON object the ledger stores."""
-    return _encode({k: plain(v) for k, v in fields.items()})
+    return encode_json({k: plain(v) for k, v in fields.items()})
 
 
 @dataclass(frozen=True)
