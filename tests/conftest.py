@@ -96,6 +96,21 @@ SETTINGS = {
 }
 
 
+# The master tracker's sheets, in order, and the 1-based Excel row of every table's header.
+MASTER_SHEETS = [
+    "Dashboard",
+    "Risk register",
+    "Changes since last cycle",
+    "Proposed changes to timescales",
+    "Current status",
+    "Trend",
+    "Gaps",
+    "Feedback",
+    "Returns",
+]
+MASTER_HEADER = 4
+
+
 def make_plan_folder(
     root: Path,
     actions: list[dict[str, Any]] | None = None,

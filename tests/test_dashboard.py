@@ -16,7 +16,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import SPONSORS, demo_copy, make_plan_folder
+from conftest import MASTER_HEADER, MASTER_SHEETS, SPONSORS, demo_copy, make_plan_folder
 from libreoffice import convert, render_png
 from python_calamine import CalamineWorkbook
 
@@ -29,18 +29,8 @@ from xlplan.plan import Plan, PlanFolder, load_plan
 from xlplan.render import render_master
 from xlplan.summary import Summary, summarise
 
-SHEETS = [
-    "Dashboard",
-    "Risk register",
-    "Changes since last cycle",
-    "Proposed changes to timescales",
-    "Current status",
-    "Trend",
-    "Gaps",
-    "Feedback",
-    "Returns",
-]
-HEADER = 4  # 1-based Excel row of a table's header
+SHEETS = MASTER_SHEETS
+HEADER = MASTER_HEADER
 DEMO_CYCLE = "2023-Q3"
 HELEN, SHARON, ALLEN = (s.name for s in SPONSORS)
 HOSTILE = ["=1+1", "@x", "+44 7700 900123", "-x", "\tx", '=HYPERLINK("http://x")']

@@ -11,7 +11,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import ACTIONS, make_plan_folder
+from conftest import ACTIONS, MASTER_HEADER, MASTER_SHEETS, make_plan_folder
 
 import xlplan.files
 from xlplan.errors import OutputError, UsageError
@@ -29,18 +29,8 @@ HELEN, SHARON, ALLEN = "Helen Watson", "Sharon McAlees", "Allen Stevenson"
 BA1 = "Big Action 1: Reducing Inequalities"
 BA3 = "Big Action 3: Together we will Protect Our Population"
 FORMULA_NOTE = '=HYPERLINK("http://x")'
-SHEETS = [
-    "Dashboard",
-    "Risk register",
-    "Changes since last cycle",
-    "Proposed changes to timescales",
-    "Current status",
-    "Trend",
-    "Gaps",
-    "Feedback",
-    "Returns",
-]
-HEADER = 4  # 1-based Excel row of every table's header
+SHEETS = MASTER_SHEETS
+HEADER = MASTER_HEADER
 
 # (cycle, recipient, ref, {field: value}); Allen sends nothing in 2025-Q3.
 ROWS: list[tuple[str, str, str, dict[str, Any]]] = [
