@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from helpers import ALLEN, CLEAN, CYCLE, HELEN, SHARON, SPG, TODAY, copy_env
 
 from xlplan import render, workers
 from xlplan.cli import main
-from xlplan.gaps import find_gaps
+from xlplan.gaps import Gaps, find_gaps
 from xlplan.generate import generate
 from xlplan.read import sheet_parts
 from xlplan.workers import WorkerError, chunks, default_jobs, map_tasks
@@ -136,17 +137,36 @@ def test_master_built_partly_in_a_worker_is_the_same_file(
     _returns(env)
     env.collect(jobs=1)
     monkeypatch.setattr(render, "PARALLEL_FROM", 1)  # the sample plan is far below the real threshold
-    with env.ledger() as ledger:
-        ctx = render.gather(env.plan, ledger, CYCLE, find_gaps(env.plan, ledger, CYCLE, TODAY))
+    monkeypatch.setattr(render, "_now", lambda: datetime(2025, 10, 2, 9, 30))  # one "Rendered at" for both
     one, two = tmp_path / "one.xlsx", tmp_path / "two.xlsx"
-    render._write_book(one, ctx, jobs=1)
-    render._write_book(two, ctx, jobs=2)
+    found: list[str] = []
+
+    def gaps() -> Gaps:  # with a worker, found while it builds
+        found.append("found")
+        return find_gaps(env.plan, ledger, CYCLE, TODAY)
+
+    with env.ledger() as ledger:
+        render.render_master(env.plan, ledger, CYCLE, find_gaps(env.plan, ledger, CYCLE, TODAY), one, jobs=1)
+        render.render_master(env.plan, ledger, CYCLE, gaps, two, jobs=2)
+    assert found == ["found"]
     with zipfile.ZipFile(one) as x, zipfile.ZipFile(two) as y:
         assert x.namelist() == y.namelist()
         for name in x.namelist():
             assert x.read(name) == y.read(name), name
         status = x.read(sheet_parts(x)["Current status"])
     assert b"BA1.01" in status and status.count(b"<row ") > len(env.plan.items)  # the worker's cells are there
+
+
+def test_a_worker_started_before_the_gaps_cannot_use_them(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    env = copy_env(tmp_path_factory, tmp_path / "plan")
+    with env.ledger() as ledger:
+        early = render.gather(env.plan, ledger, CYCLE)
+        with pytest.raises(RuntimeError, match="needs the gaps"):
+            early.gaps  # noqa: B018
+        ctx = early.with_gaps(ledger, find_gaps(env.plan, ledger, CYCLE, TODAY))
+    assert ctx.gaps.cycle == CYCLE and ctx.summary.cycle == CYCLE
 
 
 def test_everything_also_works_with_spawned_workers(

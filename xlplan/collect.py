@@ -160,10 +160,16 @@ def collect(
             else:
                 before_commit()
         checkpoint("after-ledger")
-        result.gaps = find_gaps(plan, ledger, cycle, today)
-        settle()
-        if render:
-            _render(plan, ledger, result, jobs)
+
+        def gaps() -> Gaps:
+            result.gaps = find_gaps(plan, ledger, cycle, today)
+            settle()
+            return result.gaps
+
+        if render and _master_stale(plan, ledger):
+            _render(plan, ledger, result, gaps, jobs)  # finds the gaps while its worker builds
+        if result.gaps is None:
+            gaps()
     return result
 
 
@@ -400,17 +406,22 @@ def _keep_files(
     return [p for p in paths if p is not None]
 
 
-def _render(plan: Plan, ledger: Ledger, result: Collected, jobs: int) -> None:
-    """Render the master when the ledger has changed since it was last rendered."""
+def _master_stale(plan: Plan, ledger: Ledger) -> bool:
+    """Whether the ledger has changed since the master was last rendered (or it is gone)."""
+    state, rendered = (
+        ledger.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        for key in ("state", "master_state")
+    )
+    return bool(state) and (rendered is None or rendered[0] != state[0] or not plan.folder.master_file.exists())
+
+
+def _render(plan: Plan, ledger: Ledger, result: Collected, gaps: Callable[[], Gaps], jobs: int) -> None:
+    """Render the master, and note the ledger state it shows."""
     from xlplan.render import render_master
 
-    state = ledger.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()
-    rendered = ledger.db.execute("SELECT value FROM meta WHERE key = 'master_state'").fetchone()
-    target = plan.folder.master_file
-    if state and (rendered is None or rendered[0] != state[0] or not target.exists()):
-        assert result.gaps is not None
-        out = render_master(plan, ledger, result.cycle, result.gaps, jobs=jobs)
-        result.master, result.master_fallback = out.path, out.fallback
-        if not out.fallback:
-            with ledger.transaction() as db:
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('master_state', ?)", (state[0],))
+    state = ledger.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()[0]
+    out = render_master(plan, ledger, result.cycle, gaps, jobs=jobs)
+    result.master, result.master_fallback = out.path, out.fallback
+    if not out.fallback:
+        with ledger.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('master_state', ?)", (state,))

@@ -63,6 +63,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, _MODE)  # mkstemp's file is private (0600): others on a shared drive could not open it
         _fsync(tmp)
         checkpoint(f"before-rename:{target.name}")
         try:
@@ -74,6 +75,17 @@ def atomic_path(target: Path) -> Iterator[Path]:
             ) from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _file_mode() -> int:
+    """The mode open() gives a new file: read and write for all, less the umask. Read once,
+    at import: os.umask can only be read by setting it."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_MODE = _file_mode()
 
 
 def _fsync(path: Path) -> None:

@@ -19,6 +19,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from xlplan.errors import LedgerError
 
 SCHEMA_VERSION = 2  # 2: one row per (cycle, recipient, sheet, ref) in entries, and per change set in audit
@@ -90,9 +92,26 @@ def plain(value: Any) -> Any:
     return value
 
 
-# Plain values as JSON text. json.dumps with any option makes a new encoder per call: at
-# 50,000 rows that was most of its cost.
-encode_json = json.JSONEncoder(ensure_ascii=False).encode
+# The ledger's JSON is written and read with orjson: a national cycle encodes and decodes
+# its 50,000 rows several times, and json took most of a second of it. json remains for
+# what orjson refuses: integers past 64 bits, and NaN in a ledger that json wrote.
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY  # a pandas value that kept its numpy type
+
+
+def encode_json(value: Any) -> str:
+    """Plain values as JSON text."""
+    try:
+        return orjson.dumps(value, option=_JSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False)
+
+
+def decode_json(text: str) -> Any:
+    """What `encode_json` wrote (or, in an older ledger, the json module)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def fields_json(fields: dict[str, Any]) -> str:
@@ -260,7 +279,7 @@ class Ledger:
             "SELECT recipient, ref, fields FROM entries WHERE cycle = ? AND sheet = ? ORDER BY rowid",
             (cycle, sheet),
         )
-        return {(who, ref): json.loads(fields) for who, ref, fields in rows}
+        return {(who, ref): decode_json(fields) for who, ref, fields in rows}
 
     def latest_by_ref(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
         """{ref: {field: value}} for one cycle, the most recently merged recipient winning.
@@ -285,7 +304,7 @@ class Ledger:
         rows = self.db.execute(
             "SELECT ref, fields FROM entries WHERE cycle = ? AND sheet = ? ORDER BY rowid", (cycle, sheet)
         )
-        return {ref: json.loads(fields) for ref, fields in rows}
+        return {ref: decode_json(fields) for ref, fields in rows}
 
     def history(self, sheet: str, field: str) -> dict[str, dict[str, Any]]:
         """{ref: {cycle: value}} of one field across all cycles (last merged wins)."""
@@ -308,7 +327,7 @@ class Ledger:
         )
         out = []
         for n, at, cyc, who, sheet, ref, changes, sha, file in self.db.execute(sql, (cycle,) if cycle else ()):
-            for field, (old, new) in json.loads(changes).items():
+            for field, (old, new) in decode_json(changes).items():
                 out.append(
                     {"id": n, "at": at, "cycle": cyc, "recipient": who, "sheet": sheet, "ref": ref,
                      "field": field, "old": old, "new": new, "return_sha": sha, "file": file}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xlplan.files import atomic_path, checkpoint
-from xlplan.ledger import Ledger, encode_json, now, plain
+from xlplan.ledger import Ledger, decode_json, encode_json, now, plain
 from xlplan.report import Report
 from xlplan.template import Template
 from xlplan.validate import Validated
@@ -125,7 +125,7 @@ def _previous_values(db: Any, ledger: Ledger, cycle: str) -> dict[Key, dict[str,
     if not prev_cycle:
         return {}
     sql = "SELECT sheet, ref, fields FROM entries WHERE cycle = ? ORDER BY rowid"
-    return {(s, r): json.loads(f) for s, r, f in db.execute(sql, (prev_cycle,))}
+    return {(s, r): decode_json(f) for s, r, f in db.execute(sql, (prev_cycle,))}
 
 
 def _merge_values(
@@ -134,7 +134,7 @@ def _merge_values(
     """Replace this recipient's values for the cycle whole, auditing every value that changes."""
     cycle, who = out.cycle, out.recipient
     sql = "SELECT sheet, ref, fields FROM entries WHERE cycle = ? AND recipient = ?"
-    current: dict[Key, dict[str, Any]] = {(s, r): json.loads(f) for s, r, f in db.execute(sql, (cycle, who))}
+    current: dict[Key, dict[str, Any]] = {(s, r): decode_json(f) for s, r, f in db.execute(sql, (cycle, who))}
     audit = []
     sha, name = out.sha256, out.path.name
     new_rows = {key: {f: plain(v) for f, v in row.items()} for key, row in values.items()}

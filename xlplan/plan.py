@@ -30,6 +30,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from xlplan import __version__
 from xlplan.errors import OutputError, PlanError
 from xlplan.files import atomic_path
@@ -245,7 +247,7 @@ def _cache_key(digest: str, template_digest: str) -> dict[str, Any]:
 def _from_cache(folder: PlanFolder, digest: str) -> Plan | None:
     """The plan as cached for exactly this plan.xlsx and template, or None (then it is read)."""
     try:
-        cache = json.loads(folder.cache_file.read_text(encoding="utf-8"))
+        cache = orjson.loads(folder.cache_file.read_bytes())
         settings = cache["settings"]
         template = load_template(settings.get("template") or "implementation-plan", folder.root)
         if cache["key"] != _cache_key(digest, template.digest):

@@ -20,7 +20,7 @@ Speed: at national scale (50,000 actions) the tables hold a million cells, and
 xlsxwriter spends ~7 µs on each. So xlsxwriter writes the workbook's structure (styles,
 column widths, panes, filters, print setup, the Dashboard and its charts) and the
 cells of every other sheet are written here as sheet XML, row by row, and streamed into
-the file when it is packed (``SheetData``, ``_pack``). Long notes are cut to
+the file when it is packed (``SheetData``, ``pack``). Long notes are cut to
 ``TEXT_LIMIT`` characters in the per-action sheets; the ledger keeps them in full.
 
 The file is written beside the target and renamed into place (``files.atomic_path``).
@@ -36,10 +36,10 @@ from __future__ import annotations
 import io
 import itertools
 import math
-import tempfile
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -76,6 +76,7 @@ from xlplan.summary import Summary, summarise
 from xlplan.template import Column, Template
 from xlplan.values import format_value, long_date, parse_date
 from xlplan.workers import gc_paused, started
+from xlplan.zipwriter import Deflated, deflate
 
 BOOK_OPTIONS = {
     "strings_to_formulas": False,
@@ -111,8 +112,6 @@ class Context:
 
     plan: Plan
     cycle: str
-    gaps: Gaps
-    summary: Summary  # summary.summarise(): the status counts the report and the email show too
     rendered_at: datetime
     previous_cycle: str | None
     previous_info: CycleInfo | None  # the previous cycle's deadline, for "newly overdue"
@@ -123,12 +122,32 @@ class Context:
     feedback: dict[tuple[str, str], dict[str, Any]]  # (recipient, group) -> field -> text
     returns: list[dict[str, Any]]
     ratings: Ratings | None = None  # a `distribution` summary: many respondents rate each item
+    # The gaps, and summary.summarise() of them (the counts the report and the email show
+    # too). None in a context sent to a worker before the gaps were found.
+    found: tuple[Gaps, Summary] | None = None
+
+    @property
+    def gaps(self) -> Gaps:
+        return self._found[0]
+
+    @property
+    def summary(self) -> Summary:
+        return self._found[1]
+
+    @property
+    def _found(self) -> tuple[Gaps, Summary]:
+        if self.found is None:
+            raise RuntimeError("a sheet that needs the gaps was given to a worker started before they were found")
+        return self.found
+
+    def with_gaps(self, ledger: Ledger, gaps: Gaps) -> Context:
+        return replace(self, found=(gaps, summarise(self.plan, ledger, self.cycle, gaps.as_of, gaps)))
 
     @property
     def template(self) -> Template:
         return self.plan.template
 
-    @property
+    @cached_property  # asked for per row and per cell: 200,000 times at national scale
     def status_key(self) -> str | None:
         return self.template.status_column
 
@@ -221,24 +240,50 @@ class Col:
 
 
 def render_master(
-    plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps, target: Path | None = None, jobs: int = 1
+    plan: Plan,
+    ledger: Ledger,
+    cycle: str,
+    gaps: Gaps | Callable[[], Gaps],
+    target: Path | None = None,
+    jobs: int = 1,
 ) -> Rendered:
     """Write the master tracker for `cycle` to `target` (default: the plan folder's).
 
-    With `jobs` > 1 and a large plan, worker processes build the big sheets' cells.
+    With `jobs` > 1 and a large plan, a worker process builds the biggest sheets' cells,
+    which need no gaps: give `gaps` as the function that finds them, and they are found
+    while the worker builds.
     """
-    if gaps.cycle != cycle:
-        raise UsageError(f"The gaps given are for {gaps.cycle}, not {cycle}.")
     target = target or plan.folder.master_file
-    ctx = gather(plan, ledger, cycle, gaps)
-    try:
-        _write_book(target, ctx, jobs)
-        return Rendered(target, fallback=False)
-    except MasterLocked:
-        pass  # the master is open in Excel: leave it as it is and write a new file beside it
-    other = fallback_path(target, cycle, ctx.rendered_at)
-    _write_book(other, ctx, jobs)
-    return Rendered(other, fallback=True)
+    early = gather(plan, ledger, cycle)
+    parallel = jobs > 1 and len(plan.items) >= PARALLEL_FROM
+    tasks = list(range(len(PARALLEL_GROUPS))) if parallel else []
+    with started(_build, early, tasks, jobs) as building:
+        found = gaps() if callable(gaps) else gaps
+        if found.cycle != cycle:
+            raise UsageError(f"The gaps given are for {found.cycle}, not {cycle}.")
+        ctx = early.with_gaps(ledger, found)
+        built = _Taken(building)
+        try:
+            _write_book(target, ctx, built, parallel)
+            return Rendered(target, fallback=False)
+        except MasterLocked:
+            pass  # the master is open in Excel: leave it as it is and write a new file beside it
+        other = fallback_path(target, cycle, ctx.rendered_at)
+        _write_book(other, ctx, built, parallel)
+        return Rendered(other, fallback=True)
+
+
+class _Taken:
+    """The workers' results, waited for once and kept (a second book may need them)."""
+
+    def __init__(self, results: Iterator[tuple[Built, dict[Any, int]]]) -> None:
+        self._results = results
+        self._taken: list[tuple[Built, dict[Any, int]]] | None = None
+
+    def __call__(self) -> list[tuple[Built, dict[Any, int]]]:
+        if self._taken is None:
+            self._taken = list(self._results)
+        return self._taken
 
 
 def fallback_path(target: Path, cycle: str, when: datetime) -> Path:
@@ -247,7 +292,8 @@ def fallback_path(target: Path, cycle: str, when: datetime) -> Path:
     return target.with_name(stem + (target.suffix or ".xlsx"))
 
 
-def gather(plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps) -> Context:
+def gather(plan: Plan, ledger: Ledger, cycle: str) -> Context:
+    """What the sheets show, read from the ledger; the gaps are added by `Context.with_gaps`."""
     template = plan.template
     sheet = template.rows_sheet.name
     status_key = template.status_column
@@ -265,8 +311,6 @@ def gather(plan: Plan, ledger: Ledger, cycle: str, gaps: Gaps) -> Context:
     return Context(
         plan=plan,
         cycle=cycle,
-        gaps=gaps,
-        summary=summarise(plan, ledger, cycle, gaps.as_of, gaps),
         rendered_at=_now(),
         previous_cycle=previous_cycle,
         previous_info=ledger.cycle(previous_cycle) if previous_cycle else None,
@@ -318,52 +362,53 @@ class Book:
 SheetWriter = Callable[[Book, "Styles", Context], Worksheet | None]  # None: not for this kind of return
 
 
-def _write_book(path: Path, ctx: Context, jobs: int = 1) -> None:
-    parallel = jobs > 1 and len(ctx.plan.items) >= PARALLEL_FROM
+def _write_book(
+    path: Path, ctx: Context, built: Callable[[], list[tuple[Built, dict[Any, int]]]], parallel: bool
+) -> None:
+    """The workbook; when `parallel`, the cells of PARALLEL_GROUPS' sheets come from `built`,
+    and each sheet written here is compressed by a thread while the next one is written."""
     try:
-        with atomic_path(path) as tmp:
+        with atomic_path(path) as tmp, ThreadPoolExecutor(2 if parallel else 1) as threads:
             buffer = io.BytesIO()
             workbook = xlsxwriter.Workbook(buffer, BOOK_OPTIONS)
             book = Book(workbook)
             styles = Styles(workbook, ctx.template)
-            # The workers hand their cells over in files: through a pipe, 50 MB of rows
-            # cost this process as much time again as building them.
-            with tempfile.TemporaryDirectory(prefix="xlplan-cells-") as cells_dir:
-                tasks = [(g, cells_dir) for g in range(len(PARALLEL_GROUPS))] if parallel else []
-                with started(_build, ctx, tasks, jobs) as built, gc_paused():
-                    for writer in SHEETS:  # while the workers build their sheets' cells
-                        book.defer = parallel and any(writer in group for group in PARALLEL_GROUPS)
-                        writer(book, styles, ctx)
-                    for cells, indices in built:
-                        _take(book, workbook, cells, indices)
-                workbook.set_properties(_properties(ctx))
-                workbook.close()
-                pack(buffer.getvalue(), tmp, book.data)
+            with gc_paused():
+                for writer in SHEETS:  # while the workers build their sheets' cells
+                    book.defer = parallel and any(writer in group for group in PARALLEL_GROUPS)
+                    writer(book, styles, ctx)
+                    if parallel:
+                        _compress_done(book, threads)
+                for cells, indices in built():
+                    _take(book, workbook, cells, indices)
+            workbook.set_properties(_properties(ctx))
+            workbook.close()
+            pack(buffer.getvalue(), tmp, book.data)
     except OutputError as exc:  # only atomic_path raises it: the rename into place failed
         raise MasterLocked(str(exc)) from exc
     except (OSError, XlsxWriterException, zipfile.BadZipFile) as exc:
         raise OutputError(f"Cannot write {path}: {getattr(exc, 'strerror', None) or exc}.") from exc
 
 
-Built = dict[str, tuple[str, int, int]]  # sheet name -> (file of its row XML, last row, last column)
+def _compress_done(book: Book, threads: ThreadPoolExecutor) -> None:
+    """Start compressing the sheets written so far (zlib works outside the GIL)."""
+    for data in book.data.values():
+        if data.compressed is None and not data.deferred:
+            data.compressed = threads.submit(deflate, data.chunks())
 
 
-def _build(ctx: Context, task: tuple[int, str]) -> tuple[Built, dict[Any, int]]:
-    """In a worker: the cells of one group of sheets, each into a file in `folder`, and
-    the style indices they used."""
-    group, folder = task
+Built = dict[str, tuple[Deflated, int, int]]  # sheet name -> (its <sheetData>, compressed; last row; last column)
+
+
+def _build(ctx: Context, group: int) -> tuple[Built, dict[Any, int]]:
+    """In a worker: the cells of one group of sheets, compressed, and the style indices they used."""
     workbook = xlsxwriter.Workbook(io.BytesIO(), BOOK_OPTIONS)  # never closed: only its styles are used
     book = Book(workbook)
     styles = Styles(workbook, ctx.template)
     with gc_paused():
         for writer in PARALLEL_GROUPS[group]:
             writer(book, styles, ctx)
-    built: Built = {}
-    for n, (name, data) in enumerate(book.data.items()):
-        path = Path(folder) / f"{group}-{n}.xml"
-        with path.open("wb") as out:
-            out.writelines(data.chunks())
-        built[name] = (str(path), data.last_row, data.last_col)
+    built = {name: (data.deflated(), data.last_row, data.last_col) for name, data in book.data.items()}
     return built, dict(workbook.xf_format_indices)
 
 
@@ -371,11 +416,11 @@ def _take(book: Book, workbook: Workbook, built: Built, indices: dict[Any, int])
     """A worker's cells into the deferred sheets, checked against what this process laid out."""
     if any(workbook.xf_format_indices.get(key) != index for key, index in indices.items()):
         raise RuntimeError("a worker numbered the cell styles differently: a format is not made in Styles")
-    for name, (rows, last_row, last_col) in built.items():
+    for name, (cells, last_row, last_col) in built.items():
         data = book.data[name]
         if not data.deferred or (data.last_row, data.last_col) != (last_row, last_col):
             raise RuntimeError(f"the '{name}' sheet built by a worker does not match its layout")
-        data.source = Path(rows)
+        data.compressed = cells
 
 
 def _properties(ctx: Context) -> dict[str, Any]:
