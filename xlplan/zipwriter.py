@@ -15,6 +15,7 @@ with their sizes in the local header, and without Zip64: a package past 4 GB is 
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from collections.abc import Iterable, Sequence
@@ -53,26 +54,24 @@ def deflate(chunks: Iterable[bytes], level: int = LEVEL) -> Deflated:
 
 def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
     """The CRC-32 of A + B from crc(A), crc(B) and len(B): zlib's crc32_combine, which
-    Python does not expose. It applies len2 zero bytes to crc1 by squaring a GF(2) matrix."""
-    if len2 <= 0:
-        return crc1
-    odd = [0xEDB88320] + [1 << n for n in range(31)]  # the operator for one zero bit
-    even = _square(odd)  # two zero bits
-    odd = _square(even)  # four zero bits
-    while True:
-        even = _square(odd)  # the first time: eight zero bits, one zero byte
+    Python does not expose. CRC-32 is linear: appending len2 zero bytes to crc1 is one
+    32x32 GF(2) matrix per set bit of len2, and those are made once."""
+    k = 0
+    while len2 > 0 and crc1:  # nothing appended to nothing is still nothing
         if len2 & 1:
-            crc1 = _times(even, crc1)
+            crc1 = _times(_zeros(k), crc1)
         len2 >>= 1
-        if not len2:
-            break
-        odd = _square(even)
-        if len2 & 1:
-            crc1 = _times(odd, crc1)
-        len2 >>= 1
-        if not len2:
-            break
+        k += 1
     return crc1 ^ crc2
+
+
+@functools.cache
+def _zeros(k: int) -> list[int]:
+    """The operator that appends 2**k zero bytes to a CRC-32."""
+    if k == 0:
+        one_bit = [0xEDB88320] + [1 << n for n in range(31)]
+        return _square(_square(_square(one_bit)))
+    return _square(_zeros(k - 1))
 
 
 def _times(matrix: list[int], vector: int) -> int:
