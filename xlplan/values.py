@@ -72,6 +72,11 @@ def _parse_date(value: object) -> date | None:
     if isinstance(value, int | float):
         return _from_serial(float(value))
     text = " ".join(str(value).split())
+    if len(text) == 10 and text[4] == text[7] == "-":  # ISO, as the ledger keeps dates: no regex
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
     if re.fullmatch(r"\d+(\.0+)?", text):
         if len(text.split(".")[0]) <= 4:  # "2026" typed as text is a year, not serial 2026 (1905)
             raise ValueError(value)
