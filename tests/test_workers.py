@@ -12,9 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from click.testing import CliRunner
 from helpers import ALLEN, CLEAN, CYCLE, HELEN, SHARON, SPG, TODAY, copy_env
+from libreoffice import convert
 
 from xlplan import render, workers
 from xlplan.cli import main
@@ -130,9 +132,11 @@ def test_jobs_option(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -
     assert "merged" in ok.output
 
 
-def test_master_built_partly_in_a_worker_is_the_same_file(
+@pytest.fixture
+def masters(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Any, Path, Path]:
+    """The sample's master rendered in this process alone, and with a worker and threads."""
     env = copy_env(tmp_path_factory, tmp_path / "plan")
     _returns(env)
     env.collect(jobs=1)
@@ -149,12 +153,29 @@ def test_master_built_partly_in_a_worker_is_the_same_file(
         render.render_master(env.plan, ledger, CYCLE, find_gaps(env.plan, ledger, CYCLE, TODAY), one, jobs=1)
         render.render_master(env.plan, ledger, CYCLE, gaps, two, jobs=2)
     assert found == ["found"]
+    return env, one, two
+
+
+def test_master_built_partly_in_a_worker_is_the_same_file(masters: tuple[Any, Path, Path]) -> None:
+    env, one, two = masters
     with zipfile.ZipFile(one) as x, zipfile.ZipFile(two) as y:
+        assert x.testzip() is None and y.testzip() is None
         assert x.namelist() == y.namelist()
         for name in x.namelist():
             assert x.read(name) == y.read(name), name
-        status = x.read(sheet_parts(x)["Current status"])
+        status = y.read(sheet_parts(y)["Current status"])
     assert b"BA1.01" in status and status.count(b"<row ") > len(env.plan.items)  # the worker's cells are there
+
+
+@pytest.mark.libreoffice
+def test_master_compressed_in_pieces_opens_in_libreoffice(masters: tuple[Any, Path, Path], tmp_path: Path) -> None:
+    """Its big sheets are DEFLATE pieces joined (zipwriter): a real spreadsheet program reads them."""
+    env, _, two = masters
+    saved = convert(two, tmp_path / "lo", "xlsx")
+    book = openpyxl.load_workbook(saved, read_only=True)
+    refs = [row[0] for row in book["Current status"].iter_rows(min_row=5, max_col=1, values_only=True)]
+    assert refs == [item["ref"] for item in env.plan.items]
+    assert book.sheetnames[:1] == ["Dashboard"] and "Trend" in book.sheetnames
 
 
 def test_a_worker_started_before_the_gaps_cannot_use_them(

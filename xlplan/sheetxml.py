@@ -11,6 +11,7 @@ setup, charts) and the cells of the big sheets are built here as row XML
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -178,7 +179,10 @@ def pack(package: bytes, path: Path, data: Mapping[str, SheetData]) -> None:
                 continue
             head, tail = _around_sheet_data(body, info.filename)
             head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{sheet.dimension}"/>'.encode(), head, count=1)
-            out.write(info.filename, info.date_time, [deflate([head]), sheet.deflated(), deflate([tail])])
+            if sheet.compressed is None:  # one stream, as zipfile would write it
+                out.write(info.filename, info.date_time, [deflate(itertools.chain([head], sheet.chunks(), [tail]))])
+            else:  # compressed by a worker or a thread: joined to its head and tail
+                out.write(info.filename, info.date_time, [deflate([head]), sheet.deflated(), deflate([tail])])
         out.close()
 
 
