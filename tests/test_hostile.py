@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import zipfile
 from dataclasses import dataclass
 from datetime import date
@@ -77,7 +76,6 @@ class Run:
     before: State
     after: State
     result: Result
-    seconds: float
 
     @property
     def output(self) -> str:
@@ -103,10 +101,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     corpus.baseline()
     before = state(corpus)
     cases = corpus.build()
-    started = time.monotonic()
     result = CliRunner().invoke(main, ["--plan", str(corpus.root), "collect"], env={"COLUMNS": "2000"})
-    seconds = time.monotonic() - started
-    return Run(corpus, cases, before, state(corpus), result, seconds)
+    return Run(corpus, cases, before, state(corpus), result)
 
 
 def typed(value: Any) -> Any:
@@ -129,7 +125,6 @@ def test_collect_answers_every_file_and_exits_1(run: Run) -> None:
     assert "Traceback" not in run.output
     for case in run.cases:
         assert run.block(case.file), case.file
-    assert run.seconds < 30, f"collect took {run.seconds:.1f}s"
 
 
 def test_each_bad_return_gets_its_outcome_and_message(run: Run) -> None:
@@ -258,15 +253,35 @@ def test_feedback_copy_for_a_refused_return_has_no_formulas(run: Run) -> None:
         assert_no_formulas_or_links(path)
 
 
-# --- bounded time and memory, in a fresh process ------------------------------------------
+# --- bounded work and memory, in a fresh process -----------------------------------------
+# Work is counted, not timed (the benchmark times; a test on a busy machine must not): the
+# bytes zlib inflates while a file is read show a bomb refused before it is unpacked.
 
 MEASURE = """
-import json, re, sys, time
+import json, re, sys, zlib
 from pathlib import Path
 from xlplan.plan import PlanFolder, load_plan
 from xlplan.read import read_return
 
 template = load_plan(PlanFolder(Path(sys.argv[1]))).template
+inflated = [0]
+real = zlib.decompressobj
+
+class Counting:  # zipfile makes its inflater with zlib.decompressobj, looked up at each call
+    def __init__(self, *args, **kwargs):
+        self._inflater = real(*args, **kwargs)
+    def decompress(self, data, max_length=0):
+        out = self._inflater.decompress(data, max_length)
+        inflated[0] += len(out)
+        return out
+    def flush(self, *args):
+        out = self._inflater.flush(*args)
+        inflated[0] += len(out)
+        return out
+    def __getattr__(self, name):
+        return getattr(self._inflater, name)
+
+zlib.decompressobj = Counting
 
 def peak_mb():  # this process's high-water mark (ru_maxrss would include the parent's, inherited over fork)
     status = Path("/proc/self/status").read_text()
@@ -275,10 +290,10 @@ def peak_mb():  # this process's high-water mark (ru_maxrss would include the pa
 out = {"start": {"peak_mb": peak_mb()}}
 for name in sys.argv[2:]:
     path = Path(name)
-    started = time.monotonic()
+    inflated[0] = 0
     ret, report = read_return(path, lambda _name: template)
     out[path.name] = {
-        "seconds": time.monotonic() - started,
+        "inflated_mb": inflated[0] / 2**20,
         "peak_mb": peak_mb(),
         "codes": [i.code for i in report.issues],
     }
@@ -287,7 +302,7 @@ print(json.dumps(out))
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc (Linux)")
-def test_bombs_and_huge_sheets_cost_bounded_time_and_memory(run: Run) -> None:
+def test_bombs_and_huge_sheets_cost_bounded_work_and_memory(run: Run) -> None:
     """Read in a fresh process, smallest expected cost first, so each peak is its own."""
     names = ["bomb.xlsx", "lying sizes.xlsx", "billion laughs.xlsx", "far cell.xlsx", "wide.xlsx", "million rows.xlsx"]
     files = [str(run.corpus.returns / n) for n in names]
@@ -296,12 +311,12 @@ def test_bombs_and_huge_sheets_cost_bounded_time_and_memory(run: Run) -> None:
     assert done.returncode == 0, done.stderr
     cost = json.loads(done.stdout)
     for name in ("bomb.xlsx", "lying sizes.xlsx", "billion laughs.xlsx", "far cell.xlsx"):
-        assert cost[name]["seconds"] < 1.0, (name, cost[name])
+        assert cost[name]["inflated_mb"] < 1, (name, cost[name])  # refused before it is unpacked
         assert cost[name]["peak_mb"] < cost["start"]["peak_mb"] + 100, (name, cost)
     assert cost["bomb.xlsx"]["codes"] == ["file-bomb"]
     assert cost["far cell.xlsx"]["codes"] == ["too-large"]
-    assert cost["wide.xlsx"]["seconds"] < 3 and cost["wide.xlsx"]["peak_mb"] < 300, cost["wide.xlsx"]
-    assert cost["million rows.xlsx"]["seconds"] < 10 and cost["million rows.xlsx"]["peak_mb"] < 400, cost
+    assert cost["wide.xlsx"]["peak_mb"] < 300, cost["wide.xlsx"]
+    assert cost["million rows.xlsx"]["peak_mb"] < 400, cost
 
 
 # --- the sniffer on its own ---------------------------------------------------------------
@@ -322,7 +337,7 @@ def test_ole_directory_tells_encrypted_from_legacy_and_other_office_files() -> N
     assert sniff(legacy[:512] + b"\xff" * 1024).kind == "corrupt"
 
 
-def test_zip_with_a_million_entries_is_refused_before_parsing(tmp_path: Path) -> None:
+def test_zip_with_a_million_entries_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     # Only the end-of-central-directory record is consulted: forge one that claims 1,000,000 entries.
     import struct
 
@@ -330,10 +345,13 @@ def test_zip_with_a_million_entries_is_refused_before_parsing(tmp_path: Path) ->
     eocd = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 0xFFFF, 0xFFFF, 0, len(body), 0)
     locator = b"PK\x06\x07" + struct.pack("<IQI", 0, len(body), 1)
     zip64 = b"PK\x06\x06" + struct.pack("<QHHIIQQQQ", 44, 45, 45, 0, 0, 1_000_000, 1_000_000, 0, 0)
-    started = time.monotonic()
+
+    def parse(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("the central directory was parsed")
+
+    monkeypatch.setattr(zipfile.ZipFile, "__init__", parse)
     found = sniff(body + zip64 + locator + eocd)
     assert found.kind == "bomb" and "1,000,000 parts" in found.problem
-    assert time.monotonic() - started < 0.1
 
 
 def test_macro_enabled_content_type_alone_counts_as_macros(run: Run) -> None:

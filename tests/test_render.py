@@ -18,7 +18,8 @@ from xlplan.errors import OutputError, UsageError
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.ledger import Ledger, fields_json
 from xlplan.plan import Plan, load_plan
-from xlplan.render import MasterLocked, Rendered, days_text, fallback_path, render_master
+from xlplan.render import MasterLocked, Rendered, fallback_path, render_master
+from xlplan.values import days_text
 
 Q2, Q3 = "2025-Q2", "2025-Q3"
 AS_OF = date(2025, 9, 20)

@@ -214,7 +214,10 @@ import os, signal, sys, time
 from xlplan.workers import started
 from tests_helpers_sleep import slow
 with started(slow, None, [1, 2], 2) as results:
-    time.sleep(1.0)  # the workers are up, each in its task
+    for _ in range(600):  # until both workers are in their task (a minute at most)
+        if len(os.listdir("started")) == 2:
+            break
+        time.sleep(0.1)
     print(" ".join(os.popen(f"pgrep -P {os.getpid()}").read().split()), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 """
@@ -222,8 +225,10 @@ with started(slow, None, [1, 2], 2) as results:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers and prctl are Linux's")
 def test_workers_do_not_outlive_a_killed_run(tmp_path: Path) -> None:
+    (tmp_path / "started").mkdir()
     (tmp_path / "tests_helpers_sleep.py").write_text(
-        "import time\n\ndef slow(_c, t):\n    time.sleep(60)\n    return t\n"
+        "import pathlib, time\n\ndef slow(_c, t):\n    pathlib.Path('started', str(t)).touch()\n"
+        "    time.sleep(60)\n    return t\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", ORPHANS], cwd=tmp_path, capture_output=True, text=True, timeout=60,
@@ -231,8 +236,11 @@ def test_workers_do_not_outlive_a_killed_run(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == -signal.SIGKILL, done.stderr
     children = [int(pid) for pid in done.stdout.split()]
-    assert len(children) >= 2
-    time.sleep(1.0)
+    assert len(children) >= 2 and len(os.listdir(tmp_path / "started")) == 2
+    for _ in range(300):  # the kernel ends them at once; their exit may take a moment to show
+        if not any(_running(pid) for pid in children):
+            break
+        time.sleep(0.1)
     assert [pid for pid in children if _running(pid)] == [], "worker processes outlived the run"
 
 

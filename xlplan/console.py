@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from xlplan.values import days_text
+
 if TYPE_CHECKING:
     from xlplan.collect import Collected
     from xlplan.plan import Plan
@@ -109,12 +111,7 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
         for col in (label.capitalize(), "Email", "State", "Deadline"):
             table.add_column(col)
         for m in gaps.missing_returns:
-            when = (
-                f"{m.days_to_deadline} day(s) to go"
-                if m.days_to_deadline >= 0
-                else f"{-m.days_to_deadline} day(s) overdue"
-            )
-            table.add_row(m.recipient, m.email, m.outcome, when)
+            table.add_row(m.recipient, m.email, m.outcome, days_text(m.days_to_deadline))
         out.print(table)
     if gaps.attention:
         table = Table(title="Red and Amber", title_justify="left")

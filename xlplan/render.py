@@ -74,7 +74,7 @@ from xlplan.sheetxml import (
 )
 from xlplan.summary import Summary, summarise
 from xlplan.template import Column, Template
-from xlplan.values import format_value, long_date, parse_date
+from xlplan.values import days_text, format_value, long_date, parse_date
 from xlplan.workers import gc_paused, started
 from xlplan.zipwriter import Deflated, deflate
 
@@ -1458,15 +1458,6 @@ def _sheet_trend(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
 
 
 # --- 7. Gaps -------------------------------------------------------------------
-
-
-def days_text(days: int) -> str:
-    """Days to the deadline as a person says it: "3 days to go", "5 days overdue"."""
-    if days == 0:
-        return "due today"
-    count = abs(days)
-    unit = "day" if count == 1 else "days"
-    return f"{count} {unit} to go" if days > 0 else f"{count} {unit} overdue"
 
 
 GAP_WIDTHS = (22, 48, 26, 16, 16, 44)

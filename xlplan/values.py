@@ -154,3 +154,12 @@ def column_letter(index: int) -> str:
     from xlsxwriter.utility import xl_col_to_name
 
     return xl_col_to_name(index)
+
+
+def days_text(days: int) -> str:
+    """Days to the deadline as a person says it: "3 days to go", "5 days overdue"."""
+    if days == 0:
+        return "due today"
+    count = abs(days)
+    unit = "day" if count == 1 else "days"
+    return f"{count} {unit} to go" if days > 0 else f"{count} {unit} overdue"
