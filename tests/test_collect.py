@@ -787,3 +787,31 @@ def test_a_file_too_big_to_be_a_return_is_refused_unread(env: Env, monkeypatch: 
         logged = {r["file"]: r for r in ledger.returns()}
     assert logged[big.name]["outcome"] == "quarantined" and logged[big.name]["archived"] == ""
     assert [p.name for p in archive_files(env)] == [f"{helen_sha}.xlsx"]
+
+
+def test_console_shows_the_first_issues_and_rows_and_says_where_the_rest_are(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A national cycle finds thousands of warnings and Red/Amber actions: the console shows
+    the first (here one of each) and points to where they all are."""
+    from click.testing import CliRunner
+
+    from xlplan import console
+    from xlplan.cli import main
+
+    monkeypatch.setattr(console, "ISSUES_SHOWN", 1)
+    monkeypatch.setattr(console, "ROWS_SHOWN", 1)
+    env.fill(HELEN, helen(**BAD, **WARNED))  # an error (K5) and a warning (J6): the error first
+    env.fill(ALLEN, {**CLEAN[ALLEN], "BA4.01": {"progress": "Supplier failed", "rag": "Red"}})  # BA3.01 Amber
+    result = CliRunner().invoke(main, ["--plan", str(env.folder.root), "collect", "-j", "1"], env={"COLUMNS": "300"})
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    helen_at = next(i for i, line in enumerate(lines) if line.startswith(f"QUARANTINED {HELEN} {CYCLE}.xlsx"))
+    assert lines[helen_at + 1].startswith("    error: Actions!K5 BA1.01: 'Grenn' is not a RAG status.")
+    assert lines[helen_at + 2] == (
+        "    ... and 1 more: `xlplan export returns` lists them all, and the annotated copy marks each cell."
+    )
+    assert "Actions!J6" not in result.output
+    attention = [line for line in lines if line.startswith("│ BA")]
+    assert len(attention) == 1
+    assert "... and 1 more: the Risk register sheet of the master tracker lists them all." in lines

@@ -19,7 +19,13 @@ from xlplan.values import days_text
 if TYPE_CHECKING:
     from xlplan.collect import Collected
     from xlplan.plan import Plan
+    from xlplan.report import Issue
     from xlplan.summary import Summary
+
+# A national cycle finds thousands of warnings and Red/Amber actions: the console shows the
+# first of each (the master tracker, the annotated copies and `xlplan export` hold them all).
+ISSUES_SHOWN = 12  # per return: errors, then warnings, then notes
+ROWS_SHOWN = 40  # per table
 
 _OUTCOME_STYLE = {
     "merged": "green",
@@ -81,9 +87,8 @@ def print_collected(result: Collected, plan: Plan) -> None:
         who = f" ({o.recipient})" if o.recipient else ""
         style = _OUTCOME_STYLE.get(o.status, "")
         out.print(f"[{style}]{o.status.upper():<11}[/] {o.path.name}{who}: {o.detail or counts}")
-        for issue in o.report.issues:
-            where = f"{issue.where} " if issue.where else ""
-            out.print(f"    {issue.severity}: {where}{issue.message}", markup=False)
+        report = o.report
+        _print_issues(out, report.errors + report.warnings + report.notes, annotated=o.status == "quarantined")
     if result.gaps is not None:
         _print_gaps(out, result, label)
     if result.master:
@@ -103,6 +108,16 @@ def print_collected(result: Collected, plan: Plan) -> None:
     )
 
 
+def _print_issues(out: Console, issues: list[Issue], annotated: bool) -> None:
+    """A return's issues, most serious first; past ISSUES_SHOWN, how many more and where they all are."""
+    for issue in issues[:ISSUES_SHOWN]:
+        where = f"{issue.where} " if issue.where else ""
+        out.print(f"    {issue.severity}: {where}{issue.message}", markup=False)
+    if len(issues) > ISSUES_SHOWN:
+        copy = ", and the annotated copy marks each cell" if annotated else ""
+        out.print(f"    ... and {len(issues) - ISSUES_SHOWN} more: `xlplan export returns` lists them all{copy}.")
+
+
 def _print_gaps(out: Console, result: Collected, label: str) -> None:
     gaps = result.gaps
     assert gaps is not None
@@ -110,16 +125,18 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
         table = Table(title=f"Returns outstanding ({label}s)", title_justify="left")
         for col in (label.capitalize(), "Email", "State", "Deadline"):
             table.add_column(col)
-        for m in gaps.missing_returns:
+        for m in gaps.missing_returns[:ROWS_SHOWN]:
             table.add_row(m.recipient, m.email, m.outcome, days_text(m.days_to_deadline))
         out.print(table)
+        _more(out, len(gaps.missing_returns), "the Gaps sheet of the master tracker")
     if gaps.attention:
         table = Table(title="Red and Amber", title_justify="left")
         for col in ("Ref", "Status", "Last", "Movement", "Sponsor"):
             table.add_column(col)
-        for g in gaps.attention:
+        for g in gaps.attention[:ROWS_SHOWN]:
             table.add_row(g.ref, g.status or "", g.last_status or "", g.movement, g.sponsor)
         out.print(table)
+        _more(out, len(gaps.attention), "the Risk register sheet of the master tracker")
     lines = [
         ("Overdue (due date passed, not complete)", gaps.overdue),
         ("No update this cycle", gaps.no_update),
@@ -130,6 +147,11 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
         if items:
             refs = ", ".join(g.ref for g in items[:30]) + (f" and {len(items) - 30} more" if len(items) > 30 else "")
             out.print(f"{title}: {len(items)}: {refs}")
+
+
+def _more(out: Console, count: int, where: str) -> None:
+    if count > ROWS_SHOWN:
+        out.print(f"... and {count - ROWS_SHOWN} more: {where} lists them all.", markup=False)
 
 
 def print_status(summary: Summary, plan: Plan) -> None:
