@@ -815,3 +815,20 @@ def test_console_shows_the_first_issues_and_rows_and_says_where_the_rest_are(
     attention = [line for line in lines if line.startswith("│ BA")]
     assert len(attention) == 1
     assert "... and 1 more: the Risk register sheet of the master tracker lists them all." in lines
+
+
+def test_file_names_with_brackets_are_printed_as_they_are(env: Env) -> None:
+    """Rich reads [text] as markup: a sponsor's "[v2]" vanished from the report."""
+    from click.testing import CliRunner
+
+    from xlplan.cli import main
+
+    env.fill(HELEN, helen(**BAD), name="Helen [v2] return.xlsx")
+    env.fill(SHARON, name="[bold]Sharon [red].xlsx")
+    result = CliRunner().invoke(main, ["--plan", str(env.folder.root), "collect", "-j", "1"], env={"COLUMNS": "300"})
+    assert result.exit_code == 1, result.output
+    assert f"QUARANTINED Helen [v2] return.xlsx ({HELEN}): 1 error(s), 0 warning(s)" in result.output
+    assert f"MERGED      [bold]Sharon [red].xlsx ({SHARON}): 0 error(s), 0 warning(s)" in result.output
+    status = CliRunner().invoke(main, ["--plan", str(env.folder.root), "status"], env={"COLUMNS": "300"})
+    assert status.exit_code == 0, status.output
+    assert "[bold]Sharon [red].xlsx" in status.output

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from xlplan.values import days_text
 
@@ -71,9 +72,9 @@ def print_collected(result: Collected, plan: Plan) -> None:
     out = console()
     label = plan.template.plan.recipient_label
     head = f"Collect {result.cycle}" + (" (dry run: nothing was changed)" if result.dry_run else "")
-    out.print(head)
+    out.print(head, markup=False)
     for name, why in result.skipped:
-        out.print(f"Skipped {name}: {why}.")
+        out.print(f"Skipped {name}: {why}.", markup=False)
     if not result.outcomes:
         out.print("No returns found in the folder.")
     seen = [o for o in result.outcomes if o.status == "unchanged"]
@@ -86,7 +87,7 @@ def print_collected(result: Collected, plan: Plan) -> None:
         counts = f"{len(o.report.errors)} error(s), {len(o.report.warnings)} warning(s)"
         who = f" ({o.recipient})" if o.recipient else ""
         style = _OUTCOME_STYLE.get(o.status, "")
-        out.print(f"[{style}]{o.status.upper():<11}[/] {o.path.name}{who}: {o.detail or counts}")
+        out.print(Text.assemble((f"{o.status.upper():<11}", style), f" {o.path.name}{who}: {o.detail or counts}"))
         report = o.report
         _print_issues(out, report.errors + report.warnings + report.notes, annotated=o.status == "quarantined")
     if result.gaps is not None:
@@ -97,9 +98,9 @@ def print_collected(result: Collected, plan: Plan) -> None:
             if result.master_fallback
             else ""
         )
-        out.print(f"Master tracker: {result.master}{note}")
+        out.print(f"Master tracker: {result.master}{note}", markup=False)
     for path in result.feedback:
-        out.print(f"Feedback to send back: {path}")
+        out.print(f"Feedback to send back: {path}", markup=False)
     merged = result.count("merged")
     bad = result.count("quarantined") + result.count("conflict")
     out.print(
@@ -110,12 +111,16 @@ def print_collected(result: Collected, plan: Plan) -> None:
 
 def _print_issues(out: Console, issues: list[Issue], annotated: bool) -> None:
     """A return's issues, most serious first; past ISSUES_SHOWN, how many more and where they all are."""
-    for issue in issues[:ISSUES_SHOWN]:
-        where = f"{issue.where} " if issue.where else ""
-        out.print(f"    {issue.severity}: {where}{issue.message}", markup=False)
+    # Written as they are, one line each: rich's layout costs ~100 µs a line (a national run
+    # prints thousands), and an unwrapped line is what grep and a log file want.
+    lines = [f"    {i.severity}: {i.where + ' ' if i.where else ''}{i.message}\n" for i in issues[:ISSUES_SHOWN]]
+    out.file.write("".join(lines))
     if len(issues) > ISSUES_SHOWN:
         copy = ", and the annotated copy marks each cell" if annotated else ""
-        out.print(f"    ... and {len(issues) - ISSUES_SHOWN} more: `xlplan export returns` lists them all{copy}.")
+        out.print(
+            f"    ... and {len(issues) - ISSUES_SHOWN} more: `xlplan export returns` lists them all{copy}.",
+            markup=False,
+        )
 
 
 def _print_gaps(out: Console, result: Collected, label: str) -> None:
@@ -126,7 +131,7 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
         for col in (label.capitalize(), "Email", "State", "Deadline"):
             table.add_column(col)
         for m in gaps.missing_returns[:ROWS_SHOWN]:
-            table.add_row(m.recipient, m.email, m.outcome, days_text(m.days_to_deadline))
+            table.add_row(*_cells(m.recipient, m.email, m.outcome, days_text(m.days_to_deadline)))
         out.print(table)
         _more(out, len(gaps.missing_returns), "the Gaps sheet of the master tracker")
     if gaps.attention:
@@ -134,7 +139,7 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
         for col in ("Ref", "Status", "Last", "Movement", "Sponsor"):
             table.add_column(col)
         for g in gaps.attention[:ROWS_SHOWN]:
-            table.add_row(g.ref, g.status or "", g.last_status or "", g.movement, g.sponsor)
+            table.add_row(*_cells(g.ref, g.status, g.last_status, g.movement, g.sponsor))
         out.print(table)
         _more(out, len(gaps.attention), "the Risk register sheet of the master tracker")
     lines = [
@@ -146,7 +151,12 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
     for title, items in lines:
         if items:
             refs = ", ".join(g.ref for g in items[:30]) + (f" and {len(items) - 30} more" if len(items) > 30 else "")
-            out.print(f"{title}: {len(items)}: {refs}")
+            out.print(f"{title}: {len(items)}: {refs}", markup=False)
+
+
+def _cells(*values: str | None) -> list[Text]:
+    """Table cells shown as they are: a name or file name with [brackets] is not rich markup."""
+    return [Text(v or "") for v in values]
 
 
 def _more(out: Console, count: int, where: str) -> None:
@@ -160,21 +170,18 @@ def print_status(summary: Summary, plan: Plan) -> None:
 
     out = console()
     label = plan.template.plan.recipient_label
-    out.print(f"{summary.plan_title}: cycle {summary.cycle}")
+    out.print(f"{summary.plan_title}: cycle {summary.cycle}", markup=False)
     spg = f", SPG meets {long_date(summary.spg_date, weekday=False)}" if summary.spg_date else ""
-    out.print(f"Deadline {long_date(summary.deadline)} ({deadline_words(summary.days_to_deadline)}){spg}.")
+    out.print(
+        f"Deadline {long_date(summary.deadline)} ({deadline_words(summary.days_to_deadline)}){spg}.", markup=False
+    )
     table = Table(title_justify="left")
     for col in (label.capitalize(), plan.template.plan.items_sheet, "Return", "File", "Errors", "Warnings"):
         table.add_column(col)
     for r in summary.recipients:
         style = _OUTCOME_STYLE.get(r.state, "red")
         table.add_row(
-            r.recipient,
-            str(r.items),
-            f"[{style}]{r.state}[/]",
-            r.file,
-            str(r.errors),
-            str(r.warnings),
+            Text(r.recipient), str(r.items), Text(r.state, style=style), Text(r.file), str(r.errors), str(r.warnings)
         )
     out.print(table)
     expected = len(summary.recipients)
