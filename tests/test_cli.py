@@ -217,3 +217,22 @@ def test_demo_twice_uses_a_new_folder_and_never_overwrites(tmp_path: Path, monke
     again = runner.invoke(main, ["demo", "xlplan-demo"])
     assert again.exit_code == 1
     assert "is not empty: give the demo a new folder" in again.output
+
+
+def test_progress_bar_counts_to_the_total_and_shows_names_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from xlplan import console
+
+    screen = io.StringIO()
+    monkeypatch.setattr(console, "Console", lambda **_kw: Console(file=screen, force_terminal=True, width=100))
+    with console.progress_bar("Reading returns", 2) as tick:
+        tick("a.xlsx")
+        tick("[bold]b [v2].xlsx")
+    shown = screen.getvalue()
+    assert "Reading returns" in shown and "2/2" in shown
+    assert "[bold]b [v2].xlsx" in shown  # a file name, not markup
+    with console.progress_bar("Reading returns", 2, enabled=False) as tick:
+        tick("nothing shown")

@@ -132,20 +132,23 @@ def generate(
     jobs: int | None,
 ) -> None:
     """Write one return workbook per sponsor for CYCLE into outgoing/<cycle>/."""
+    from xlplan.console import progress_bar
     from xlplan.generate import generate as run
     from xlplan.plan import load_plan
     from xlplan.values import long_date
 
     plan = load_plan(_folder(ctx))
-    result = run(
-        plan,
-        cycle,
-        spg_date=spg_date,
-        deadline=deadline,
-        password=password,
-        only=list(only) or None,
-        jobs=jobs,
-    )
+    with progress_bar("Writing workbooks", len(only) if only else len(plan.recipients)) as tick:
+        result = run(
+            plan,
+            cycle,
+            spg_date=spg_date,
+            deadline=deadline,
+            password=password,
+            only=list(only) or None,
+            progress=tick,
+            jobs=jobs,
+        )
     for who, why in result.skipped:
         click.echo(f"Warning: no workbook for {who}: {why}.", err=True)
     assert result.deadline is not None and result.outbox is not None
@@ -185,12 +188,22 @@ def collect(
               2: the command was used wrongly.
     """
     from xlplan.collect import collect as run
+    from xlplan.collect import list_returns
     from xlplan.console import print_collected, progress_bar
     from xlplan.plan import load_plan
 
     plan = load_plan(_folder(ctx))
-    with progress_bar(enabled=not as_json) as tick:
-        result = run(plan, cycle=cycle, source=source, prefer=prefer, dry_run=dry_run, progress=tick, jobs=jobs)
+    files, _skipped = list_returns(source or plan.folder.returns_dir)
+    with progress_bar("Reading returns", len(files), enabled=not as_json) as tick:
+        result = run(
+            plan,
+            cycle=cycle,
+            source=source,
+            prefer=prefer,
+            dry_run=dry_run,
+            progress=lambda path: tick(path.name),
+            jobs=jobs,
+        )
     if as_json:
         import json
 

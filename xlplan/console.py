@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -43,16 +43,17 @@ def console() -> Console:
 
 
 @contextmanager
-def progress_bar(enabled: bool = True) -> Iterator[Callable[[Path], None]]:
-    """A progress bar on stderr while files are read; a no-op when not wanted."""
+def progress_bar(label: str, total: int | None = None, enabled: bool = True) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr ("Reading returns  57/200  <name>") while files are done;
+    a no-op when not wanted or when stderr is not a terminal."""
     if not enabled:
-        yield lambda _path: None
+        yield lambda _name: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     err = Console(stderr=True)
     with Progress(
-        TextColumn("Reading returns"),
+        TextColumn(escape(label)),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
@@ -60,10 +61,10 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[Path], None]]:
         transient=True,
         disable=not err.is_terminal,
     ) as bar:
-        task = bar.add_task("", total=None)
+        task = bar.add_task("", total=total)
 
-        def tick(path: Path) -> None:
-            bar.update(task, advance=1, description=path.name)
+        def tick(name: str) -> None:
+            bar.update(task, advance=1, description=escape(name))  # a file name is not markup
 
         yield tick
 
