@@ -251,3 +251,30 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
+
+
+def _dies_in_the_worker(_book: Any, _styles: Any, _ctx: Any) -> None:
+    os._exit(9)  # as the kernel's out-of-memory killer would end it
+
+
+def test_a_master_worker_that_dies_says_the_ledger_has_the_returns_and_the_next_run_writes_the_master(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = copy_env(tmp_path_factory, tmp_path / "plan")
+    env.fill(HELEN)
+    env.fill(ALLEN)
+    monkeypatch.setattr(render, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(render, "PARALLEL_GROUPS", ((_dies_in_the_worker,),))
+    runner = CliRunner()
+    args = ["--plan", str(env.folder.root), "collect", "-j", "2"]
+    died = runner.invoke(main, args)
+    assert died.exit_code == 1, died.output
+    assert "A worker process stopped unexpectedly (out of memory?); the master tracker was not written" in died.output
+    assert "the ledger was not changed" not in died.output
+    assert not env.folder.master_file.exists()
+    with env.ledger() as ledger:
+        assert {who for who, _ref in ledger.entries(CYCLE, "Actions")} == {HELEN, ALLEN}
+    monkeypatch.undo()
+    again = runner.invoke(main, args)
+    assert "already collected" in again.output.lower(), again.output
+    assert env.folder.master_file.is_file()  # written from the ledger, though no return was new

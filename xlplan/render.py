@@ -257,7 +257,7 @@ def render_master(
     early = gather(plan, ledger, cycle)
     parallel = jobs > 1 and len(plan.items) >= PARALLEL_FROM
     tasks = list(range(len(PARALLEL_GROUPS))) if parallel else []
-    with started(_build, early, tasks, jobs) as building:
+    with started(_build, early, tasks, jobs, MASTER_LOST) as building:
         found = gaps() if callable(gaps) else gaps
         if found.cycle != cycle:
             raise UsageError(f"The gaps given are for {found.cycle}, not {cycle}.")
@@ -1651,3 +1651,7 @@ SHEETS: tuple[SheetWriter, ...] = (
 # worker Trend too, or starting a second worker, left this process waiting.
 PARALLEL_GROUPS: tuple[tuple[SheetWriter, ...], ...] = ((_sheet_current_status,),)
 PARALLEL_FROM = 5_000  # items: below this, starting workers costs more than it saves
+MASTER_LOST = (
+    "the master tracker was not written, and the ledger has this run's returns "
+    "(the next `xlplan collect` writes the master from it)"
+)

@@ -33,8 +33,11 @@ _CONTEXT: Any = None  # what every task of a worker shares (the plan), installed
 
 
 class WorkerError(XlplanError):
-    """A worker process died (out of memory, killed). The ledger is written only after
-    every worker has finished, so it is unchanged."""
+    """A worker process died (out of memory, killed). Its message says what was left as it
+    was: the ledger is written only after the workers that read and check have finished."""
+
+
+UNCHANGED = "the ledger was not changed"
 
 
 @contextmanager
@@ -80,6 +83,7 @@ def map_tasks(
     context: Any,
     tasks: Sequence[T],
     jobs: int,
+    if_lost: str = UNCHANGED,
 ) -> Iterator[R]:
     """fn(context, task) for every task, results in task order.
 
@@ -90,14 +94,17 @@ def map_tasks(
         for task in tasks:
             yield fn(context, task)
         return
-    with started(fn, context, tasks, jobs) as results:
+    with started(fn, context, tasks, jobs, if_lost) as results:
         yield from results
 
 
 @contextmanager
-def started(fn: Callable[[Any, T], R], context: Any, tasks: Sequence[T], jobs: int) -> Iterator[Iterator[R]]:
+def started(
+    fn: Callable[[Any, T], R], context: Any, tasks: Sequence[T], jobs: int, if_lost: str = UNCHANGED
+) -> Iterator[Iterator[R]]:
     """Start fn(context, task) for every task in `jobs` worker processes now; the results
-    (in task order) can be taken later, while this process does other work meanwhile."""
+    (in task order) can be taken later, while this process does other work meanwhile.
+    `if_lost` tells the user what a dead worker leaves as it was."""
     if not tasks:
         yield iter(())
         return
@@ -111,7 +118,7 @@ def started(fn: Callable[[Any, T], R], context: Any, tasks: Sequence[T], jobs: i
                     yield future.result()
             except BrokenProcessPool as exc:
                 raise WorkerError(
-                    "A worker process stopped unexpectedly (out of memory?); the ledger was not changed. "
+                    f"A worker process stopped unexpectedly (out of memory?); {if_lost}. "
                     "Run the command again, with --jobs 1 to use a single process."
                 ) from exc
 
