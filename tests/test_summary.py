@@ -379,6 +379,30 @@ def test_to_html(summary: Summary) -> None:
     assert "Children & Young People" in text
 
 
+def test_long_gap_lists_stop_at_listed_and_point_to_the_master(
+    summary: Summary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At national scale thousands of actions are Red, Amber or overdue: a report (and the
+    SPG's email) lists the first and says where the master tracker lists them all."""
+    import xlplan.summary as module
+
+    assert summary.gaps is not None and len(summary.gaps.attention) > 2 and len(summary.gaps.overdue) > 2
+    monkeypatch.setattr(module, "LISTED", 2)
+    attention, overdue = summary.gaps.attention, summary.gaps.overdue
+    lines = to_markdown(summary).splitlines()
+    head = lines.index("| Ref | Status | Last cycle | Movement | Action |")
+    assert lines[head + 2 : head + 6] == [
+        *(f"| {g.ref} | {g.status} | {g.last_status or ''} | {g.movement} | {g.action} |" for g in attention[:2]),
+        "",
+        f"... and {len(attention) - 2} more: the Risk register sheet of the master tracker lists them all.",
+    ]
+    assert f"Overdue actions: {overdue[0].ref}, {overdue[1].ref} and {len(overdue) - 2} more." in lines
+    text = " ".join("".join(Html(to_html(summary)).text).split())
+    assert f"{attention[1].ref} is {attention[1].status}" in text and f"{attention[2].ref} is " not in text
+    assert f"... and {len(attention) - 2} more: the Risk register sheet of the master tracker lists them all." in text
+    assert f"... and {len(overdue) - 2} more: the Gaps sheet of the master tracker lists them all." in text
+
+
 def test_to_html_embedded_is_a_fragment(summary: Summary) -> None:
     fragment = to_html(summary, standalone=False)
     assert "<html" not in fragment and "<!DOCTYPE" not in fragment

@@ -178,12 +178,25 @@ def to_markdown(s: Summary) -> str:
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {g.ref} | {g.status} | {g.last_status or ''} | {g.movement} | {esc(g.action)} |"
-            for g in s.gaps.attention
+            f"| {esc(g.ref)} | {g.status} | {g.last_status or ''} | {g.movement} | {esc(g.action)} |"
+            for g in s.gaps.attention[:LISTED]
         ]
+        if len(s.gaps.attention) > LISTED:
+            lines += ["", _more(len(s.gaps.attention), "Risk register")]
     if s.gaps and s.gaps.overdue:
-        lines += ["", f"Overdue actions: {', '.join(g.ref for g in s.gaps.overdue)}."]
+        refs = ", ".join(esc(g.ref) for g in s.gaps.overdue[:LISTED])
+        more = f" and {len(s.gaps.overdue) - LISTED} more" if len(s.gaps.overdue) > LISTED else ""
+        lines += ["", f"Overdue actions: {refs}{more}."]
     return "\n".join(lines) + "\n"
+
+
+# A national cycle has thousands of Red, Amber and overdue actions: a report or an email
+# lists the first of each, and says where the master tracker lists them all.
+LISTED = 50
+
+
+def _more(count: int, sheet: str) -> str:
+    return f"... and {count - LISTED} more: the {sheet} sheet of the master tracker lists them all."
 
 
 def to_html(s: Summary, *, standalone: bool = True) -> str:
@@ -208,15 +221,21 @@ def to_html(s: Summary, *, standalone: bool = True) -> str:
     ]
     gaps = s.gaps
     if gaps is not None:
-        items = []
-        for m in gaps.missing_returns:
-            items.append(f"No clean return from {e(m.recipient)} ({e(m.outcome)})")
-        for g in gaps.attention:
-            items.append(f"{e(g.ref)} is {e(g.status or '')} ({e(g.movement)}): {e(g.action)}")
-        for g in gaps.overdue:
-            items.append(f"{e(g.ref)} is overdue (due {e(g.due)}): {e(g.action)}")
-        for g in gaps.contradictions:
-            items.append(f"{e(g.ref)}: status {e(g.status or '')} but {e(g.detail)}")
+        items: list[str] = []
+        sections = (
+            (gaps.missing_returns, "Gaps", lambda m: f"No clean return from {e(m.recipient)} ({e(m.outcome)})"),
+            (
+                gaps.attention,
+                "Risk register",
+                lambda g: f"{e(g.ref)} is {e(g.status or '')} ({e(g.movement)}): {e(g.action)}",
+            ),
+            (gaps.overdue, "Gaps", lambda g: f"{e(g.ref)} is overdue (due {e(g.due)}): {e(g.action)}"),
+            (gaps.contradictions, "Gaps", lambda g: f"{e(g.ref)}: status {e(g.status or '')} but {e(g.detail)}"),
+        )
+        for found, sheet, line in sections:
+            items += [line(item) for item in found[:LISTED]]
+            if len(found) > LISTED:
+                items.append(e(_more(len(found), sheet)))
         if items:
             parts.append(
                 '<h3 style="font-family:Arial,sans-serif">Gaps</h3><ul style="font-family:Arial,sans-serif">'
