@@ -166,8 +166,9 @@ def collect(
             settle()
             return result.gaps
 
-        if render and _master_stale(plan, ledger):
-            _render(plan, ledger, result, gaps, jobs)  # finds the gaps while its worker builds
+        state = _state_not_rendered(plan, ledger) if render else None
+        if state is not None:
+            _render(plan, ledger, result, gaps, jobs, state)  # finds the gaps while its worker builds
         if result.gaps is None:
             gaps()
     return result
@@ -406,20 +407,21 @@ def _keep_files(
     return [p for p in paths if p is not None]
 
 
-def _master_stale(plan: Plan, ledger: Ledger) -> bool:
-    """Whether the ledger has changed since the master was last rendered (or it is gone)."""
+def _state_not_rendered(plan: Plan, ledger: Ledger) -> str | None:
+    """The ledger's state when the master does not show it yet (or is gone), else None."""
     state, rendered = (
         ledger.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         for key in ("state", "master_state")
     )
-    return bool(state) and (rendered is None or rendered[0] != state[0] or not plan.folder.master_file.exists())
+    if state and (rendered is None or rendered[0] != state[0] or not plan.folder.master_file.exists()):
+        return str(state[0])
+    return None
 
 
-def _render(plan: Plan, ledger: Ledger, result: Collected, gaps: Callable[[], Gaps], jobs: int) -> None:
-    """Render the master, and note the ledger state it shows."""
+def _render(plan: Plan, ledger: Ledger, result: Collected, gaps: Callable[[], Gaps], jobs: int, state: str) -> None:
+    """Render the master, and note the ledger `state` it shows."""
     from xlplan.render import render_master
 
-    state = ledger.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()[0]
     out = render_master(plan, ledger, result.cycle, gaps, jobs=jobs)
     result.master, result.master_fallback = out.path, out.fallback
     if not out.fallback:
