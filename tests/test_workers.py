@@ -278,3 +278,31 @@ def test_a_master_worker_that_dies_says_the_ledger_has_the_returns_and_the_next_
     again = runner.invoke(main, args)
     assert "already collected" in again.output.lower(), again.output
     assert env.folder.master_file.is_file()  # written from the ledger, though no return was new
+
+
+def test_a_locked_master_falls_back_with_the_workers_cells(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's cells are waited for once and go into the file written beside a locked master too."""
+    import xlplan.files
+
+    env = copy_env(tmp_path_factory, tmp_path / "plan")
+    _returns(env)
+    env.collect(jobs=1)
+    target = env.folder.master_file
+    target.write_bytes(b"open in Excel")
+    real_replace = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        if Path(dst) == target:
+            raise PermissionError(13, "The process cannot access the file", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(xlplan.files.os, "replace", replace)
+    monkeypatch.setattr(render, "PARALLEL_FROM", 1)
+    with env.ledger() as ledger:
+        rendered = render.render_master(env.plan, ledger, CYCLE, find_gaps(env.plan, ledger, CYCLE, TODAY), jobs=2)
+    assert rendered.fallback and target.read_bytes() == b"open in Excel"
+    book = openpyxl.load_workbook(rendered.path, read_only=True)
+    refs = [row[0] for row in book["Current status"].iter_rows(min_row=5, max_col=1, values_only=True)]
+    assert refs == [item["ref"] for item in env.plan.items]

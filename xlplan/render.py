@@ -33,11 +33,12 @@ all the ledger reads happen once, up front, in ``gather``.
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import math
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -262,7 +263,7 @@ def render_master(
         if found.cycle != cycle:
             raise UsageError(f"The gaps given are for {found.cycle}, not {cycle}.")
         ctx = early.with_gaps(ledger, found)
-        built = _Taken(building)
+        built = functools.cache(lambda: list(building))  # waited for once; a fallback book reuses them
         try:
             _write_book(target, ctx, built, parallel)
             return Rendered(target, fallback=False)
@@ -271,19 +272,6 @@ def render_master(
         other = fallback_path(target, cycle, ctx.rendered_at)
         _write_book(other, ctx, built, parallel)
         return Rendered(other, fallback=True)
-
-
-class _Taken:
-    """The workers' results, waited for once and kept (a second book may need them)."""
-
-    def __init__(self, results: Iterator[tuple[Built, dict[Any, int]]]) -> None:
-        self._results = results
-        self._taken: list[tuple[Built, dict[Any, int]]] | None = None
-
-    def __call__(self) -> list[tuple[Built, dict[Any, int]]]:
-        if self._taken is None:
-            self._taken = list(self._results)
-        return self._taken
 
 
 def fallback_path(target: Path, cycle: str, when: datetime) -> Path:
