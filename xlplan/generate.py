@@ -27,7 +27,18 @@ from xlplan.ledger import Ledger
 from xlplan.manifest import PREFIX, SHEET, Manifest, fingerprint, sheet_rows
 from xlplan.plan import Plan
 from xlplan.report import Issue
-from xlplan.sheetxml import CELL_LIMIT, SheetData, cell_start, excel_serial, pack, text_cell, text_style, xf, xml_text
+from xlplan.sheetxml import (
+    BOOK_OPTIONS,
+    CELL_LIMIT,
+    SheetData,
+    cell_start,
+    excel_serial,
+    pack,
+    text_cell,
+    text_style,
+    xf,
+    xml_text,
+)
 from xlplan.template import Column, Sheet, Template
 from xlplan.values import format_value, long_date
 from xlplan.workers import chunks, default_jobs, gc_paused, map_tasks
@@ -190,10 +201,7 @@ def write_return(
         manifest.fingerprints[item[key]] = [fingerprint(row_values(c, item, prev)) for c in locked]
     try:
         buffer = io.BytesIO()
-        book = xlsxwriter.Workbook(
-            buffer,
-            {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "in_memory": True},
-        )
+        book = xlsxwriter.Workbook(buffer, BOOK_OPTIONS)
         styles = Styles(book, template)
         if annotations is not None and annotations.issues:
             _fix_sheet(book, styles, plan, manifest, annotations)

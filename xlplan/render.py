@@ -61,6 +61,7 @@ from xlplan.plan import Plan
 from xlplan.ratings import Ratings, add_ratings_sheet, distribution
 from xlplan.sheetxml import (
     BLANK,
+    BOOK_OPTIONS,
     CELL_LIMIT,
     LINE_HEIGHT,
     CellXml,
@@ -79,12 +80,6 @@ from xlplan.values import days_text, format_value, long_date, parse_date
 from xlplan.workers import gc_paused, started
 from xlplan.zipwriter import Deflated, deflate
 
-BOOK_OPTIONS = {
-    "strings_to_formulas": False,
-    "strings_to_urls": False,
-    "strings_to_numbers": False,
-    "in_memory": True,
-}
 HEADER_ROW = 3  # 0-based: title, subtitle, a blank row, then the header
 NAVY = "#1F3864"
 TEAL = "#00695C"

@@ -26,6 +26,14 @@ from xlsxwriter.utility import xl_col_to_name
 from xlplan.read import sheet_parts
 from xlplan.zipwriter import Deflated, ZipWriter, deflate
 
+# xlsxwriter's options for a package that `pack` finishes: kept in memory, and text is
+# never turned into a formula, a link or a number.
+BOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "in_memory": True,
+}
 CELL_LIMIT = 32_767  # Excel's limit for one cell
 MAX_ROW_HEIGHT = 409
 LINE_HEIGHT = 13.5
