@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import json
 import math
 import re
 from collections.abc import Callable
@@ -278,7 +277,7 @@ def _to_cache(plan: Plan, digest: str) -> None:
     try:
         plan.folder.cache_file.parent.mkdir(exist_ok=True)
         with atomic_path(plan.folder.cache_file) as tmp:
-            tmp.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
+            tmp.write_bytes(orjson.dumps(cache))  # UTF-8, as _from_cache reads it
     except (OSError, OutputError):
         pass  # a read-only or busy folder: the plan is simply read again next time
 
