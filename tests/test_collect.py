@@ -4,7 +4,6 @@ the master tracker's crash safety, and returns saved by a real LibreOffice Calc.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -103,13 +102,13 @@ def test_return_with_errors_is_quarantined_and_nothing_of_it_is_merged(env: Env)
     with env.ledger() as ledger:
         assert all(who == SHARON for who, _ in ledger.entries(CYCLE, "Actions"))
         assert all(who == SHARON for who, _ in ledger.entries(CYCLE, "Feedback"))
-        assert all(row["recipient"] == SHARON for row in ledger.audit())
-        logged = {row["file"]: row for row in ledger.returns(CYCLE)}
+        assert all(row.recipient == SHARON for row in ledger.audit())
+        logged = {row.file: row for row in ledger.returns(CYCLE)}
     row = logged[bad.name]
-    assert (row["outcome"], row["recipient"], row["errors"], row["warnings"]) == ("quarantined", HELEN, 1, 0)
-    logged_issue = json.loads(row["issues"])[0]
+    assert (row.outcome, row.recipient, row.errors, row.warnings) == ("quarantined", HELEN, 1, 0)
+    logged_issue = row.issues[0].as_dict()
     assert (logged_issue["code"], logged_issue["where"]) == ("bad-choice", "Actions!K5")
-    assert logged[good.path.name]["outcome"] == "merged"
+    assert logged[good.path.name].outcome == "merged"
 
 
 def test_return_with_warnings_only_is_merged_with_its_warnings(env: Env) -> None:
@@ -128,7 +127,7 @@ def test_return_with_warnings_only_is_merged_with_its_warnings(env: Env) -> None
     }
     with env.ledger() as ledger:
         row = ledger.returns(CYCLE)[0]
-    assert (row["file"], row["outcome"], row["errors"], row["warnings"]) == (path.name, "merged", 0, 1)
+    assert (row.file, row.outcome, row.errors, row.warnings) == (path.name, "merged", 0, 1)
     assert result.as_dict()["returns"][0]["issues"][0]["where"] == "Actions!J6"
 
 
@@ -178,7 +177,7 @@ def test_history_is_kept_across_two_cycles(two_cycles: Env) -> None:
         assert ledger.previous_cycle(CYCLE) == PREVIOUS
         history = ledger.history("Actions", "rag")
         q2, q3 = ledger.entries(PREVIOUS, "Actions"), ledger.entries(CYCLE, "Actions")
-        audit = [(a["ref"], a["field"], a["old"], a["new"]) for a in ledger.audit(CYCLE)]
+        audit = [(a.ref, a.field, a.old, a.new) for a in ledger.audit(CYCLE)]
     assert history["BA1.01"] == {PREVIOUS: "Amber", CYCLE: "Red"}
     assert history["BA1.02"] == {PREVIOUS: "Blue", CYCLE: "Blue"}
     assert history["BA1.03"] == {PREVIOUS: "Green", CYCLE: "Amber"}
@@ -200,21 +199,21 @@ def test_audit_rows_name_ref_field_old_new_and_file(env: Env) -> None:
     assert outcome_for(result, "first.xlsx").status == "unchanged"
     with env.ledger() as ledger:
         audit = ledger.audit(CYCLE)
-    initial = [a for a in audit if a["file"] == first.name]
-    assert {(a["ref"], a["field"]) for a in initial} >= {("BA1.01", "rag"), ("BA1.01", "actual"), ("BA1.03", "rag")}
-    rag = next(a for a in initial if (a["ref"], a["field"]) == ("BA1.01", "rag"))
-    assert (rag["old"], rag["new"], rag["recipient"], rag["cycle"], rag["sheet"]) == (
+    initial = [a for a in audit if a.file == first.name]
+    assert {(a.ref, a.field) for a in initial} >= {("BA1.01", "rag"), ("BA1.01", "actual"), ("BA1.03", "rag")}
+    rag = next(a for a in initial if (a.ref, a.field) == ("BA1.01", "rag"))
+    assert (rag.old, rag.new, rag.recipient, rag.cycle, rag.sheet) == (
         None,
         "Amber",
         HELEN,
         CYCLE,
         "Actions",
     )
-    assert rag["return_sha"] == sha(first)
-    assert rag["at"]
-    due = next(a for a in initial if (a["ref"], a["field"]) == ("BA1.01", "revised_due"))
-    assert due["new"] == "2026-03-31"
-    changed = [(a["ref"], a["field"], a["old"], a["new"], a["file"]) for a in audit if a["file"] == second.name]
+    assert rag.return_sha == sha(first)
+    assert rag.at
+    due = next(a for a in initial if (a.ref, a.field) == ("BA1.01", "revised_due"))
+    assert due.new == "2026-03-31"
+    changed = [(a.ref, a.field, a.old, a.new, a.file) for a in audit if a.file == second.name]
     assert sorted(changed) == [
         ("BA1.03", "progress", "Survey in the field", "Response rate low", "second.xlsx"),
         ("BA1.03", "rag", "Green", "Amber", "second.xlsx"),
@@ -250,15 +249,15 @@ def test_every_ingested_file_is_archived_under_its_sha256(env: Env) -> None:
     bad = env.fill(SHARON, {"BA3.01": {"rag": "Grenn"}})
     env.collect()
     with env.ledger() as ledger:
-        logged = {row["file"]: row for row in ledger.returns(CYCLE)}
+        logged = {row.file: row for row in ledger.returns(CYCLE)}
     for path in (good, bad):
         digest = sha(path)
         kept = archive_path(env.folder.archive_dir, digest, ".xlsx")
         assert kept == env.folder.archive_dir / digest[:2] / f"{digest}.xlsx"
         assert kept.read_bytes() == path.read_bytes()
-        assert logged[path.name]["sha256"] == digest
+        assert logged[path.name].sha256 == digest
         # Stored relative to the plan folder, so the folder can be moved or shared.
-        assert logged[path.name]["archived"] == str(kept.relative_to(env.folder.root))
+        assert logged[path.name].archived == str(kept.relative_to(env.folder.root))
     assert len(archive_files(env)) == 2
 
 
@@ -304,8 +303,8 @@ def test_prefer_resolves_a_conflict(env: Env, prefer: str, chosen: str) -> None:
     expected = "Amber" if chosen == newer.name else "Green"
     assert env.entries()[(HELEN, "BA1.03")]["rag"] == expected
     with env.ledger() as ledger:
-        logged = {row["file"]: row["outcome"] for row in ledger.returns(CYCLE)}
-        shas = {a["return_sha"] for a in ledger.audit()}
+        logged = {row.file: row.outcome for row in ledger.returns(CYCLE)}
+        shas = {a.return_sha for a in ledger.audit()}
     assert logged == {chosen: "merged", other: "superseded"}
     assert shas == {sha(env.folder.returns_dir / chosen)}
     assert len(archive_files(env)) == 2  # both kept: nothing is ever lost
@@ -337,7 +336,7 @@ def test_the_same_file_under_two_names_is_a_duplicate(env: Env) -> None:
     assert twin.detail == "identical to helen (copy).xlsx: ignored"
     assert result.ok
     with env.ledger() as ledger:
-        assert [row["file"] for row in ledger.returns()] == ["helen (copy).xlsx"]
+        assert [row.file for row in ledger.returns()] == ["helen (copy).xlsx"]
 
 
 def test_prefer_newest_never_replaces_a_newer_merged_return_with_an_older_file(env: Env) -> None:
@@ -367,7 +366,7 @@ def test_replaced_earlier_return_is_logged_as_superseded(env: Env) -> None:
     env.fill(HELEN, helen(BA1_03={"rag": "Amber", "progress": "Response rate low"}), name="b.xlsx")
     env.collect(prefer="b.xlsx")
     with env.ledger() as ledger:
-        assert {r["file"]: r["outcome"] for r in ledger.returns(CYCLE)} == {"a.xlsx": "superseded", "b.xlsx": "merged"}
+        assert {r.file: r.outcome for r in ledger.returns(CYCLE)} == {"a.xlsx": "superseded", "b.xlsx": "merged"}
 
 
 def test_return_quarantined_for_the_wrong_cycle_can_be_collected_for_its_own(
@@ -591,7 +590,7 @@ def test_killed_collect_leaves_ledger_and_master_old_or_new(env: Env, point: str
     rows = {row[0]: row for row in sheet_values(master, "Current status", 5) if row[0]}
     assert "Training on track" in rows["BA3.02"]  # Sharon's return is in the master now
     with env.ledger() as ledger:
-        assert {r["file"]: r["outcome"] for r in ledger.returns()} == {
+        assert {r.file: r.outcome for r in ledger.returns()} == {
             f"{HELEN} {CYCLE}.xlsx": "merged",
             f"{SHARON} {CYCLE}.xlsx": "merged",
         }
@@ -784,8 +783,8 @@ def test_a_file_too_big_to_be_a_return_is_refused_unread(env: Env, monkeypatch: 
     assert [(i.code, i.message.split(";")[0]) for i in out.report.errors] == [("file-too-big", "The file is 0 MB")]
     assert outcome_for(result, f"{HELEN} {CYCLE}.xlsx").status == "merged"
     with env.ledger() as ledger:
-        logged = {r["file"]: r for r in ledger.returns()}
-    assert logged[big.name]["outcome"] == "quarantined" and logged[big.name]["archived"] == ""
+        logged = {r.file: r for r in ledger.returns()}
+    assert logged[big.name].outcome == "quarantined" and logged[big.name].archived == ""
     assert [p.name for p in archive_files(env)] == [f"{helen_sha}.xlsx"]
 
 

@@ -24,7 +24,7 @@ from xlplan.collect import collect
 from xlplan.demo import sample_root
 from xlplan.gaps import Gaps, expected_recipients, find_gaps
 from xlplan.generate import generate
-from xlplan.ledger import Ledger, fields_json
+from xlplan.ledger import Ledger, ReturnRecord
 from xlplan.plan import Plan, PlanFolder, load_plan
 from xlplan.render import render_master
 from xlplan.summary import Summary, summarise
@@ -240,32 +240,17 @@ RETURNS: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
 }
 
 
-def _fill_ledger(path: Path) -> None:
-    with Ledger(path) as ledger, ledger.transaction() as db:
-        for n, (cycle, returns) in enumerate(RETURNS.items()):
+def _fill_ledger(path: Path, returns: dict[str, dict[str, dict[str, dict[str, Any]]]] = RETURNS) -> None:
+    with Ledger(path) as ledger, ledger.transaction():
+        for n, (cycle, sent) in enumerate(returns.items()):
             at = f"{DEADLINES[cycle].isoformat()}T09:00:00+01:00"
-            db.execute(
-                "INSERT INTO cycles (cycle, spg_date, deadline, generated_at) VALUES (?, ?, ?, ?)",
-                (cycle, None, DEADLINES[cycle].isoformat(), at),
-            )
-            for who in (HELEN, SHARON, ALLEN):
-                db.execute(
-                    "INSERT INTO issued (cycle, recipient, file, items, generated_at) VALUES (?, ?, ?, ?, ?)",
-                    (cycle, who, f"{cycle} return - {who}.xlsx", 2, at),
-                )
-            for who, rows in returns.items():
-                sha = f"{n}{who.split()[0].lower()}".ljust(64, "0")
-                db.execute(
-                    "INSERT INTO returns (sha256, file, recipient, cycle, received_at, outcome) "
-                    "VALUES (?, ?, ?, ?, ?, 'merged')",
-                    (sha, f"{cycle} {who}.xlsx", who, cycle, at),
-                )
-                for ref, values in rows.items():
-                    db.execute(
-                        "INSERT INTO entries (cycle, recipient, sheet, ref, fields, return_sha, merged_at) "
-                        "VALUES (?, ?, 'Actions', ?, ?, ?, ?)",
-                        (cycle, who, ref, fields_json(values), sha, at),
-                    )
+            issued = [(who, f"{cycle} return - {who}.xlsx", 2) for who in (HELEN, SHARON, ALLEN)]
+            ledger.record_cycle(cycle, None, DEADLINES[cycle], issued, at=at)
+            for who, rows in sent.items():
+                sha, file = f"{n}{who.split()[0].lower()}".ljust(64, "0"), f"{cycle} {who}.xlsx"
+                ledger.record_return(ReturnRecord(sha, file, who, cycle, at, "merged"))
+                values = {("Actions", ref): fields for ref, fields in rows.items()}
+                ledger.replace_entries(cycle, who, values, return_sha=sha, file=file, at=at)
 
 
 @pytest.fixture
@@ -364,14 +349,10 @@ def test_no_formula_or_link_anywhere(three: tuple[Plan, openpyxl.Workbook], demo
 
 def test_text_is_escaped_and_long_notes_cut(tmp_path: Path) -> None:
     folder = make_plan_folder(tmp_path / "plan")
-    _fill_ledger(folder.ledger_file)
     odd = "a & b <c> \"d\" 'e' _x0041_ \x07 \u00e9\u2603 end "
-    with Ledger(folder.ledger_file) as ledger, ledger.transaction() as db:
-        db.execute(
-            "UPDATE entries SET fields = json_set(fields, '$.comments', ?, '$.progress', ?) "
-            "WHERE cycle = ? AND ref = 'BA1.01'",
-            (odd, "word " * 300, Q3),
-        )
+    returns = {cycle: {who: dict(rows) for who, rows in sent.items()} for cycle, sent in RETURNS.items()}
+    returns[Q3][HELEN]["BA1.01"] = {**RETURNS[Q3][HELEN]["BA1.01"], "comments": odd, "progress": "word " * 300}
+    _fill_ledger(folder.ledger_file, returns)
     plan = load_plan(folder)
     with Ledger(folder.ledger_file) as ledger:
         rendered = render_master(plan, ledger, Q3, find_gaps(plan, ledger, Q3, AS_OF))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xlplan.errors import UsageError
 from xlplan.generate import Generated, generate, validate_cycle
-from xlplan.ledger import Ledger, fields_json
+from xlplan.ledger import Ledger, plain
 from xlplan.manifest import fingerprint, from_sheet_rows
 from xlplan.plan import Plan, PlanFolder, Recipient, load_plan
 from xlplan.template import Column
@@ -105,18 +104,17 @@ def shown_fingerprints(run: Run, ws: Worksheet, locked: tuple[Column, ...]) -> d
 
 
 def insert_entries(ledger_file: Path, rows: list[tuple[str, str, str, str, str, Any, str]]) -> None:
-    """Ledger entries as merge will write them: (cycle, recipient, sheet, ref, field, value, at)."""
-    Ledger(ledger_file).close()  # creates the schema
-    entries: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
+    """Ledger entries as merge writes them, from (cycle, recipient, sheet, ref, field, value, at):
+    each recipient's return whole, in the order given."""
+    returns: dict[tuple[str, str], dict[tuple[str, str], dict[str, Any]]] = {}
+    merged_at: dict[tuple[str, str], str] = {}
     for cycle, who, sheet, ref, fld, value, at in rows:
-        entries.setdefault((cycle, who, sheet, ref, at), {})[fld] = value
-    with sqlite3.connect(ledger_file) as db:
-        db.executemany(
-            "INSERT INTO entries (cycle, recipient, sheet, ref, fields, return_sha, merged_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(*key[:4], fields_json(fields), f"sha-{key[1]}", key[4]) for key, fields in entries.items()],
-        )
-    db.close()  # the context manager commits but does not close
+        returns.setdefault((cycle, who), {}).setdefault((sheet, ref), {})[fld] = plain(value)
+        merged_at.setdefault((cycle, who), at)
+    with Ledger(ledger_file) as ledger, ledger.transaction():
+        for (cycle, who), values in returns.items():
+            sha = f"sha-{who}"
+            ledger.replace_entries(cycle, who, values, return_sha=sha, file=f"{who}.xlsx", at=merged_at[(cycle, who)])
 
 
 # --- the run -------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from corpus import (
 
 from xlplan.cli import main
 from xlplan.generate import generate
-from xlplan.ledger import Ledger
+from xlplan.ledger import AuditRecord, Ledger, ReturnRecord
 from xlplan.plan import load_plan
 from xlplan.read import read_return
 from xlplan.sniff import ole_stream_names, sniff
@@ -54,8 +54,8 @@ class State:
     """What the ledger and the master tracker hold at one moment."""
 
     entries: dict[tuple[str, str], dict[str, Any]]
-    audit: list[dict[str, Any]]
-    returns: dict[str, dict[str, Any]]
+    audit: list[AuditRecord]
+    returns: dict[str, ReturnRecord]
     master: dict[str, list[tuple[Any, ...]]]  # sheet -> rows of values
 
 
@@ -63,7 +63,7 @@ def state(corpus: Corpus) -> State:
     with Ledger(corpus.folder.ledger_file) as ledger:
         entries = ledger.entries(CYCLE, "Actions")
         audit = ledger.audit(CYCLE)
-        returns = {r["file"]: r for r in ledger.returns()}
+        returns = {r.file: r for r in ledger.returns()}
     book = openpyxl.load_workbook(corpus.folder.master_file)
     master = {ws.title: list(ws.iter_rows(values_only=True)) for ws in book.worksheets}
     return State(entries, audit, returns, master)
@@ -85,7 +85,7 @@ class Run:
         return next(c for c in self.cases if c.file == file)
 
     def issues(self, file: str) -> list[dict[str, Any]]:
-        return json.loads(self.after.returns[file]["issues"])
+        return [i.as_dict() for i in self.after.returns[file].issues]
 
     def block(self, file: str) -> list[str]:
         """The lines the officer sees for one file: its status line and its issues."""
@@ -159,19 +159,19 @@ def test_refused_files_are_recorded_quarantined_with_their_reason(run: Run) -> N
         if case.outcome != "quarantined":
             continue
         record = run.after.returns[case.file]
-        assert record["outcome"] == "quarantined", case.file
-        assert record["errors"] >= 1, case.file
-        assert (record["recipient"] or "") == case.who, case.file
+        assert record.outcome == "quarantined", case.file
+        assert record.errors >= 1, case.file
+        assert (record.recipient or "") == case.who, case.file
 
 
 def test_refused_files_change_nothing_in_the_ledger(run: Run) -> None:
-    refused = {run.after.returns[c.file]["sha256"] for c in run.cases if c.outcome == "quarantined"}
+    refused = {run.after.returns[c.file].sha256 for c in run.cases if c.outcome == "quarantined"}
     victim = {k: v for k, v in run.after.entries.items() if k[0] == VICTIM}
     assert victim == {k: v for k, v in run.before.entries.items() if k[0] == VICTIM}
     assert run.after.audit[: len(run.before.audit)] == run.before.audit
     new_audit = run.after.audit[len(run.before.audit) :]
-    assert not [a for a in new_audit if a["return_sha"] in refused]
-    assert {a["recipient"] for a in new_audit} <= {c.who for c in run.cases if c.outcome == "merged"}
+    assert not [a for a in new_audit if a.return_sha in refused]
+    assert {a.recipient for a in new_audit} <= {c.who for c in run.cases if c.outcome == "merged"}
     with Ledger(run.corpus.folder.ledger_file) as ledger:
         leaked = ledger.db.execute(
             f"SELECT count(*) FROM entries WHERE fields LIKE ? OR return_sha IN ({','.join('?' * len(refused))})",
@@ -200,7 +200,7 @@ def test_accepted_returns_are_merged_with_exactly_their_values(run: Run) -> None
     for case in run.cases:
         if case.outcome != "merged":
             continue
-        assert run.after.returns[case.file]["outcome"] == "merged", case.file
+        assert run.after.returns[case.file].outcome == "merged", case.file
         assert case.values is not None
         for ref, values in case.values.items():
             merged = run.after.entries[(case.who, ref)]
@@ -211,7 +211,7 @@ def test_accepted_returns_are_merged_with_exactly_their_values(run: Run) -> None
 
 def test_good_return_beside_the_bad_ones_is_merged_and_shown(run: Run) -> None:
     good = next(c for c in run.cases if c.who == GOOD and c.outcome == "merged")
-    assert run.after.returns[good.file]["outcome"] == "merged"
+    assert run.after.returns[good.file].outcome == "merged"
     shown = {row[0]: row for row in run.after.master["Current status"] if row and row[0]}
     for ref, values in clean(GOOD).items():
         assert values["progress"] in shown[ref], shown[ref]
@@ -628,7 +628,7 @@ def test_killed_while_renaming_leaves_no_partial_file_and_a_rerun_finishes(tmp_p
         assert hashlib.sha256(path.read_bytes()).hexdigest() == path.stem
     assert master.read_bytes() == old_master
     with Ledger(corpus.folder.ledger_file) as ledger:
-        recorded = {r["file"] for r in ledger.returns()}
+        recorded = {r.file for r in ledger.returns()}
     assert ("good.xlsx" in recorded) == (where == "master")  # the ledger is written after the archive
     again = collect(corpus.plan, today=TODAY)
     assert {o.path.name: o.status for o in again.outcomes}["good.xlsx"] == (

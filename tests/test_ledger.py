@@ -96,7 +96,7 @@ def test_a_schema_1_ledger_is_migrated_in_place_and_reads_the_same(tmp_path: Pat
         assert ("Helen", "actual", 94.0, "h2") in exported and ("Sharon", "revised_due", "2026-03-31", "s3") in exported
         assert len(exported) == len(ROWS_1)
         # The audit trail: one row per action and return now, one record per field as before.
-        assert [(a["id"], a["recipient"], a["ref"], a["field"], a["old"], a["new"]) for a in ledger.audit()] == [
+        assert [(a.id, a.recipient, a.ref, a.field, a.old, a.new) for a in ledger.audit()] == [
             (1, "Helen", "BA1.01", "rag", "Amber", "Green"),
             (1, "Helen", "BA1.01", "progress", None, "Café opened"),
             (2, "Helen", "BA1.02", "actual", 94.0, 101.0),

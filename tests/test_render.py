@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import zipfile
 from datetime import date, datetime
@@ -16,7 +15,7 @@ from conftest import ACTIONS, MASTER_HEADER, MASTER_SHEETS, make_plan_folder
 import xlplan.files
 from xlplan.errors import OutputError, UsageError
 from xlplan.gaps import Gaps, find_gaps
-from xlplan.ledger import Ledger, fields_json
+from xlplan.ledger import Ledger, ReturnRecord
 from xlplan.plan import Plan, load_plan
 from xlplan.render import MasterLocked, Rendered, fallback_path, render_master
 from xlplan.values import days_text
@@ -67,55 +66,34 @@ def _sha(who: str, cycle: str) -> str:
 
 
 def _fill_ledger(path: Path) -> None:
-    with Ledger(path) as ledger, ledger.transaction() as db:
+    with Ledger(path) as ledger, ledger.transaction():
         for cycle, deadline in ((Q2, date(2025, 6, 15)), (Q3, DEADLINE)):
-            db.execute(
-                "INSERT INTO cycles VALUES (?, ?, ?, ?)",
-                (cycle, None, deadline.isoformat(), f"{cycle}T09:00:00+01:00"),
-            )
-            for who in (HELEN, SHARON, ALLEN):
-                db.execute(
-                    "INSERT INTO issued VALUES (?, ?, ?, ?, ?)",
-                    (cycle, who, f"{cycle} return - {who}.xlsx", 2, f"{cycle}T09:00:00+01:00"),
-                )
+            issued = [(who, f"{cycle} return - {who}.xlsx", 2) for who in (HELEN, SHARON, ALLEN)]
+            ledger.record_cycle(cycle, None, deadline, issued, at=f"{cycle}T09:00:00+01:00")
         returned = [(Q2, HELEN), (Q2, SHARON), (Q2, ALLEN), (Q3, HELEN), (Q3, SHARON)]
         for n, (cycle, who) in enumerate(returned):
-            db.execute(
-                "INSERT INTO returns (sha256, file, recipient, cycle, received_at, outcome, "
-                "warnings) VALUES (?, ?, ?, ?, ?, 'merged', ?)",
-                (
-                    _sha(who, cycle),
-                    f"{cycle} {who}.xlsx",
-                    who,
-                    cycle,
-                    f"2025-0{6 + n // 3}-1{n}T10:00:00+01:00",
-                    n,
-                ),
+            received = f"2025-0{6 + n // 3}-1{n}T10:00:00+01:00"
+            ledger.record_return(
+                ReturnRecord(_sha(who, cycle), f"{cycle} {who}.xlsx", who, cycle, received, "merged", warnings=n)
             )
-        for n, (cycle, who, ref, values) in enumerate(ROWS):
-            db.execute(
-                "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (cycle, who, SHEET, ref, fields_json(values), _sha(who, cycle), f"{cycle}T10:{n:02d}:00"),
-            )
+        # Each recipient's return whole, as merge writes it: its actions, its feedback, its changes.
+        rows: dict[tuple[str, str], dict[tuple[str, str], dict[str, Any]]] = {}
+        for cycle, who, ref, values in ROWS:
+            rows.setdefault((cycle, who), {})[(SHEET, ref)] = values
         for who, group, values in FEEDBACK_ROWS:
-            db.execute(
-                "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (Q3, who, FEEDBACK, group, fields_json(values), _sha(who, Q3), "2025-Q3T11:00:00"),
-            )
-        for n, (who, sheet, ref, fld, old, new) in enumerate(AUDIT):
-            db.execute(
-                "INSERT INTO audit (at, cycle, recipient, sheet, ref, changes, return_sha, file) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    f"2025-09-1{n}T10:00:00+01:00",
-                    Q3,
-                    who,
-                    sheet,
-                    ref,
-                    json.dumps({fld: [old, new]}),
-                    _sha(who, Q3),
-                    f"{Q3} {who}.xlsx",
-                ),
+            rows[(Q3, who)][(FEEDBACK, group)] = values
+        changes: dict[tuple[str, str], dict[tuple[str, str], dict[str, list[Any]]]] = {}
+        for who, sheet, ref, fld, old, new in AUDIT:
+            changes.setdefault((Q3, who), {}).setdefault((sheet, ref), {})[fld] = [old, new]
+        for (cycle, who), values in rows.items():
+            ledger.replace_entries(
+                cycle,
+                who,
+                values,
+                return_sha=_sha(who, cycle),
+                file=f"{cycle} {who}.xlsx",
+                at=f"{cycle}T10:00:00",
+                changes=changes.get((cycle, who)),
             )
 
 

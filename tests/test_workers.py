@@ -82,7 +82,8 @@ def _ledger_rows(env: Any) -> tuple[list[Any], list[Any]]:
             "SELECT cycle, recipient, sheet, ref, fields FROM entries ORDER BY rowid"
         ).fetchall()
         audit = [
-            {k: a[k] for k in ("cycle", "recipient", "sheet", "ref", "field", "old", "new")} for a in ledger.audit()
+            {k: getattr(a, k) for k in ("cycle", "recipient", "sheet", "ref", "field", "old", "new")}
+            for a in ledger.audit()
         ]
     return entries, audit
 

@@ -10,7 +10,6 @@ new, and the next run finishes the job (it re-renders a master older than the le
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Any
 from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
-from xlplan.ledger import Ledger
+from xlplan.ledger import Ledger, ReturnRecord
 from xlplan.merge import RECORDED, Outcome, archive_bytes, archive_path, record
 from xlplan.plan import Plan
 from xlplan.read import read_return
@@ -200,8 +199,8 @@ def _identify(path: Path, ledger: Ledger, cycle: str, seen: dict[str, Outcome]) 
     if known is not None and _retry_for_its_own_cycle(known, cycle):
         known = None  # quarantined only because it was collected with another cycle
     if known is not None:
-        detail = f"already collected on {known['received_at'][:10]} ({known['outcome']}): nothing to do"
-        out = Outcome(path, sha, Report(path.name), known["recipient"] or "", known["cycle"] or "", "unchanged", detail)
+        detail = f"already collected on {known.received_at[:10]} ({known.outcome}): nothing to do"
+        out = Outcome(path, sha, Report(path.name), known.recipient or "", known.cycle or "", "unchanged", detail)
         seen[sha] = out
         return out, None
     out = Outcome(path, sha, Report(path.name), status="quarantined", mtime=mtime)
@@ -293,10 +292,10 @@ def _judge(path: Path, data: bytes, plan: Plan, cycle: str) -> tuple[_Judged, Pr
     return judged, prepared
 
 
-def _retry_for_its_own_cycle(known: dict[str, Any], cycle: str) -> bool:
-    if known["outcome"] != "quarantined" or known["cycle"] != cycle:
+def _retry_for_its_own_cycle(known: ReturnRecord, cycle: str) -> bool:
+    if known.outcome != "quarantined" or known.cycle != cycle:
         return False
-    return any(i.get("code") == "wrong-cycle" for i in json.loads(known["issues"]))
+    return any(i.code == "wrong-cycle" for i in known.issues)
 
 
 def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, prefer: str | None) -> None:
@@ -305,13 +304,13 @@ def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, pref
     for out in outcomes:
         if out.status == "merged":
             by_recipient.setdefault(out.recipient, []).append(out)
-    merged_before = {r["recipient"]: r for r in ledger.returns(cycle) if r["outcome"] == "merged"}
+    merged_before = {r.recipient: r for r in ledger.returns(cycle) if r.outcome == "merged"}
     for who, group in by_recipient.items():
         earlier = merged_before.get(who)
         if len(group) == 1 and earlier is None:
             continue
         names = [o.path.name for o in group] + (
-            [f"{earlier['file']} (collected {earlier['received_at'][:10]})"] if earlier else []
+            [f"{earlier.file} (collected {earlier.received_at[:10]})"] if earlier else []
         )
         chosen = _choose(group, prefer, earlier)
         if chosen is None:
@@ -322,7 +321,7 @@ def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, pref
                     '--prefer newest, or --prefer "<file name>".'
                 )
             continue
-        kept = chosen.path.name if isinstance(chosen, Outcome) else f"{earlier['file']} (collected earlier)"  # type: ignore[index]
+        kept = chosen.path.name if isinstance(chosen, Outcome) else f"{earlier.file} (collected earlier)"  # type: ignore[union-attr]
         for out in group:
             if out is not chosen:
                 out.status = "superseded"
@@ -334,16 +333,16 @@ def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, pref
 _EARLIER = object()  # the return merged in an earlier run was preferred
 
 
-def _choose(group: list[Outcome], prefer: str | None, earlier: dict[str, Any] | None) -> Outcome | object | None:
+def _choose(group: list[Outcome], prefer: str | None, earlier: ReturnRecord | None) -> Outcome | object | None:
     if prefer is None:
         return None
     if prefer == "newest":
         newest = max(group, key=lambda o: o.mtime)
-        if earlier is not None and (earlier.get("file_mtime") or 0) > newest.mtime:
+        if earlier is not None and (earlier.file_mtime or 0) > newest.mtime:
             return _EARLIER
         return newest
     chosen = next((o for o in group if o.path.name == prefer), None)
-    if chosen is None and earlier is not None and earlier["file"] == prefer:
+    if chosen is None and earlier is not None and earlier.file == prefer:
         return _EARLIER
     return chosen
 
@@ -409,12 +408,9 @@ def _keep_files(
 
 def _state_not_rendered(plan: Plan, ledger: Ledger) -> str | None:
     """The ledger's state when the master does not show it yet (or is gone), else None."""
-    state, rendered = (
-        ledger.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        for key in ("state", "master_state")
-    )
-    if state and (rendered is None or rendered[0] != state[0] or not plan.folder.master_file.exists()):
-        return str(state[0])
+    state = ledger.state()
+    if state is not None and (ledger.master_state() != state or not plan.folder.master_file.exists()):
+        return state
     return None
 
 
@@ -425,5 +421,4 @@ def _render(plan: Plan, ledger: Ledger, result: Collected, gaps: Callable[[], Ga
     out = render_master(plan, ledger, result.cycle, gaps, jobs=jobs)
     result.master, result.master_fallback = out.path, out.fallback
     if not out.fallback:
-        with ledger.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('master_state', ?)", (state,))
+        ledger.mark_master_rendered(state)

@@ -13,36 +13,29 @@ import io
 import json
 from typing import Any
 
-from xlplan.ledger import Ledger
+from xlplan.ledger import EntryRecord, Ledger
 
 TABLES = ("entries", "audit", "returns")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def rows(ledger: Ledger, table: str, cycle: str | None = None) -> list[dict[str, Any]]:
+    """The records of one ledger table (of one cycle, or all), in the order they were written."""
     if table not in TABLES:
         raise ValueError(table)
     if table == "audit":  # one record per changed field
-        return ledger.audit(cycle)
-    where = " WHERE cycle = ?" if cycle else ""
-    cur = ledger.db.execute(f"SELECT * FROM {table}{where} ORDER BY rowid", (cycle,) if cycle else ())
-    names = [d[0] for d in cur.description]
-    out = []
-    for row in cur:
-        record = dict(zip(names, row, strict=True))
-        if table == "entries":  # one record per field, as a spreadsheet user expects
-            fields = json.loads(record.pop("fields"))
-            out += [_entry(record, name, value) for name, value in fields.items()]
-            continue
-        if table == "returns":
-            record["issues"] = json.loads(record["issues"])
-        out.append(record)
-    return out
+        return [a.as_dict() for a in ledger.audit(cycle)]
+    if table == "returns":
+        return [r.as_dict() for r in ledger.returns(cycle, order="recorded")]
+    # One record per field, as a spreadsheet user expects.
+    return [_entry(e, name, value) for e in ledger.entry_records(cycle) for name, value in e.fields.items()]
 
 
-def _entry(record: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
-    head = {k: v for k, v in record.items() if k not in ("return_sha", "merged_at")}
-    return {**head, "field": name, "value": value, "return_sha": record["return_sha"], "merged_at": record["merged_at"]}
+def _entry(e: EntryRecord, name: str, value: Any) -> dict[str, Any]:
+    return {
+        "cycle": e.cycle, "recipient": e.recipient, "sheet": e.sheet, "ref": e.ref,
+        "field": name, "value": value, "return_sha": e.return_sha, "merged_at": e.merged_at,
+    }  # fmt: skip
 
 
 def safe_cell(value: Any) -> Any:

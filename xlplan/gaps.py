@@ -91,8 +91,8 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
     info = ledger.cycle(cycle)
     deadline = info.deadline if info else today
     gaps = Gaps(cycle, deadline, today)
-    merged = {r["recipient"] for r in ledger.returns(cycle) if r["outcome"] == "merged"}
-    quarantined = {r["recipient"] for r in ledger.returns(cycle) if r["outcome"] == "quarantined"}
+    merged = {r.recipient for r in ledger.returns(cycle) if r.outcome == "merged"}
+    quarantined = {r.recipient for r in ledger.returns(cycle) if r.outcome == "quarantined"}
     for name in expected_recipients(plan, ledger, cycle):
         if name not in merged:
             rec = plan.recipient(name)

@@ -14,14 +14,15 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
 from xlplan.errors import LedgerError
+from xlplan.report import Issue
 
 SCHEMA_VERSION = 2  # 2: one row per (cycle, recipient, sheet, ref) in entries, and per change set in audit
 _SCHEMA = """
@@ -114,9 +115,8 @@ def decode_json(text: str) -> Any:
         return json.loads(text)
 
 
-def fields_json(fields: dict[str, Any]) -> str:
-    """One entry's fields as the JSON object the ledger stores."""
-    return encode_json({k: plain(v) for k, v in fields.items()})
+Key = tuple[str, str]  # sheet, ref: one entry of a recipient's return
+Changes = dict[str, list[Any]]  # field -> [old, new], as the audit stores them
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,79 @@ class CycleInfo:
     generated_at: str
 
 
+def _as_dict(record: Any) -> dict[str, Any]:
+    # Not dataclasses.asdict: it deep-copies every value.
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+@dataclass(frozen=True)
+class ReturnRecord:
+    """One file collected: what it was, when, and what became of it (a row of `returns`)."""
+
+    sha256: str
+    file: str
+    recipient: str | None
+    cycle: str | None
+    received_at: str
+    outcome: str  # merged | quarantined | superseded
+    archived: str | None = None  # relative to the plan folder; "" when not archived
+    errors: int = 0
+    warnings: int = 0
+    issues: tuple[Issue, ...] = ()
+    file_mtime: float | None = None  # the file's own modification time, for --prefer newest
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as `xlplan export returns` writes it: the table's columns, in its order."""
+        row = _as_dict(self) | {"issues": [i.as_dict() for i in self.issues]}
+        return {name: row[name] for name in _RETURN_COLUMNS}
+
+
+# The returns table's columns, in the order it has them (file_mtime was added last, in 1.1).
+_RETURN_COLUMNS = (
+    "sha256", "file", "archived", "recipient", "cycle", "received_at",
+    "outcome", "errors", "warnings", "issues", "file_mtime",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    """One action (or feedback area) of one merged return: its fields and values (a row of `entries`)."""
+
+    cycle: str
+    recipient: str
+    sheet: str
+    ref: str
+    fields: dict[str, Any] = field(hash=False)
+    return_sha: str
+    merged_at: str
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One value changed by a merge."""
+
+    id: int
+    at: str
+    cycle: str
+    recipient: str
+    sheet: str
+    ref: str
+    field: str
+    old: Any
+    new: Any
+    return_sha: str
+    file: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return _as_dict(self)
+
+
 class Ledger:
-    """A thin, typed face on the SQLite file. Use as a context manager."""
+    """A thin, typed face on the SQLite file, and the only code that runs SQL. Use as a context manager.
+
+    Each write method is one transaction of its own, or part of the caller's when it runs
+    inside `transaction()` (as merge does: every write of a run commits together).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -158,32 +229,32 @@ class Ledger:
 
         Rows keep their order (first rowid), which is what "the latest merge wins" reads.
         """
-        with self.transaction() as db:
-            db.execute("ALTER TABLE entries RENAME TO entries_v1")
-            db.execute(_ENTRIES)
-            db.execute(
+        with self.transaction():
+            self.db.execute("ALTER TABLE entries RENAME TO entries_v1")
+            self.db.execute(_ENTRIES)
+            self.db.execute(
                 "INSERT INTO entries SELECT cycle, recipient, sheet, ref, "
                 "json_group_object(field, json(value)), max(return_sha), max(merged_at) "
                 "FROM (SELECT rowid AS n, * FROM entries_v1 ORDER BY n) "
                 "GROUP BY cycle, recipient, sheet, ref ORDER BY min(n)"
             )
-            db.execute("DROP TABLE entries_v1")
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self.db.execute("DROP TABLE entries_v1")
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def _audit_to_objects(self) -> None:
         """Schema 1 kept one audit row per field: fold the fields of one action changed by one
         return into one row, in one transaction. Ledgers before 1.1 kept plain text there."""
         value = "CASE WHEN {0} IS NULL THEN NULL WHEN json_valid({0}) THEN json({0}) ELSE json_quote({0}) END"
-        with self.transaction() as db:
-            db.execute("ALTER TABLE audit RENAME TO audit_v1")
-            db.execute(_AUDIT)
-            db.execute(
+        with self.transaction():
+            self.db.execute("ALTER TABLE audit RENAME TO audit_v1")
+            self.db.execute(_AUDIT)
+            self.db.execute(
                 "INSERT INTO audit (at, cycle, recipient, sheet, ref, changes, return_sha, file) "
                 f"SELECT at, cycle, recipient, sheet, ref, json_group_object(field, json_array({value.format('old')}, "
                 f"{value.format('new')})), return_sha, file FROM (SELECT * FROM audit_v1 ORDER BY id) "
                 "GROUP BY at, cycle, recipient, sheet, ref, return_sha, file ORDER BY min(id)"
             )
-            db.execute("DROP TABLE audit_v1")
+            self.db.execute("DROP TABLE audit_v1")
 
     def __enter__(self) -> Ledger:
         return self
@@ -195,7 +266,7 @@ class Ledger:
         self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[None]:
         """All writes inside happen together or not at all."""
         self._latest.clear()  # whatever is written, cached reads may be stale
         try:
@@ -203,29 +274,45 @@ class Ledger:
         except sqlite3.OperationalError as exc:
             raise LedgerError(f"The ledger {self.path} is busy or locked: {exc}") from exc
         try:
-            yield self.db
+            yield
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         else:
             self.db.execute("COMMIT")
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write: part of the caller's transaction when one is open, else a transaction of its own."""
+        self._latest.clear()
+        if self.db.in_transaction:
+            yield
+        else:
+            with self.transaction():
+                yield
+
     # --- cycles ------------------------------------------------------------
 
     def record_cycle(
-        self, cycle: str, spg_date: date | None, deadline: date, issued: list[tuple[str, str, int]]
+        self,
+        cycle: str,
+        spg_date: date | None,
+        deadline: date,
+        issued: list[tuple[str, str, int]],
+        at: str | None = None,
     ) -> None:
-        now = _now()
-        with self.transaction() as db:
-            db.execute(
+        """Note a cycle generated `at` (default: now) and the workbooks issued: (recipient, file, items)."""
+        stamp = at or now()
+        with self._writing():
+            self.db.execute(
                 "INSERT INTO cycles VALUES (?, ?, ?, ?) ON CONFLICT(cycle) DO UPDATE SET "
                 "spg_date=excluded.spg_date, deadline=excluded.deadline, generated_at=excluded.generated_at",
-                (cycle, spg_date.isoformat() if spg_date else None, deadline.isoformat(), now),
+                (cycle, spg_date.isoformat() if spg_date else None, deadline.isoformat(), stamp),
             )
             # Reissuing one workbook (generate --sponsor X) must not forget the others.
-            db.executemany(
+            self.db.executemany(
                 "INSERT OR REPLACE INTO issued VALUES (?, ?, ?, ?, ?)",
-                [(cycle, who, file, n, now) for who, file, n in issued],
+                [(cycle, who, file, n, stamp) for who, file, n in issued],
             )
 
     def cycle(self, cycle: str) -> CycleInfo | None:
@@ -260,18 +347,81 @@ class Ledger:
 
     # --- returns -----------------------------------------------------------
 
-    def return_by_hash(self, sha256: str) -> dict[str, Any] | None:
-        cur = self.db.execute("SELECT * FROM returns WHERE sha256 = ?", (sha256,))
-        row = cur.fetchone()
-        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+    def record_return(self, ret: ReturnRecord) -> None:
+        """Log one collected file (a file collected again replaces its earlier record)."""
+        issues = json.dumps([i.as_dict() for i in ret.issues], ensure_ascii=False)
+        with self._writing():
+            self.db.execute(
+                f"INSERT OR REPLACE INTO returns ({', '.join(_RETURN_COLUMNS)}) VALUES ({', '.join('?' * 11)})",
+                (ret.sha256, ret.file, ret.archived, ret.recipient, ret.cycle, ret.received_at, ret.outcome,
+                 ret.errors, ret.warnings, issues, ret.file_mtime),
+            )  # fmt: skip
 
-    def returns(self, cycle: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM returns" + (" WHERE cycle = ?" if cycle else "") + " ORDER BY received_at, file"
-        cur = self.db.execute(sql, (cycle,) if cycle else ())
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur]
+    def supersede_returns(self, cycle: str, recipient: str, kept: str) -> None:
+        """The return `kept` (a hash) replaces any other merged for this recipient and cycle."""
+        with self._writing():
+            self.db.execute(
+                "UPDATE returns SET outcome = 'superseded' WHERE cycle = ? AND recipient = ? "
+                "AND outcome = 'merged' AND sha256 != ?",
+                (cycle, recipient, kept),
+            )
+
+    def return_by_hash(self, sha256: str) -> ReturnRecord | None:
+        cur = self.db.execute(f"SELECT {', '.join(_RETURN_COLUMNS)} FROM returns WHERE sha256 = ?", (sha256,))
+        row = cur.fetchone()
+        return _return_record(row) if row else None
+
+    def returns(
+        self, cycle: str | None = None, *, order: Literal["received", "recorded"] = "received"
+    ) -> list[ReturnRecord]:
+        """The files collected (for one cycle, or all), by time received or in the order recorded."""
+        sql = (
+            f"SELECT {', '.join(_RETURN_COLUMNS)} FROM returns"
+            + (" WHERE cycle = ?" if cycle else "")
+            + (" ORDER BY received_at, file" if order == "received" else " ORDER BY rowid")
+        )
+        return [_return_record(row) for row in self.db.execute(sql, (cycle,) if cycle else ())]
 
     # --- values ------------------------------------------------------------
+
+    def replace_entries(
+        self,
+        cycle: str,
+        recipient: str,
+        rows: dict[Key, dict[str, Any]],
+        *,
+        return_sha: str,
+        file: str,
+        at: str,
+        changes: dict[Key, Changes] | None = None,
+    ) -> None:
+        """Make `rows` ({(sheet, ref): {field: plain value}}) the recipient's whole return for the
+        cycle, from the file `file` (hash `return_sha`) merged `at`; audit `changes`, one record
+        per (sheet, ref)."""
+        with self._writing():
+            self.db.execute("DELETE FROM entries WHERE cycle = ? AND recipient = ?", (cycle, recipient))
+            self.db.executemany(  # the rows are plain already: encoded as they are
+                "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(cycle, recipient, s, r, encode_json(row), return_sha, at) for (s, r), row in rows.items()],
+            )
+            self.db.executemany(
+                "INSERT INTO audit (at, cycle, recipient, sheet, ref, changes, return_sha, file) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (at, cycle, recipient, s, r, encode_json(c), return_sha, file)
+                    for (s, r), c in (changes or {}).items()
+                ],
+            )
+
+    def entries_of(self, cycle: str, recipient: str) -> dict[Key, dict[str, Any]]:
+        """{(sheet, ref): {field: value}} of one recipient's merged return for the cycle."""
+        sql = "SELECT sheet, ref, fields FROM entries WHERE cycle = ? AND recipient = ?"
+        return {(s, r): decode_json(f) for s, r, f in self.db.execute(sql, (cycle, recipient))}
+
+    def values_of_cycle(self, cycle: str) -> dict[Key, dict[str, Any]]:
+        """{(sheet, ref): {field: value}} of every sheet for one cycle, the latest merge winning."""
+        sql = "SELECT sheet, ref, fields FROM entries WHERE cycle = ? ORDER BY rowid"
+        return {(s, r): decode_json(f) for s, r, f in self.db.execute(sql, (cycle,))}
 
     def entries(self, cycle: str, sheet: str) -> dict[tuple[str, str], dict[str, Any]]:
         """{(recipient, ref): {field: value}} merged for one cycle and sheet."""
@@ -280,6 +430,18 @@ class Ledger:
             (cycle, sheet),
         )
         return {(who, ref): decode_json(fields) for who, ref, fields in rows}
+
+    def entry_records(self, cycle: str | None = None) -> list[EntryRecord]:
+        """Every entry (of one cycle, or all) as stored, in the order merged."""
+        sql = (
+            "SELECT cycle, recipient, sheet, ref, fields, return_sha, merged_at FROM entries"
+            + (" WHERE cycle = ?" if cycle else "")
+            + " ORDER BY rowid"
+        )
+        return [
+            EntryRecord(cyc, who, sheet, ref, decode_json(fields), sha, at)
+            for cyc, who, sheet, ref, fields, sha, at in self.db.execute(sql, (cycle,) if cycle else ())
+        ]
 
     def latest_by_ref(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
         """{ref: {field: value}} for one cycle, the most recently merged recipient winning.
@@ -317,22 +479,46 @@ class Ledger:
             out.setdefault(ref, {})[cycle] = value
         return out
 
-    def audit(self, cycle: str | None = None) -> list[dict[str, Any]]:
-        """Every value changed, one record per field (id, at, cycle, recipient, sheet, ref,
-        field, old, new, return_sha, file), oldest first."""
+    def audit(self, cycle: str | None = None) -> list[AuditRecord]:
+        """Every value changed, one record per field, oldest first."""
         sql = (
             "SELECT id, at, cycle, recipient, sheet, ref, changes, return_sha, file FROM audit"
             + (" WHERE cycle = ?" if cycle else "")
             + " ORDER BY id"
         )
-        out = []
-        for n, at, cyc, who, sheet, ref, changes, sha, file in self.db.execute(sql, (cycle,) if cycle else ()):
-            for field, (old, new) in decode_json(changes).items():
-                out.append(
-                    {"id": n, "at": at, "cycle": cyc, "recipient": who, "sheet": sheet, "ref": ref,
-                     "field": field, "old": old, "new": new, "return_sha": sha, "file": file}
-                )  # fmt: skip
-        return out
+        return [
+            AuditRecord(n, at, cyc, who, sheet, ref, name, old, new, sha, file)
+            for n, at, cyc, who, sheet, ref, changes, sha, file in self.db.execute(sql, (cycle,) if cycle else ())
+            for name, (old, new) in decode_json(changes).items()
+        ]
+
+    # --- the ledger's state, and the master tracker that shows it ------------
+
+    def bump_state(self) -> None:
+        """Count one more change to the ledger: the master shows an older state until rendered again."""
+        with self._writing():
+            self.db.execute(
+                "INSERT INTO meta VALUES ('state', '1') "
+                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+
+    def state(self) -> str | None:
+        """The ledger's state (None before the first collect)."""
+        return self._meta("state")
+
+    def master_state(self) -> str | None:
+        """The state the master tracker last rendered shows (None if never rendered)."""
+        return self._meta("master_state")
+
+    def mark_master_rendered(self, state: str) -> None:
+        with self._writing():
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('master_state', ?)", (state,))
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # --- the file ------------------------------------------------------------
 
     def copy_to(self, path: Path) -> Ledger:
         """A private copy of the ledger (SQLite's backup API): for dry runs that change nothing."""
@@ -347,8 +533,13 @@ class Ledger:
         }
 
 
-def _now() -> str:
+def _return_record(row: tuple[Any, ...]) -> ReturnRecord:
+    """A `returns` row, its columns in `_RETURN_COLUMNS` order."""
+    sha, file, archived, who, cycle, at, outcome, errors, warnings, issues, mtime = row
+    found = tuple(Issue.from_dict(i) for i in decode_json(issues))
+    return ReturnRecord(sha, file, who, cycle, at, outcome, archived, errors, warnings, found, mtime)
+
+
+def now() -> str:
+    """The ledger's timestamps: local time with its offset, to the second."""
     return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-now = _now  # the ledger's timestamps, for merge.py

@@ -8,7 +8,6 @@ messages ready to send; Thunderbird opens them with File > Open.
 from __future__ import annotations
 
 import html
-import json
 import smtplib
 import socket
 import ssl
@@ -230,11 +229,11 @@ def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMe
         if attachment is None:
             raise MailError(f"Cannot make a workbook to send to {state.recipient}: they have no actions in the plan.")
         if quarantined:
-            latest = [r for r in returns if r["recipient"] == state.recipient][-1]
+            latest = [r for r in returns if r.recipient == state.recipient][-1]
             problems = [
-                f"{i['where'] + ': ' if i.get('where') else ''}{i['message']}"
-                for i in json.loads(latest["issues"])
-                if i["severity"] in ("error", "warning")
+                f"{i.where + ': ' if i.where else ''}{i.message}"
+                for i in latest.issues
+                if i.severity in ("error", "warning")
             ]
         else:
             n = len(plan.items_for(state.recipient))

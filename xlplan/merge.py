@@ -7,14 +7,13 @@ Idempotence comes from the file hash: a file already in the ledger is never merg
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from xlplan.files import atomic_path, checkpoint
-from xlplan.ledger import Ledger, decode_json, encode_json, now, plain
+from xlplan.ledger import Changes, Key, Ledger, ReturnRecord, now, plain
 from xlplan.report import Report
 from xlplan.template import Template
 from xlplan.validate import Validated
@@ -84,63 +83,57 @@ def record(
     changed = 0
     stamp = now()
     earlier_by_cycle: dict[str, dict[Key, dict[str, Any]]] = {}
-    with ledger.transaction() as db:
+    with ledger.transaction():
         for out in outcomes:
             if out.status not in RECORDED or not out.sha256:
                 continue
-            issues = json.dumps([i.as_dict() for i in out.report.issues], ensure_ascii=False)
-            db.execute(
-                "INSERT OR REPLACE INTO returns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (out.sha256, out.path.name, str(archived.get(out.sha256, "")), out.recipient or None,
-                 out.cycle or None, stamp, out.status, len(out.report.errors), len(out.report.warnings),
-                 issues, out.mtime),
-            )  # fmt: skip
+            ledger.record_return(_return_record(out, archived, stamp))
             if out.status == "merged" and out.validated is not None:
                 # It replaces any return merged earlier for this recipient and cycle.
-                db.execute(
-                    "UPDATE returns SET outcome = 'superseded' WHERE cycle = ? AND recipient = ? "
-                    "AND outcome = 'merged' AND sha256 != ?",
-                    (out.cycle, out.recipient, out.sha256),
-                )
+                ledger.supersede_returns(out.cycle, out.recipient, kept=out.sha256)
                 values = {(rows_sheet, ref): row for ref, row in out.validated.values.items()}
                 values |= {(groups_sheet, g): row for g, row in out.validated.groups.items()}
                 if out.cycle not in earlier_by_cycle:  # read once per run, not once per return
-                    earlier_by_cycle[out.cycle] = _previous_values(db, ledger, out.cycle)
-                changed += _merge_values(db, out, values, earlier_by_cycle[out.cycle], stamp)
+                    earlier_by_cycle[out.cycle] = _previous_values(ledger, out.cycle)
+                changed += _merge_values(ledger, out, values, earlier_by_cycle[out.cycle], stamp)
         checkpoint("in-ledger-transaction")
         if before_commit is not None:
             before_commit()
-        db.execute(
-            "INSERT INTO meta VALUES ('state', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
+        ledger.bump_state()
     return changed
 
 
-Key = tuple[str, str]  # sheet, ref
+def _return_record(out: Outcome, archived: dict[str, Path], stamp: str) -> ReturnRecord:
+    return ReturnRecord(
+        sha256=out.sha256,
+        file=out.path.name,
+        recipient=out.recipient or None,
+        cycle=out.cycle or None,
+        received_at=stamp,
+        outcome=out.status,
+        archived=str(archived.get(out.sha256, "")),
+        errors=len(out.report.errors),
+        warnings=len(out.report.warnings),
+        issues=tuple(out.report.issues),
+        file_mtime=out.mtime,
+    )
 
 
-def _previous_values(db: Any, ledger: Ledger, cycle: str) -> dict[Key, dict[str, Any]]:
+def _previous_values(ledger: Ledger, cycle: str) -> dict[Key, dict[str, Any]]:
     """The last cycle's values, the 'old' side of a first change this cycle."""
     prev_cycle = ledger.previous_cycle(cycle)
-    if not prev_cycle:
-        return {}
-    sql = "SELECT sheet, ref, fields FROM entries WHERE cycle = ? ORDER BY rowid"
-    return {(s, r): decode_json(f) for s, r, f in db.execute(sql, (prev_cycle,))}
+    return ledger.values_of_cycle(prev_cycle) if prev_cycle else {}
 
 
 def _merge_values(
-    db: Any, out: Outcome, values: dict[Key, dict[str, Any]], earlier: dict[Key, dict[str, Any]], stamp: str
+    ledger: Ledger, out: Outcome, values: dict[Key, dict[str, Any]], earlier: dict[Key, dict[str, Any]], stamp: str
 ) -> int:
     """Replace this recipient's values for the cycle whole, auditing every value that changes."""
-    cycle, who = out.cycle, out.recipient
-    sql = "SELECT sheet, ref, fields FROM entries WHERE cycle = ? AND recipient = ?"
-    current: dict[Key, dict[str, Any]] = {(s, r): decode_json(f) for s, r, f in db.execute(sql, (cycle, who))}
-    audit = []
-    sha, name = out.sha256, out.path.name
+    current = ledger.entries_of(out.cycle, out.recipient)
     new_rows = {key: {f: plain(v) for f, v in row.items()} for key, row in values.items()}
+    audit: dict[Key, Changes] = {}
     changed = 0
     for key in {**current, **new_rows}:
-        sheet, ref = key
         now_row, new_row, last = current.get(key), new_rows.get(key, {}), earlier.get(key, {})
         if now_row is None:  # the first return for this action this cycle: the common case, kept short
             changes = {f: [last.get(f), new] for f, new in new_row.items() if new is not None and new != last.get(f)}
@@ -150,16 +143,10 @@ def _merge_values(
                 new, old = new_row.get(fld), now_row[fld] if fld in now_row else last.get(fld)
                 if old != new and (fld in now_row or new is not None):
                     changes[fld] = [old, new]
-        if changes:  # one audit row per action and return: its changed fields, old and new
-            audit.append((stamp, cycle, who, sheet, ref, encode_json(changes), sha, name))
+        if changes:  # one audit record per action and return: its changed fields, old and new
+            audit[key] = changes
             changed += len(changes)
-    db.execute("DELETE FROM entries WHERE cycle = ? AND recipient = ?", (cycle, who))
-    db.executemany(  # the rows are plain already: encoded as they are
-        "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(cycle, who, s, r, encode_json(row), sha, stamp) for (s, r), row in new_rows.items()],
-    )
-    db.executemany(
-        "INSERT INTO audit (at, cycle, recipient, sheet, ref, changes, return_sha, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        audit,
+    ledger.replace_entries(
+        out.cycle, out.recipient, new_rows, return_sha=out.sha256, file=out.path.name, at=stamp, changes=audit
     )
     return changed

@@ -201,7 +201,7 @@ def distribution(plan: Plan, ledger: Ledger, cycle: str) -> Ratings:
     levels = list(choices.names)
     entries = ledger.entries(cycle, sheet.name)
     respondents = expected_recipients(plan, ledger, cycle)
-    merged = {r["recipient"] for r in ledger.returns(cycle) if r["outcome"] == "merged"}
+    merged = {r.recipient for r in ledger.returns(cycle) if r.outcome == "merged"}
     key = template.plan.key
     title_key = str(template.summary.get("title") or key)
     group_key = template.plan.group_by

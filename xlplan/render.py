@@ -56,7 +56,7 @@ from xlplan import __version__
 from xlplan.errors import OutputError, UsageError
 from xlplan.files import atomic_path, safe_filename
 from xlplan.gaps import ActionGap, Gaps, Missing, movement
-from xlplan.ledger import CycleInfo, Ledger
+from xlplan.ledger import CycleInfo, Ledger, ReturnRecord
 from xlplan.plan import Plan
 from xlplan.ratings import Ratings, add_ratings_sheet, distribution
 from xlplan.sheetxml import (
@@ -116,7 +116,7 @@ class Context:
     history: dict[str, dict[str, Any]]  # ref -> cycle -> status
     cycles: list[str]  # every cycle up to and including this one, in order
     feedback: dict[tuple[str, str], dict[str, Any]]  # (recipient, group) -> field -> text
-    returns: list[dict[str, Any]]
+    returns: list[ReturnRecord]
     ratings: Ratings | None = None  # a `distribution` summary: many respondents rate each item
     # The gaps, and summary.summarise() of them (the counts the report and the email show
     # too). None in a context sent to a worker before the gaps were found.
@@ -1584,14 +1584,14 @@ def _sheet_returns(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     _header(ws, data, styles, HEADER_ROW, cols)
     rows = [
         [
-            ret["cycle"],
-            ret["recipient"],
-            ret["file"],
-            ret["received_at"],
-            ret["outcome"],
-            ret["errors"],
-            ret["warnings"],
-            (ret["sha256"] or "")[:12],
+            ret.cycle,
+            ret.recipient,
+            ret.file,
+            ret.received_at,
+            ret.outcome,
+            ret.errors,
+            ret.warnings,
+            (ret.sha256 or "")[:12],
         ]
         for ret in ctx.returns
     ]

@@ -35,6 +35,14 @@ class Issue:
         # Not dataclasses.asdict: it deep-copies every field, and a national run has tens of thousands.
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"where": self.where}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Issue:
+        """The issue `as_dict` gave (`where` is worked out again, as are fields it lacks)."""
+        return cls(**{k: v for k, v in data.items() if k in _ISSUE_FIELDS})
+
+
+_ISSUE_FIELDS = frozenset(f.name for f in fields(Issue))
+
 
 @dataclass
 class Report:

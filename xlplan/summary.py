@@ -111,8 +111,8 @@ def _recipients(plan: Plan, ledger: Ledger, cycle: str) -> list[RecipientState]:
         rec = plan.recipient(name)
         assert rec is not None
         n = len(plan.items_for(rec.name))
-        mine = [r for r in returns if r["recipient"] == rec.name]
-        merged = [r for r in mine if r["outcome"] == "merged"]
+        mine = [r for r in returns if r.recipient == rec.name]
+        merged = [r for r in mine if r.outcome == "merged"]
         latest = (merged or mine)[-1] if mine else None
         state = "merged" if merged else ("quarantined" if mine else "missing")
         out.append(
@@ -121,10 +121,10 @@ def _recipients(plan: Plan, ledger: Ledger, cycle: str) -> list[RecipientState]:
                 rec.email,
                 n,
                 state,
-                file=latest["file"] if latest else "",
-                received=(latest["received_at"] or "")[:16] if latest else "",
-                errors=latest["errors"] if latest else 0,
-                warnings=latest["warnings"] if latest else 0,
+                file=latest.file if latest else "",
+                received=(latest.received_at or "")[:16] if latest else "",
+                errors=latest.errors if latest else 0,
+                warnings=latest.warnings if latest else 0,
             )
         )
     return out
