@@ -11,6 +11,7 @@ import email
 import email.policy
 import shutil
 import socket
+import sqlite3
 import ssl
 import subprocess
 from collections.abc import Callable, Iterator
@@ -373,6 +374,36 @@ def test_a_missing_sponsor_whose_workbook_was_tidied_away_gets_a_fresh_one(
     identity = {row[0]: row[1] for row in book["_xlplan"].iter_rows(values_only=True) if row and row[0]}
     assert identity.get("recipient") == "Deborah Gillespie"
     assert identity.get("cycle") == CYCLE
+
+
+def test_drafting_a_chaser_never_writes_the_ledger(runner: CliRunner, demo: Path, tmp_path: Path) -> None:
+    """Making the tidied-away workbook again for a chaser is not a new issue of the cycle."""
+    root = tmp_path / "demo"
+    shutil.copytree(demo, root)
+    folder = PlanFolder(root)
+    (folder.outgoing_dir(CYCLE) / f"{CYCLE} return - Deborah Gillespie.xlsx").unlink()
+    with Ledger(folder.ledger_file) as ledger:  # a generation stamp no run today can write again
+        info = ledger.cycle(CYCLE)
+        assert info is not None
+        issued = [(who, file, n) for who, (file, n) in ledger.issued(CYCLE).items()]
+        ledger.record_cycle(CYCLE, info.spg_date, info.deadline, issued, at="2000-01-01T00:00:00+00:00")
+    before = ledger_dump(folder.ledger_file)
+    result = xlplan(runner, root, "chase", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / f"{CYCLE} chase - Deborah Gillespie.eml").is_file()
+    with Ledger(folder.ledger_file) as ledger:
+        after = ledger.cycle(CYCLE)
+    assert after is not None and after.generated_at == "2000-01-01T00:00:00+00:00"
+    assert ledger_dump(folder.ledger_file) == before
+
+
+def ledger_dump(path: Path) -> list[str]:
+    """The ledger's whole content, as SQL: what the file holds, whatever its pages or journal."""
+    db = sqlite3.connect(path)
+    try:
+        return list(db.iterdump())
+    finally:
+        db.close()
 
 
 def test_the_annotated_copy_is_found_whatever_the_sponsors_name(runner: CliRunner, tmp_path: Path) -> None:

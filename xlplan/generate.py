@@ -102,10 +102,12 @@ def generate(
     only: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
     jobs: int | None = None,
+    record: bool = True,
 ) -> Generated:
     """Write this cycle's workbooks into outgoing/<cycle>/ and record the cycle in the ledger.
 
-    The workbooks are written by `jobs` processes (default: one per core).
+    The workbooks are written by `jobs` processes (default: one per core). With `record`
+    False the ledger is only read: a workbook made again for a chaser is not a new issue.
     """
     validate_cycle(cycle)
     jobs = default_jobs() if jobs is None else max(1, jobs)
@@ -141,7 +143,8 @@ def generate(
                 if progress:
                     progress(name)
                 result.files.append((name, path, count))
-        ledger.record_cycle(cycle, spg_date, deadline, [(n, p.name, k) for n, p, k in result.files])
+        if record:
+            ledger.record_cycle(cycle, spg_date, deadline, [(n, p.name, k) for n, p, k in result.files])
     return result
 
 

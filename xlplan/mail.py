@@ -269,12 +269,15 @@ def _chase_attachment(
 
 
 def _fresh_workbook(plan: Plan, cycle: str, who: str) -> Path | None:
-    """The sent workbook was deleted or never made: make it again, for this sponsor only."""
+    """The sent workbook was deleted or never made: make it again, for this sponsor only.
+
+    Drafting an email never writes the ledger: the cycle keeps the date it was generated.
+    """
     from xlplan.generate import generate
 
     with Ledger(plan.folder.ledger_file) as ledger:
         info = ledger.cycle(cycle)
     if info is None or not plan.items_for(who):
         return None
-    result = generate(plan, cycle, spg_date=info.spg_date, deadline=info.deadline, only=[who])
+    result = generate(plan, cycle, spg_date=info.spg_date, deadline=info.deadline, only=[who], record=False)
     return result.files[0][1] if result.files else None
