@@ -9,7 +9,8 @@ import pytest
 
 from xlplan.errors import LedgerError
 from xlplan.export import rows
-from xlplan.ledger import SCHEMA_VERSION, Ledger
+from xlplan.ledger import SCHEMA_VERSION, Ledger, ReturnRecord
+from xlplan.report import Issue
 
 # The tables as xlplan 0.1 (schema 1) created them: one entries row per field, no file_mtime.
 SCHEMA_1 = """
@@ -126,3 +127,59 @@ def test_a_ledger_that_cannot_be_migrated_is_left_as_it_was(tmp_path: Path) -> N
     db = sqlite3.connect(path)
     assert db.execute("SELECT count(*) FROM entries WHERE field = 'actual'").fetchone()[0] == 1
     db.close()
+
+
+# --- the operations: what merge, collect and the tests ask of the ledger ----------------
+
+SHA = "a" * 64
+WARNING = Issue("helen.xlsx", "warning", "Late", sheet="Actions", cell="K5", ref="BA1.01", code="overdue")
+
+
+def test_a_return_comes_back_typed_with_its_issues(tmp_path: Path) -> None:
+    ret = ReturnRecord(
+        SHA, "helen.xlsx", "Helen", "2025-Q3", "2025-09-01T10:00:00+01:00", "merged", "", 0, 1, (WARNING,)
+    )
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.record_return(ret)
+        assert ledger.return_by_hash(SHA) == ret and ledger.returns("2025-Q3") == [ret]
+        assert ledger.return_by_hash("b" * 64) is None
+        # Exported as the table's columns, issues as the JSON they are stored as.
+        assert list(ret.as_dict()) == [
+            "sha256", "file", "archived", "recipient", "cycle", "received_at",
+            "outcome", "errors", "warnings", "issues", "file_mtime",
+        ]  # fmt: skip
+        assert ret.as_dict()["issues"] == [WARNING.as_dict()]
+
+
+def test_writes_inside_a_transaction_are_undone_together(tmp_path: Path) -> None:
+    ret = ReturnRecord(SHA, "helen.xlsx", "Helen", "2025-Q3", "2025-09-01T10:00:00+01:00", "merged")
+    rows = {("Actions", "BA1.01"): {"rag": "Green"}}
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        with pytest.raises(RuntimeError), ledger.transaction():
+            ledger.record_return(ret)
+            ledger.replace_entries("2025-Q3", "Helen", rows, return_sha=SHA, file="helen.xlsx", at="t")
+            ledger.bump_state()
+            raise RuntimeError("crash")
+        assert ledger.counts() == dict.fromkeys(("cycles", "issued", "returns", "entries", "audit"), 0)
+        assert ledger.state() is None
+        # Alone, each write is a transaction of its own.
+        changes = {("Actions", "BA1.01"): {"rag": [None, "Green"]}}
+        ledger.replace_entries("2025-Q3", "Helen", rows, return_sha=SHA, file="helen.xlsx", at="t", changes=changes)
+        assert ledger.entries_of("2025-Q3", "Helen") == rows == ledger.values_of_cycle("2025-Q3")
+        (change,) = ledger.audit()
+        assert (change.ref, change.field, change.old, change.new, change.file) == (
+            "BA1.01",
+            "rag",
+            None,
+            "Green",
+            "helen.xlsx",
+        )
+
+
+def test_the_master_state_follows_the_ledger_state(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        assert (ledger.state(), ledger.master_state()) == (None, None)
+        ledger.bump_state()
+        ledger.bump_state()
+        ledger.mark_master_rendered("1")
+        assert (ledger.state(), ledger.master_state()) == ("2", "1")
