@@ -6,6 +6,9 @@ with their hash, outcome and issues), every value merged (entries) and every cha
 was or fully updated, never in between. Values are stored as JSON text so the same
 tables serve any template: one row per action (or feedback area) and return, its
 fields in one JSON object, which keeps a 50,000-action cycle to 50,000 rows.
+
+It is the only module that runs SQL: the others ask the `Ledger` for operations
+(`record_return`, `replace_entries`, `bump_state`, ...) and get typed records back.
 """
 
 from __future__ import annotations
@@ -154,7 +157,7 @@ class ReturnRecord:
         return {name: row[name] for name in _RETURN_COLUMNS}
 
 
-# The returns table's columns, in the order it has them (file_mtime was added last, in 1.1).
+# The returns table's columns, in the order it has them (a migrated ledger gained file_mtime last).
 _RETURN_COLUMNS = (
     "sha256", "file", "archived", "recipient", "cycle", "received_at",
     "outcome", "errors", "warnings", "issues", "file_mtime",
