@@ -22,7 +22,7 @@ from xlplan import render, workers
 from xlplan.cli import main
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.generate import generate
-from xlplan.read import sheet_parts
+from xlplan.ooxml import sheet_parts
 from xlplan.workers import WorkerError, chunks, default_jobs, map_tasks
 
 

@@ -34,8 +34,9 @@ import orjson
 from xlplan import __version__
 from xlplan.errors import OutputError, PlanError
 from xlplan.files import atomic_path
+from xlplan.scan import workbook_problem
 from xlplan.template import Template, load_template
-from xlplan.values import clean_text, column_letter, parse_date, parse_number
+from xlplan.values import clean_text, column_letter, normalise_header, parse_date, parse_number
 
 PLAN_FILE = "plan.xlsx"
 SETTINGS_SHEET = "Settings"
@@ -169,10 +170,6 @@ def split_recipients(value: object) -> list[str]:
     return [p.strip() for p in _SPLIT_RECIPIENTS.split(clean_text(value)) if p.strip()]
 
 
-def normalise_header(text: object) -> str:
-    return re.sub(r"[^a-z0-9]", "", clean_text(text).casefold())
-
-
 def load_plan(folder: PlanFolder) -> Plan:
     """Read plan.xlsx into a Plan, or raise PlanError listing every problem found.
 
@@ -201,8 +198,6 @@ def load_plan(folder: PlanFolder) -> Plan:
 
 def _parse(folder: PlanFolder, data: bytes) -> Plan:
     from python_calamine import CalamineWorkbook
-
-    from xlplan.read import workbook_problem
 
     path = folder.plan_file
     problem = workbook_problem(data)

@@ -2,16 +2,11 @@
 
 Cell values come from python-calamine (fast, values not formulas); the few
 structural facts we need (sheet protection, formulas, error values, merged cells,
-how far the content reaches) come from the zip parts directly: a streaming scan of
-the sheet XML with regular expressions, never an XML parser that would expand
-entities (the custom properties are parsed with defusedxml). Nothing here judges the
+how far the content reaches) come from the extent scan (`scan`), which also refuses a
+sheet reaching so far that calamine's grid would exhaust memory, before calamine
+opens it. The custom properties are parsed with defusedxml. Nothing here judges the
 values: problems that stop the file being read at all are reported; the rest is for
 `validate`.
-
-Calamine builds a dense grid from the first to the last cell holding a value, so one
-character typed in XFD1048576 would make it allocate 17 billion cells and abort the
-process. Each sheet is therefore scanned first and refused, naming that cell, when its
-content reaches further than any return can need.
 """
 
 from __future__ import annotations
@@ -20,24 +15,20 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlplan.manifest import PREFIX as PROPERTY_PREFIX
 from xlplan.manifest import SHEET as MANIFEST_SHEET
 from xlplan.manifest import from_sheet_rows, read_custom_properties
-from xlplan.plan import normalise_header
 from xlplan.report import Report
+from xlplan.scan import MAX_COLUMNS, MAX_ROWS, SheetScan, WorkbookScan, column_number
 from xlplan.sniff import Sniffed, sniff
 from xlplan.template import Template
-from xlplan.values import clean_text, column_letter, is_blank
+from xlplan.values import clean_text, column_letter, is_blank, normalise_header
 
-MAX_ROWS = 100_000  # far more than any plan; content below this is refused, not silently dropped
-MAX_COLUMNS = 200  # headers are looked for in the first 200 columns
-MAX_CELLS = 2_600_000  # rows x columns calamine may allocate for one sheet (~32 bytes each): Z99999
-_CHUNK = 1 << 20
-_MARGIN = 64 * 1024  # bytes kept ahead of a tag being scanned, for its content
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # invisible; tab, CR and LF are kept
 
 
@@ -61,7 +52,6 @@ class Return:
     rows: list[Row] = field(default_factory=list)
     groups: dict[str, dict[str, tuple[Any, str]]] = field(default_factory=dict)  # group -> field -> (value, cell)
     protected: dict[str, bool] = field(default_factory=dict)
-    manifest_state: str = ""  # visible | hidden | veryhidden | missing
 
     @property
     def name(self) -> str:
@@ -145,186 +135,6 @@ class _Unreadable(Exception):
         self.sheet, self.cell, self.code = sheet, cell, code
 
 
-# --- one pass over a sheet's XML, before calamine sees it ----------------------------------
-
-
-@dataclass
-class SheetScan:
-    """What calamine does not say about a sheet, and how far its content reaches."""
-
-    protected: bool = False
-    formulas: dict[tuple[str, int], str] = field(default_factory=dict)  # (column letter, row) -> formula
-    errors: dict[tuple[str, int], str] = field(default_factory=dict)  # cells holding #DIV/0!, #REF!...
-    merged: list[str] = field(default_factory=list)  # "J5:J6"
-    last_row: int = 0
-    last_col: int = 0  # 1-based
-    row_cell: str = ""  # a cell on the last row with content
-    col_cell: str = ""  # a cell in the last column with content
-
-    def too_far(self) -> str:
-        """The cell that makes the sheet too large to read, or ''."""
-        if self.last_row > MAX_ROWS:
-            return self.row_cell
-        if self.last_row * self.last_col > MAX_CELLS:
-            return self.col_cell if self.last_col > MAX_COLUMNS else self.row_cell
-        return ""
-
-
-# Possessive quantifiers (Python 3.11+): a million blank <c .../> cells cost one pass, no backtracking.
-_CELL_OPEN = re.compile(rb"<(?:c|\w++:c)\b([^>]*+)(?<!/)>")  # a cell with content; self-closing ones are blank
-_TOKEN = re.compile(rb"<(?:\w++:)?(row|c)\b([^>]*+)>")  # every row and cell, for files without r="A1"
-_R_CELL = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
-# A cell with content and its reference: not self-closing, not <c ...></c>, and with enough
-# bytes after it in this buffer to tell (a tag cut at the buffer's end is read in the next).
-_CONTENT_REF = re.compile(rb'<(?:\w++:)?c\b(?=[^>]*?\br="([A-Z]{1,3})(\d{1,7})")[^>]*+(?<!/)>(?!\s*+</)(?=[\s\S]{16})')
-_ANY_FORMULA = re.compile(rb"<(?:\w++:)?f[\s>/]")  # <f>, not <formula1> of a data validation
-_PLAIN_FORMULA = re.compile(rb"<f[\s>/]")  # the same without a prefix: a literal start, searched in C
-# A cell tag not written as <c r="...: no reference, another attribute first, or odd spacing.
-_LACKS_REF = re.compile(rb'<c(?![\w.\-\x80-\xff]| r=")')
-_PREFIXED_CELL = re.compile(rb":c[\s>/]")  # <x:c ...>: cells with a namespace prefix
-_FAR_REF = re.compile(rb'<c r="(?:[A-Z]{2}|[A-Z]\d{6})')  # beyond column Z or row 99999
-_CONTENT_NO_REF = re.compile(rb"<(?:\w++:)?c\b(?![^>]*?\br=\")[^>]*+(?<!/)>(?!\s*+</)(?=[\s\S]{16})")
-_R_ROW = re.compile(rb'\br="(\d{1,7})"')
-_T_ATTR = re.compile(rb'\bt="(\w+)"')
-_FORMULA = re.compile(rb"\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)<)")
-_VALUE = re.compile(rb"<(?:\w+:)?v\b[^>]*>([^<]*)<")
-_MERGE = re.compile(rb'<(?:\w++:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}\d{1,7}(?::[A-Z]{1,3}\d{1,7})?)"')
-_PROTECTION = re.compile(rb"<(?:\w++:)?sheetProtection\b([^>]*+)>")
-
-
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
-
-
-def _chunks(archive: zipfile.ZipFile, part: str) -> Iterator[tuple[bytes, int, bool]]:
-    """(buffer, limit, last): tags starting before `limit` are scanned in this buffer, with
-    at least _MARGIN bytes after them; the rest is carried into the next buffer."""
-    with archive.open(part) as stream:
-        carry = b""
-        while True:
-            chunk = stream.read(_CHUNK)
-            buf = carry + chunk
-            last = not chunk
-            # Cut before the last tag that starts more than _MARGIN from the end: every tag
-            # before the cut is whole, and has at least _MARGIN bytes of content after it.
-            cut = buf.rfind(b"<", 0, len(buf) - _MARGIN)
-            limit = len(buf) if last else cut if cut > 0 else max(0, len(buf) - _MARGIN)
-            yield buf, limit, last
-            if last:
-                return
-            carry = buf[limit:]
-
-
-def scan_xlsx_sheet(archive: zipfile.ZipFile, part: str) -> SheetScan:
-    """Stream one worksheet part: protection, formulas, error values, merges and extent.
-
-    Most sheets take the fast path: every cell tag plainly starts with r="A1" (as Excel,
-    LibreOffice and xlsxwriter write them) and none lies beyond column Z or row 99999 (at most MAX_CELLS),
-    which two C-level searches prove. Only then is the precise extent skipped; otherwise
-    it comes from one findall per chunk (a cell counted twice across a chunk boundary
-    changes no maximum). Only the rare formula and error cells are looked at one by one.
-    """
-    scan = SheetScan()
-    implicit = False
-    for buf, limit, _last in _chunks(archive, part):
-        prefixed = _PREFIXED_CELL.search(buf) is not None
-        lacks_refs = prefixed or _LACKS_REF.search(buf) is not None
-        if lacks_refs or _FAR_REF.search(buf) is not None:
-            _precise_extent(buf, scan)
-            if not implicit and lacks_refs and _CONTENT_NO_REF.search(buf):
-                implicit = True
-        formula = (_ANY_FORMULA if prefixed else _PLAIN_FORMULA).search(buf, 0, limit)
-        if formula or buf.find(b't="e"', 0, limit) >= 0:
-            _formulas_and_errors(buf, limit, scan)
-        for lo, hi in _outside_sheet_data(buf, limit):
-            if buf.find(b"mergeCell", lo, hi) >= 0:  # a plain search first: the regex costs more per tag
-                scan.merged += [r.group(1).decode() for r in _MERGE.finditer(buf, lo, hi)]
-            protection = _PROTECTION.search(buf, lo, hi) if buf.find(b"sheetProtection", lo, hi) >= 0 else None
-            if protection:
-                scan.protected = not re.search(rb'\bsheet="(0|false)"', protection.group(1))
-    if implicit:
-        _implicit_extent(archive, part, scan)
-    return scan
-
-
-def _precise_extent(buf: bytes, scan: SheetScan) -> None:
-    found = _CONTENT_REF.findall(buf)
-    if found:
-        letters, rows = zip(*found, strict=True)
-        last = max(map(int, set(rows)))
-        widest = max(set(letters), key=lambda f: (len(f), f))
-        _reach(scan, letters[rows.index(str(last).encode())] if str(last).encode() in rows else widest, last)
-        _reach(scan, widest, int(rows[letters.index(widest)]))
-
-
-def _outside_sheet_data(buf: bytes, limit: int) -> list[tuple[int, int]]:
-    """The stretches of `buf` before and after the cell data, where merges and protection live.
-
-    Cell text cannot hold a tag, so the first and last "sheetData" found are the element's
-    own tags; a buffer with neither (the middle of a huge sheet) is searched whole.
-    """
-    first = buf.find(b"sheetData", 0, limit)
-    if first < 0:
-        return [(0, limit)]
-    return [(0, first), (buf.rfind(b"sheetData", 0, limit), limit)]
-
-
-def _formulas_and_errors(buf: bytes, limit: int, scan: SheetScan) -> None:
-    for m in _CELL_OPEN.finditer(buf):
-        if m.start() >= limit:
-            break
-        ref = _R_CELL.search(m.group(1))
-        if ref is None:
-            continue
-        letters, row = ref.group(1), int(ref.group(2))
-        formula = _FORMULA.match(buf, m.end())
-        if formula:
-            scan.formulas[(letters.decode(), row)] = _unescape(formula.group(1) or b"")
-        kind = _T_ATTR.search(m.group(1))
-        if kind and kind.group(1) == b"e":
-            value = _VALUE.search(buf, m.end(), m.end() + 4096)
-            scan.errors[(letters.decode(), row)] = _unescape(value.group(1)) if value else "#ERROR"
-
-
-def _reach(scan: SheetScan, letters: bytes, row: int) -> None:
-    col = _col_index(letters)
-    if row > scan.last_row:
-        scan.last_row, scan.row_cell = row, f"{letters.decode()}{row}"
-    if col > scan.last_col:
-        scan.last_col, scan.col_cell = col, f"{letters.decode()}{row}"
-
-
-def _implicit_extent(archive: zipfile.ZipFile, part: str, scan: SheetScan) -> None:
-    """Cells without r="A1" sit after the previous one: count every row and cell (slow, rare)."""
-    row = col = 0
-    for buf, limit, _last in _chunks(archive, part):
-        for m in _TOKEN.finditer(buf):
-            if m.start() >= limit:
-                break
-            attrs = m.group(2)
-            closed = attrs.endswith(b"/")
-            if m.group(1) == b"row":
-                r = _R_ROW.search(attrs)
-                row, col = (int(r.group(1)) if r else row + 1), 0
-                continue
-            ref = _R_CELL.search(attrs)
-            if ref:
-                col, row = _col_index(ref.group(1)), int(ref.group(2))
-            else:
-                col += 1
-            if not closed and not buf[m.end() : m.end() + 16].lstrip().startswith(b"</"):
-                _reach(scan, column_letter(col - 1).encode(), max(row, 1))
-
-
-def _unescape(raw: bytes) -> str:
-    from html import unescape
-
-    return unescape(raw.decode("utf-8", "replace"))
-
-
 # --- the workbook ---------------------------------------------------------------------------
 
 
@@ -333,78 +143,17 @@ def _is_panic(exc: BaseException) -> bool:
     return type(exc).__name__ == "PanicException"
 
 
-_DATE_LIMIT = 2958465  # 31/12/9999: no date cell holds a number beyond it, either way
-
-
-def odd_xlsx_numbers(archive: zipfile.ZipFile, part: str) -> list[str]:
-    """Cells holding numbers beyond any date (slow path, used only after the reader failed)."""
-    found = []
-    for buf, limit, _last in _chunks(archive, part):
-        for m in _CELL_OPEN.finditer(buf):
-            if m.start() >= limit:
-                break
-            kind = _T_ATTR.search(m.group(1))
-            ref = _R_CELL.search(m.group(1))
-            value = _VALUE.match(buf, m.end()) or _VALUE.search(buf, m.end(), m.end() + 2048)
-            if ref is None or value is None or (kind and kind.group(1) not in (b"n",)):
-                continue
-            try:
-                number = float(value.group(1))
-            except ValueError:
-                continue
-            if abs(number) > _DATE_LIMIT:
-                found.append(f"{ref.group(1).decode()}{ref.group(2).decode()}")
-    return found
-
-
-class _Parts:
-    """Where each sheet's XML lives, and its scan (done once)."""
-
-    def __init__(self, archive: zipfile.ZipFile, kind: str) -> None:
-        self.archive, self.kind = archive, kind
-        self._scans: dict[str, SheetScan] = {}
-        self.parts = sheet_parts(archive) if kind != "ods" else {}
-        self._ods: dict[str, SheetScan] | None = None
-
-    def properties(self) -> dict[str, str]:
-        if self.kind == "ods":
-            return _ods_properties(self.archive)
-        return read_custom_properties(self.archive)
-
-    def odd_numbers(self, name: str) -> list[str]:
-        part = self.parts.get(name)
-        if self.kind == "ods" or part not in self.archive.NameToInfo:
-            return []
-        return odd_xlsx_numbers(self.archive, part)
-
-    def ods_tables(self) -> list[str]:
-        if self._ods is None:
-            self._ods = scan_ods(self.archive)
-        return list(self._ods)
-
-    def scan(self, name: str) -> SheetScan:
-        if self.kind == "ods":
-            if self._ods is None:
-                self._ods = scan_ods(self.archive)
-            return self._ods.get(name, SheetScan())
-        if name not in self._scans:
-            part = self.parts.get(name)
-            self._scans[name] = scan_xlsx_sheet(self.archive, part) if part in self.archive.NameToInfo else SheetScan()
-        return self._scans[name]
-
-
 def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
     from python_calamine import CalamineWorkbook
 
     archive = zipfile.ZipFile(io.BytesIO(data))
-    parts = _Parts(archive, ret.sniffed.kind)
-    props = parts.properties()
+    parts = WorkbookScan(archive, ret.sniffed.kind)
+    props = _ods_properties(archive) if parts.kind == "ods" else read_custom_properties(archive)
     if parts.kind == "ods":  # calamine reads every table of an .ods when it opens it: check them all first
         for name in parts.ods_tables():
             _check_extent(parts.scan(name), name)
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     names: list[str] = list(book.sheet_names)
-    states = {m.name: str(m.visible).rsplit(".", 1)[-1].lower() for m in book.sheets_metadata}
 
     def cells_of(name: str) -> list[list[Any]]:
         _check_extent(parts.scan(name), name)
@@ -423,12 +172,7 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
                 code="unreadable-value",
             ) from None
 
-    sheet_rows: list[list[Any]] = []
-    if MANIFEST_SHEET in names:
-        sheet_rows = cells_of(MANIFEST_SHEET)
-        ret.manifest_state = states.get(MANIFEST_SHEET, "")
-    else:
-        ret.manifest_state = "missing"
+    sheet_rows = cells_of(MANIFEST_SHEET) if MANIFEST_SHEET in names else []
     sheet_identity, ret.fingerprints = from_sheet_rows(sheet_rows)
     ret.identity = _identity(props, sheet_identity, report)
     if not ret.identity:
@@ -498,7 +242,7 @@ def _sheet_named(names: list[str], wanted: str) -> str | None:
 
 
 def _find_rows_sheet(
-    names: list[str], template: Template, cells_of: Callable[[str], list[list[Any]]], parts: _Parts
+    names: list[str], template: Template, cells_of: Callable[[str], list[list[Any]]], parts: WorkbookScan
 ) -> tuple[str | None, list[list[Any]] | None]:
     """A renamed rows sheet is the one sheet whose header row is the template's."""
     skip = {MANIFEST_SHEET, *(s.name for s in template.sheets if s is not template.rows_sheet)}
@@ -537,38 +281,6 @@ def _identity(props: dict[str, str], sheet: dict[str, str], report: Report) -> d
             code="manifest-sheet-missing",
         )
     return props or sheet
-
-
-_SHEET_REL = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)>")
-_NAME_ATTR = re.compile(rb'\bname="([^"]*)"')
-_RID_ATTR = re.compile(rb'\br:id="([^"]*)"|\b\w+:id="([^"]*)"')
-_REL = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)>")
-_ID_ATTR = re.compile(rb'\bId="([^"]*)"')
-_TARGET_ATTR = re.compile(rb'\bTarget="([^"]*)"')
-
-
-def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> the zip part holding its XML, from the workbook and its relationships."""
-    from html import unescape
-
-    try:
-        workbook = archive.read("xl/workbook.xml")
-        rels = archive.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        return {}
-    targets = {}
-    for attrs in _REL.findall(rels):
-        rid, target = _ID_ATTR.search(attrs), _TARGET_ATTR.search(attrs)
-        if rid and target:
-            targets[rid.group(1).decode()] = unescape(target.group(1).decode())
-    out = {}
-    for attrs in _SHEET_REL.findall(workbook):
-        name, rid = _NAME_ATTR.search(attrs), _RID_ATTR.search(attrs)
-        if not name or not rid:
-            continue
-        path = targets.get((rid.group(1) or rid.group(2)).decode(), "")
-        out[unescape(name.group(1).decode())] = path.lstrip("/") if path.startswith("/") else f"xl/{path}"
-    return out
 
 
 def _header(cells: list[list[Any]], template: Template) -> tuple[int, dict[str, int]] | None:
@@ -764,7 +476,7 @@ def _report_cells(ret: Return, scan: SheetScan, template: Template, report: Repo
         m1, m2 = re.match(r"([A-Z]+)(\d+)", first), re.match(r"([A-Z]+)(\d+)", last or first)
         if not m1 or not m2:
             continue
-        c1, c2 = _col_index(m1.group(1).encode()), _col_index(m2.group(1).encode())
+        c1, c2 = column_number(m1.group(1).encode()), column_number(m2.group(1).encode())
         r2 = int(m2.group(2))
         touched = [column_letter(c - 1) for c in range(c1, c2 + 1) if column_at(column_letter(c - 1), r2)]
         if touched and r2 > ret.header_row:
@@ -838,8 +550,6 @@ def _ods_properties(archive: zipfile.ZipFile) -> dict[str, str]:
     """Our custom properties as LibreOffice keeps them in meta.xml (parsed with defusedxml)."""
     from defusedxml import ElementTree
 
-    from xlplan.manifest import PREFIX
-
     try:
         data = archive.read("meta.xml")
     except KeyError:
@@ -848,91 +558,6 @@ def _ods_properties(archive: zipfile.ZipFile) -> dict[str, str]:
     out: dict[str, str] = {}
     for prop in ElementTree.fromstring(data).iter(f"{ns}user-defined"):
         name = prop.get(f"{ns}name", "")
-        if name.startswith(PREFIX):
-            out[name.removeprefix(PREFIX)] = (prop.text or "").strip()
+        if name.startswith(PROPERTY_PREFIX):
+            out[name.removeprefix(PROPERTY_PREFIX)] = (prop.text or "").strip()
     return out
-
-
-_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
-_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
-_MAX_REPEAT = 1 << 20
-
-
-def scan_ods(archive: zipfile.ZipFile) -> dict[str, SheetScan]:
-    """Walk content.xml (defusedxml, streaming): each table's protection, formulas, errors, merges, extent.
-
-    Cells carry no address in OpenDocument: positions come from counting cells and rows,
-    with their repeat counts (a million blank rows is one element repeated a million times).
-    """
-    from defusedxml.ElementTree import iterparse
-
-    t = f"{{{_TABLE}}}"
-    office = f"{{{_OFFICE}}}"
-    calcext = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
-    scans: dict[str, SheetScan] = {}
-    scan: SheetScan | None = None
-    row = col = 0
-    row_repeat = 1
-    with archive.open("content.xml") as stream:
-        for event, el in iterparse(stream, events=("start", "end")):
-            tag = el.tag
-            if event == "start":
-                if tag == f"{t}table":
-                    scan = scans.setdefault(el.get(f"{t}name", ""), SheetScan())
-                    scan.protected = el.get(f"{t}protected") == "true"
-                    row = 0
-                elif tag == f"{t}table-row":
-                    row_repeat = min(int(el.get(f"{t}number-rows-repeated", "1") or 1), _MAX_REPEAT)
-                    row += 1
-                    col = 0
-                continue
-            if tag in (f"{t}table-cell", f"{t}covered-table-cell") and scan is not None:
-                repeat = min(int(el.get(f"{t}number-columns-repeated", "1") or 1), _MAX_REPEAT)
-                col += 1
-                has_value = el.get(f"{office}value-type") is not None or len(el) > 0
-                if has_value:
-                    letters = column_letter(col + repeat - 2).encode()
-                    _reach(scan, letters, row + row_repeat - 1)
-                    letter = column_letter(col - 1)
-                    formula = el.get(f"{t}formula")
-                    if formula is not None:
-                        scan.formulas[(letter, row)] = formula.split(":", 1)[-1].lstrip("=")
-                    if el.get(f"{calcext}value-type") == "error":  # LibreOffice marks a formula's error result
-                        scan.errors[(letter, row)] = "".join(el.itertext()).strip()[:20] or "#ERROR"
-                span_c = int(el.get(f"{t}number-columns-spanned", "1") or 1)
-                span_r = int(el.get(f"{t}number-rows-spanned", "1") or 1)
-                if span_c > 1 or span_r > 1:
-                    first = f"{column_letter(col - 1)}{row}"
-                    scan.merged.append(f"{first}:{column_letter(col + span_c - 2)}{row + span_r - 1}")
-                col += repeat - 1
-                el.clear()
-            elif tag == f"{t}table-row":
-                row += row_repeat - 1
-                el.clear()
-    return scans
-
-
-def workbook_problem(data: bytes) -> str:
-    """Why a workbook we did not make (the officer's plan.xlsx) cannot safely be opened, or ''.
-
-    The same checks a return gets before calamine sees it: what the file really is, and
-    whether a sheet reaches so far that building its grid would exhaust memory.
-    """
-    sniffed = sniff(data)
-    if not sniffed.readable and sniffed.kind != "ods":
-        kind = {
-            "not-a-workbook": "it is not a workbook",
-            "xls": "it is an old .xls file",
-            "encrypted": "it is password-protected",
-        }.get(sniffed.kind, sniffed.kind.replace("-", " "))
-        return f"cannot be read as an Excel workbook ({kind}). Open it in Excel and save it as Excel Workbook (.xlsx)."
-    parts = _Parts(zipfile.ZipFile(io.BytesIO(data)), sniffed.kind)
-    names = parts.ods_tables() if sniffed.kind == "ods" else list(parts.parts)
-    for name in names:
-        far = parts.scan(name).too_far()
-        if far:
-            return (
-                f"the '{name}' sheet has content as far as cell {far}: delete everything below and to the "
-                "right of the table (Ctrl+End shows the last cell in use) and save it."
-            )
-    return ""

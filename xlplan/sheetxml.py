@@ -23,7 +23,7 @@ from typing import Any
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 
-from xlplan.read import sheet_parts
+from xlplan.ooxml import sheet_parts
 from xlplan.zipwriter import Deflated, ZipWriter, deflate
 
 # xlsxwriter's options for a package that `pack` finishes: kept in memory, and text is

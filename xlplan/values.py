@@ -48,6 +48,11 @@ def clean_text(value: object) -> str:
     return str(value).strip()
 
 
+def normalise_header(text: object) -> str:
+    """A header or sheet name as it is matched: case, spaces and punctuation ignored."""
+    return re.sub(r"[^a-z0-9]", "", clean_text(text).casefold())
+
+
 def parse_date(value: object) -> date | None:
     """A date from a cell, or None if blank. Raises ValueError if it is not a date.
 
