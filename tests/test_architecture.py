@@ -1,4 +1,10 @@
-"""How xlplan is put together: rules about which module may do what, checked on the source."""
+"""How xlplan is put together: rules about which module may do what, checked on the source.
+
+Each module owns one concern. An import cycle means two of them share one (and makes
+the import order matter); function-level imports count as edges too, as they only delay
+the cycle, and so do imports under `if TYPE_CHECKING:`, which say how the modules depend
+on each other even if Python never runs them.
+"""
 
 from __future__ import annotations
 
@@ -38,3 +44,133 @@ def test_only_the_ledger_runs_sql() -> None:
     assert any(sql_in(p) for p in modules if owns_the_database(p)), "no SQL found in the ledger: update this test"
     offenders = [hit for path in modules if not owns_the_database(path) for hit in sql_in(path)]
     assert offenders == [], "SQL outside xlplan/ledger.py; give the Ledger a method instead:\n" + "\n".join(offenders)
+
+
+# --- imports ------------------------------------------------------------------------------
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _sources() -> dict[str, tuple[Path, ast.Module]]:
+    """Every module of the package: name -> (file, syntax tree)."""
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        out[_module_name(path)] = (path, ast.parse(path.read_text(encoding="utf-8"), str(path)))
+    return out
+
+
+def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool, modules: set[str]) -> set[str]:
+    """The modules an import statement loads: `from a import b` is a.b when a.b is a
+    module (`from xlplan import render`), and a otherwise (`from xlplan import __version__`)."""
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names}
+    base = node.module or ""
+    if node.level:  # relative: from the module's own package, then up
+        package = module.split(".") if is_package else module.split(".")[:-1]
+        anchor = package[: len(package) - (node.level - 1)]
+        base = ".".join([*anchor, *([base] if base else [])])
+    return {f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names}
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the xlplan modules it imports anywhere in its body (module or function level)."""
+    sources = _sources()
+    modules = set(sources)
+    graph: dict[str, set[str]] = {name: set() for name in sources}
+    for name, (path, tree) in sources.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                targets = _targets(node, name, path.name == "__init__.py", modules)
+                graph[name] |= (targets & modules) - {name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle (a -> b -> ... -> a) through each group of mutually dependent modules."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+
+    def strongconnect(v: str) -> None:  # Tarjan: the modules are few, recursion is fine
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                strongconnect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.add(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(group)
+
+    for v in sorted(graph):
+        if v not in index:
+            strongconnect(v)
+    return [_path_round(graph, group) for group in groups]
+
+
+def _path_round(graph: dict[str, set[str]], group: set[str]) -> list[str]:
+    """A shortest cycle through the group's first module, found breadth first."""
+    start = min(group)
+    came_from: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for v in frontier:
+            for w in sorted(graph[v] & group):
+                if w == start:
+                    path = [v]
+                    while path[-1] != start:
+                        path.append(came_from[path[-1]])
+                    return [start, *reversed(path[:-1]), start]
+                if w not in came_from:
+                    came_from[w] = v
+                    following.append(w)
+        frontier = following
+    return sorted(group)  # unreachable for a strongly connected group
+
+
+def test_no_import_cycle() -> None:
+    cycles = _cycles(_import_graph())
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e"}}
+    assert _cycles(graph) == [["a", "b", "c", "a"]]  # a module importing itself is not a cycle here
+
+
+def test_the_graph_sees_function_level_and_package_imports() -> None:
+    graph = _import_graph()
+    assert "xlplan.ooxml" in graph["xlplan.sheetxml"]
+    assert "xlplan.render" in graph["xlplan.collect"]  # imported inside _render
+    assert "xlplan.ratings" in graph["xlplan.cli"]  # `from xlplan import ratings`, inside a command
+    assert "xlplan" in graph["xlplan.cli"]  # `from xlplan import __version__`
+
+
+def test_library_never_imports_click() -> None:
+    """Only the command line knows about click: the library raises its own errors."""
+    offenders = []
+    for name, (path, tree) in _sources().items():
+        if name == "xlplan.cli":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                if any(m == "click" or m.startswith("click.") for m in modules) and not getattr(node, "level", 0):
+                    offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert not offenders, f"click imported outside xlplan/cli.py: {', '.join(offenders)}"
