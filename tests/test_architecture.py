@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tomllib
 from pathlib import Path
 
 import xlplan
@@ -48,17 +49,24 @@ def test_only_the_ledger_runs_sql() -> None:
 
 # --- imports ------------------------------------------------------------------------------
 
+ROOT = Path(__file__).resolve().parents[1]
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+def _package_dirs() -> dict[str, Path]:
+    """xlplan's folder, and the subpackages pyproject.toml maps from elsewhere (xlplan.samples: samples/)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    mapped = config["tool"]["setuptools"].get("package-dir", {})
+    return {"xlplan": ROOT / "xlplan", **{name: ROOT / folder for name, folder in mapped.items()}}
 
 
 def _sources() -> dict[str, tuple[Path, ast.Module]]:
-    """Every module of the package: name -> (file, syntax tree)."""
+    """Every module of the package: dotted name -> (file, syntax tree)."""
     out = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        out[_module_name(path)] = (path, ast.parse(path.read_text(encoding="utf-8"), str(path)))
+    for package, folder in _package_dirs().items():
+        for path in sorted(folder.rglob("*.py")):
+            parts = [package, *path.relative_to(folder).with_suffix("").parts]
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            out[name] = (path, ast.parse(path.read_text(encoding="utf-8"), str(path)))
     return out
 
 
@@ -160,6 +168,7 @@ def test_the_graph_sees_function_level_and_package_imports() -> None:
     assert "xlplan.render" in graph["xlplan.collect"]  # imported inside _render
     assert "xlplan.ratings" in graph["xlplan.cli"]  # `from xlplan import ratings`, inside a command
     assert "xlplan" in graph["xlplan.cli"]  # `from xlplan import __version__`
+    assert "xlplan.samples.sponsor" in graph["xlplan.samples.build"]  # a package mapped from samples/
 
 
 def test_library_never_imports_click() -> None:
@@ -172,5 +181,5 @@ def test_library_never_imports_click() -> None:
             if isinstance(node, ast.Import | ast.ImportFrom):
                 modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
                 if any(m == "click" or m.startswith("click.") for m in modules) and not getattr(node, "level", 0):
-                    offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, f"click imported outside xlplan/cli.py: {', '.join(offenders)}"

@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from helpers import (
     Env,
     copy_env,
     describe,
+    edit_workbook,
     issues,
     one,
     only,
@@ -487,6 +488,18 @@ def test_quarantined_return_gets_an_annotated_copy(env: Env) -> None:
     assert (identity["plan_id"], identity["recipient"], identity["cycle"]) == ("test-plan", HELEN, CYCLE)
     props = {p.name: p.value for p in book.custom_doc_props.props}
     assert (props["xlplan_recipient"], props["xlplan_cycle"]) == (HELEN, CYCLE)
+
+
+def test_annotated_copy_keeps_a_date_typed_with_a_time(env: Env) -> None:
+    """calamine reads a date cell holding a time as a datetime; the copy shows its day
+    (writing it raised TypeError, comparing a datetime with a date, and stopped collect)."""
+    path = env.fill(HELEN, helen(BA1_01={"rag": "Grenn"}))
+    edit_workbook(path, lambda book: book["Actions"].cell(5, 13, datetime(2026, 3, 31, 14, 30)))  # M5
+    result = env.collect()
+    assert only(result).status == "quarantined"
+    ws = openpyxl.load_workbook(result.feedback[0])["Actions"]
+    assert ws["M5"].value == datetime(2026, 3, 31)
+    assert ws["K5"].value == "Grenn"
 
 
 def test_annotated_copy_keeps_the_sponsors_feedback_sheet(env: Env) -> None:

@@ -31,8 +31,10 @@ from xlplan.sheetxml import (
     BOOK_OPTIONS,
     CELL_LIMIT,
     SheetData,
+    blank_cell,
     cell_start,
-    excel_serial,
+    date_cell,
+    number_cell,
     pack,
     text_cell,
     text_style,
@@ -52,7 +54,6 @@ OFF_FILL = "#D0D0D0"  # a locked row (spec: locked_rows): darker than a locked c
 OFF_FONT = "#595959"
 EDIT_FILL = "#FFFBEA"
 BORDER = "#BFBFBF"
-_FIRST_SAFE_DATE = date(1900, 3, 1)  # Excel cannot show earlier dates as dates: write them as text
 
 
 @dataclass
@@ -437,12 +438,13 @@ def _cell(c: int, n: int, value: Any, kind: str, style: int) -> str:
     """One cell by its declared type; text is always an inline string, never a formula or a link."""
     start = cell_start(c)
     if value is None or value == "":
-        return f'{start}{n}" s="{style}"/>'
-    if kind == "date" and isinstance(value, date) and value >= _FIRST_SAFE_DATE:
-        day = value.date() if isinstance(value, datetime) else value
-        return f'{start}{n}" s="{style}"><v>{excel_serial(day)}</v></c>'
+        return blank_cell(start, n, style)
+    if kind == "date" and isinstance(value, date):
+        cell = date_cell(start, n, style, value)  # None before 1900-03-01: written as text
+        if cell is not None:
+            return cell
     if kind == "number" and type(value) in (int, float) and math.isfinite(value):
-        return f'{start}{n}" s="{style}"><v>{value!r}</v></c>'
+        return number_cell(start, n, style, value)
     return text_cell(start, n, text_style(style), xml_text(format_value(value), CELL_LIMIT))
 
 

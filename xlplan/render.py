@@ -68,6 +68,7 @@ from xlplan.sheetxml import (
     SheetData,
     cell_start,
     excel_serial,
+    fits,
     pack,
     text_cell,
     text_style,
@@ -528,6 +529,7 @@ def _writer(col: Col, styles: Styles, c: int) -> CellXml:
     plain = text_style(xf(styles.text if col.wrap else styles.text_nowrap))
     coloured = {value: text_style(xf(fmt)) for value, fmt in col.by_value.items()}
     limit = col.limit
+    half = limit >> 1  # text no longer than this fits whatever it holds (Excel counts UTF-16 units)
     integer, decimal, day, moment = (
         f'" s="{xf(f)}"><v>' for f in (styles.integer, styles.decimal, styles.date, styles.datetime)
     )
@@ -536,7 +538,9 @@ def _writer(col: Col, styles: Styles, c: int) -> CellXml:
         if type(value) is not str:
             value = format_value(value) or " "
         mids = coloured.get(value, plain)
-        if not (len(value) <= limit and value.isprintable() and "&" not in value and "<" not in value):
+        if not (
+            (len(value) <= half or fits(value, limit)) and value.isprintable() and "&" not in value and "<" not in value
+        ):
             return text_cell(start, n, mids, xml_text(value, limit))
         if ">" in value or "_x" in value or value[0] <= " " or value[-1] <= " ":
             return text_cell(start, n, mids, xml_text(value, limit))

@@ -16,7 +16,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +118,10 @@ CellXml = Callable[[int, Any], str]  # (1-based row number, value) -> the <c> el
 
 
 def xml_text(text: str, limit: int) -> str:
-    """Text as OOXML stores it: cut to `limit`, &<> escaped, control characters as _xHHHH_
-    (as Excel does), and a literal "_x0041_" kept from reading back as "A"."""
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
+    """Text as OOXML stores it: cut to `limit` UTF-16 units (`fits`), &<> escaped, control
+    characters as _xHHHH_ (as Excel does), and a literal "_x0041_" kept from reading back as "A"."""
+    if len(text) > limit >> 1 and not fits(text, limit):
+        text = _cut(text, limit - 1) + "…"
     if text.isprintable() and "&" not in text and "<" not in text and ">" not in text and "_x" not in text:
         return text  # nearly every cell: four scans in C beat one regular expression
     if not _SPECIAL.search(text):
@@ -129,6 +129,21 @@ def xml_text(text: str, limit: int) -> str:
     text = _ESCAPE_X.sub(r"_x005F\1", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+
+
+def fits(text: str, limit: int) -> bool:
+    """Whether `text` is at most `limit` characters as Excel counts them: in UTF-16 units,
+    so a character beyond the BMP (an emoji) counts 2. Excel repairs a file with a cell
+    over 32,767 of them."""
+    return len(text) <= limit >> 1 or len(text.encode("utf-16-le", "surrogatepass")) >> 1 <= limit
+
+
+def _cut(text: str, units: int) -> str:
+    """The longest start of `text` of at most `units` UTF-16 units, never half a surrogate pair."""
+    head = text.encode("utf-16-le", "surrogatepass")[: units * 2]
+    if head and 0xD8 <= head[-1] <= 0xDB:  # a high surrogate whose low half was cut off
+        head = head[:-2]
+    return head.decode("utf-16-le", "surrogatepass")
 
 
 def cell_start(c: int) -> str:
@@ -157,7 +172,25 @@ def xf(fmt: Format) -> int:
 
 
 def excel_serial(day: date) -> int | None:
+    """The day's serial number in Excel's 1900 date system, or None before 1900-03-01."""
     return day.toordinal() - _EXCEL_EPOCH if day >= _FIRST_SERIAL_DAY else None
+
+
+def blank_cell(start: str, n: int, style: int) -> str:
+    """An empty cell that keeps its format (its fill, border and lock)."""
+    return f'{start}{n}" s="{style}"/>'
+
+
+def number_cell(start: str, n: int, style: int, value: float) -> str:
+    """A finite number, as Python's repr: the shortest text that reads back as the same double."""
+    return f'{start}{n}" s="{style}"><v>{value!r}</v></c>'
+
+
+def date_cell(start: str, n: int, style: int, day: date) -> str | None:
+    """A date as its serial (a datetime's time is dropped: the column shows days), or None
+    when Excel cannot show it as a date (before 1900-03-01): the caller writes text instead."""
+    serial = excel_serial(day.date() if isinstance(day, datetime) else day)
+    return None if serial is None else f'{start}{n}" s="{style}"><v>{serial}</v></c>'
 
 
 def wrapped_height(values: Sequence[Any], wrapped: Sequence[tuple[int, int, int]]) -> float | None:
