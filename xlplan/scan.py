@@ -136,7 +136,7 @@ def scan_xlsx_sheet(archive: zipfile.ZipFile, part: str) -> SheetScan:
             if protection:
                 scan.protected = not re.search(rb'\bsheet="(0|false)"', protection.group(1))
     if implicit:
-        _implicit_extent(archive, part, scan)
+        _implicit_cells(archive, part, scan)
     return scan
 
 
@@ -163,20 +163,25 @@ def _outside_sheet_data(buf: bytes, limit: int) -> list[tuple[int, int]]:
 
 
 def _formulas_and_errors(buf: bytes, limit: int, scan: SheetScan) -> None:
+    """The formulas and error values of the cells written with r="A1" (those without are
+    found by `_implicit_cells`)."""
     for m in _CELL_OPEN.finditer(buf):
         if m.start() >= limit:
             break
         ref = _R_CELL.search(m.group(1))
-        if ref is None:
-            continue
-        letters, row = ref.group(1), int(ref.group(2))
-        formula = _FORMULA.match(buf, m.end())
-        if formula:
-            scan.formulas[(letters.decode(), row)] = _unescape(formula.group(1) or b"")
-        kind = _T_ATTR.search(m.group(1))
-        if kind and kind.group(1) == b"e":
-            value = _VALUE.search(buf, m.end(), m.end() + 4096)
-            scan.errors[(letters.decode(), row)] = _unescape(value.group(1)) if value else "#ERROR"
+        if ref is not None:
+            _formula_or_error(buf, m.end(), m.group(1), ref.group(1).decode(), int(ref.group(2)), scan)
+
+
+def _formula_or_error(buf: bytes, end: int, attrs: bytes, letters: str, row: int, scan: SheetScan) -> None:
+    """Note the formula or error value of the cell whose opening tag (with `attrs`) ends at `end`."""
+    formula = _FORMULA.match(buf, end)
+    if formula:
+        scan.formulas[(letters, row)] = _unescape(formula.group(1) or b"")
+    kind = _T_ATTR.search(attrs)
+    if kind and kind.group(1) == b"e":
+        value = _VALUE.search(buf, end, end + 4096)
+        scan.errors[(letters, row)] = _unescape(value.group(1)) if value else "#ERROR"
 
 
 def _reach(scan: SheetScan, letters: bytes, row: int) -> None:
@@ -187,15 +192,23 @@ def _reach(scan: SheetScan, letters: bytes, row: int) -> None:
         scan.last_col, scan.col_cell = col, f"{letters.decode()}{row}"
 
 
-def _implicit_extent(archive: zipfile.ZipFile, part: str, scan: SheetScan) -> None:
-    """Cells without r="A1" sit after the previous one: count every row and cell (slow, rare)."""
+def _implicit_cells(archive: zipfile.ZipFile, part: str, scan: SheetScan) -> None:
+    """Extent, formulas and error values of a sheet whose cells lack r="A1" (slow, rare)."""
+    for buf, cell, letters, row in _cells_in_order(archive, part):
+        _reach(scan, letters.encode(), row)
+        _formula_or_error(buf, cell.end(), cell.group(2), letters, row, scan)
+
+
+def _cells_in_order(archive: zipfile.ZipFile, part: str) -> Iterator[tuple[bytes, re.Match[bytes], str, int]]:
+    """Every cell with content: (buffer, its opening tag, column letters, row), placed as a
+    reader places them: a cell without r="A1" sits after the previous one, a row without
+    r="5" after the previous row."""
     row = col = 0
     for buf, limit, _last in _chunks(archive, part):
         for m in _TOKEN.finditer(buf):
             if m.start() >= limit:
                 break
             attrs = m.group(2)
-            closed = attrs.endswith(b"/")
             if m.group(1) == b"row":
                 r = _R_ROW.search(attrs)
                 row, col = (int(r.group(1)) if r else row + 1), 0
@@ -205,8 +218,8 @@ def _implicit_extent(archive: zipfile.ZipFile, part: str, scan: SheetScan) -> No
                 col, row = column_number(ref.group(1)), int(ref.group(2))
             else:
                 col += 1
-            if not closed and not buf[m.end() : m.end() + 16].lstrip().startswith(b"</"):
-                _reach(scan, column_letter(col - 1).encode(), max(row, 1))
+            if not attrs.endswith(b"/") and not buf[m.end() : m.end() + 16].lstrip().startswith(b"</"):
+                yield buf, m, column_letter(col - 1), max(row, 1)
 
 
 def _unescape(raw: bytes) -> str:
@@ -219,21 +232,17 @@ _DATE_LIMIT = 2958465  # 31/12/9999: no date cell holds a number beyond it, eith
 def odd_xlsx_numbers(archive: zipfile.ZipFile, part: str) -> list[str]:
     """Cells holding numbers beyond any date (slow path, used only after the reader failed)."""
     found = []
-    for buf, limit, _last in _chunks(archive, part):
-        for m in _CELL_OPEN.finditer(buf):
-            if m.start() >= limit:
-                break
-            kind = _T_ATTR.search(m.group(1))
-            ref = _R_CELL.search(m.group(1))
-            value = _VALUE.match(buf, m.end()) or _VALUE.search(buf, m.end(), m.end() + 2048)
-            if ref is None or value is None or (kind and kind.group(1) not in (b"n",)):
-                continue
-            try:
-                number = float(value.group(1))
-            except ValueError:
-                continue
-            if abs(number) > _DATE_LIMIT:
-                found.append(f"{ref.group(1).decode()}{ref.group(2).decode()}")
+    for buf, cell, letters, row in _cells_in_order(archive, part):
+        kind = _T_ATTR.search(cell.group(2))
+        if kind and kind.group(1) != b"n":
+            continue
+        value = _VALUE.match(buf, cell.end()) or _VALUE.search(buf, cell.end(), cell.end() + 2048)
+        try:
+            number = float(value.group(1)) if value else 0.0
+        except ValueError:
+            continue
+        if abs(number) > _DATE_LIMIT:
+            found.append(f"{letters}{row}")
     return found
 
 
