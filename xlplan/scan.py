@@ -89,8 +89,8 @@ def column_number(letters: bytes) -> int:
     return n
 
 
-def _chunks(archive: zipfile.ZipFile, part: str) -> Iterator[tuple[bytes, int, bool]]:
-    """(buffer, limit, last): tags starting before `limit` are scanned in this buffer, with
+def _chunks(archive: zipfile.ZipFile, part: str) -> Iterator[tuple[bytes, int]]:
+    """(buffer, limit): tags starting before `limit` are scanned in this buffer, with
     at least _MARGIN bytes after them; the rest is carried into the next buffer."""
     with archive.open(part) as stream:
         carry = b""
@@ -102,7 +102,7 @@ def _chunks(archive: zipfile.ZipFile, part: str) -> Iterator[tuple[bytes, int, b
             # before the cut is whole, and has at least _MARGIN bytes of content after it.
             cut = buf.rfind(b"<", 0, len(buf) - _MARGIN)
             limit = len(buf) if last else cut if cut > 0 else max(0, len(buf) - _MARGIN)
-            yield buf, limit, last
+            yield buf, limit
             if last:
                 return
             carry = buf[limit:]
@@ -116,10 +116,12 @@ def scan_xlsx_sheet(archive: zipfile.ZipFile, part: str) -> SheetScan:
     which two C-level searches prove. Only then is the precise extent skipped; otherwise
     it comes from one findall per chunk (a cell counted twice across a chunk boundary
     changes no maximum). Only the rare formula and error cells are looked at one by one.
+    A sheet with cells lacking r= gets a second pass that counts every row and cell
+    (`_implicit_cells`): the slow path.
     """
     scan = SheetScan()
     implicit = False
-    for buf, limit, _last in _chunks(archive, part):
+    for buf, limit in _chunks(archive, part):
         prefixed = _PREFIXED_CELL.search(buf) is not None
         lacks_refs = prefixed or _LACKS_REF.search(buf) is not None
         if lacks_refs or _FAR_REF.search(buf) is not None:
@@ -204,7 +206,7 @@ def _cells_in_order(archive: zipfile.ZipFile, part: str) -> Iterator[tuple[bytes
     reader places them: a cell without r="A1" sits after the previous one, a row without
     r="5" after the previous row."""
     row = col = 0
-    for buf, limit, _last in _chunks(archive, part):
+    for buf, limit in _chunks(archive, part):
         for m in _TOKEN.finditer(buf):
             if m.start() >= limit:
                 break
