@@ -20,11 +20,11 @@ from typing import Any
 from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
+from xlplan.issues import Report
 from xlplan.ledger import Ledger, ReturnRecord
 from xlplan.merge import RECORDED, Outcome, archive_bytes, archive_path, record
 from xlplan.plan import Plan
 from xlplan.read import read_return
-from xlplan.report import Report
 from xlplan.sniff import MAX_FILE_BYTES
 from xlplan.validate import Prepared, Validated, check_all, prepare, warm
 from xlplan.values import clean_text
@@ -397,12 +397,12 @@ def _keep_files(
     context: tuple[Plan, str, Any, dict[str, dict[str, Any]], Path, list[Any]], outcomes: list[Outcome]
 ) -> list[Path]:
     """Archive the files and write the annotated copies (in a worker, or here)."""
-    from xlplan.feedback import write_feedback
+    from xlplan.corrections import write_correction
 
     plan, cycle, info, previous, archive_dir, keep = context
     for sha, suffix, data in keep:
         archive_bytes(archive_dir, sha, suffix, data)
-    paths = [write_feedback(plan, out, cycle, info, previous) for out in outcomes]
+    paths = [write_correction(plan, out, cycle, info, previous) for out in outcomes]
     return [p for p in paths if p is not None]
 
 

@@ -19,8 +19,8 @@ from xlplan.values import days_text
 
 if TYPE_CHECKING:
     from xlplan.collect import Collected
+    from xlplan.issues import Issue
     from xlplan.plan import Plan
-    from xlplan.report import Issue
     from xlplan.summary import Summary
 
 # A national cycle finds thousands of warnings and Red/Amber actions: the console shows the

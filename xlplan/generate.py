@@ -23,10 +23,10 @@ from xlsxwriter.worksheet import Worksheet
 from xlplan import __version__
 from xlplan.errors import OutputError, UsageError, XlplanError
 from xlplan.files import atomic_path, safe_filename
+from xlplan.issues import Issue
 from xlplan.ledger import Ledger
 from xlplan.manifest import PREFIX, SHEET, Manifest, fingerprint, sheet_rows
 from xlplan.plan import Plan
-from xlplan.report import Issue
 from xlplan.sheetxml import (
     BOOK_OPTIONS,
     CELL_LIMIT,

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from xlplan.files import atomic_path, checkpoint
+from xlplan.issues import Report
 from xlplan.ledger import Changes, Key, Ledger, ReturnRecord, now, plain
-from xlplan.report import Report
 from xlplan.template import Template
 from xlplan.validate import Validated
 

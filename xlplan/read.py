@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlplan.issues import Report
 from xlplan.manifest import SHEET as MANIFEST_SHEET
 from xlplan.manifest import from_sheet_rows, read_custom_properties
 from xlplan.plan import normalise_header
-from xlplan.report import Report
 from xlplan.sniff import Sniffed, sniff
 from xlplan.template import Template
 from xlplan.values import clean_text, column_letter, is_blank

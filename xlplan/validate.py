@@ -18,10 +18,10 @@ from typing import Any
 
 import pandera.pandas as pa
 
+from xlplan.issues import Issue, Report
 from xlplan.manifest import fingerprint
 from xlplan.plan import Plan
 from xlplan.read import Return
-from xlplan.report import Issue, Report
 from xlplan.schema import build_schemas, columns_needed, frame
 from xlplan.template import Column, Template
 from xlplan.values import clean_text, column_letter, format_value, is_blank, parse_date, parse_number
