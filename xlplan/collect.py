@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from xlplan.codes import Code
 from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
@@ -187,7 +188,7 @@ def _identify(path: Path, ledger: Ledger, cycle: str, seen: dict[str, Outcome]) 
     except OSError as exc:
         report = Report(path.name)
         report.error(
-            f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).", code="unreadable"
+            f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).", code=Code.UNREADABLE
         )
         return Outcome(path, "", report, status="quarantined"), None
     sha = hashlib.sha256(data).hexdigest()
@@ -215,7 +216,7 @@ def _too_big(path: Path, size: int) -> Outcome:
     report = Report(path.name)
     report.error(
         f"The file is {size // (1024 * 1024)} MB; a return is far smaller. Ask for the workbook that was sent out.",
-        code="file-too-big",
+        code=Code.FILE_TOO_BIG,
     )
     return Outcome(path, sha, report, status="quarantined", detail="not archived: too large to keep")
 
@@ -295,7 +296,7 @@ def _judge(path: Path, data: bytes, plan: Plan, cycle: str) -> tuple[_Judged, Pr
 def _retry_for_its_own_cycle(known: ReturnRecord, cycle: str) -> bool:
     if known.outcome != "quarantined" or known.cycle != cycle:
         return False
-    return any(i.code == "wrong-cycle" for i in known.issues)
+    return any(i.code == Code.WRONG_CYCLE for i in known.issues)
 
 
 def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, prefer: str | None) -> None:
