@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 ISSUES_SHOWN = 12  # per return: errors, then warnings, then notes
 ROWS_SHOWN = 40  # per table
 
-_OUTCOME_STYLE = {
+_OUTCOME_STYLE: dict[str, str] = {  # by outcome (merge.Status) and by return state (summary)
     "merged": "green",
     "quarantined": "red",
     "conflict": "red",
