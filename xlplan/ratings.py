@@ -17,8 +17,7 @@ modal level(s); the collated text; and flags for high non-response and split opi
 (ratings `spread` or more levels apart, or no level with more than `majority` of them).
 Items the rows sheet's `locked_rows` lock are listed with their note and never flagged.
 
-`write_ratings_sheet` (or `add_ratings_sheet` with a `Ratings` already computed) adds
-the summary as a sheet of the master tracker; `to_text`,
+`add_ratings_sheet` adds a computed `Ratings` as a sheet of the master tracker; `to_text`,
 `to_markdown` and `to_html` give it for `xlplan report`. All text from returns is
 untrusted: written with `write_string`, escaped in Markdown and HTML.
 """
@@ -264,13 +263,9 @@ def _plan_header(template: Template, key: str) -> str:
 # --- the master tracker sheet ---------------------------------------------------------
 
 
-def write_ratings_sheet(book: Workbook, plan: Plan, ledger: Ledger, cycle: str) -> None:
-    """Add the distribution summary to a master tracker being written with xlsxwriter."""
-    add_ratings_sheet(book, distribution(plan, ledger, cycle))
-
-
 def add_ratings_sheet(book: Workbook, r: Ratings) -> None:
-    """The same from a `Ratings` computed earlier (e.g. with the master's other ledger reads)."""
+    """Add the distribution summary (computed with the master's other ledger reads) to a
+    master tracker being written with xlsxwriter."""
     ws = book.add_worksheet(r.spec.sheet)
     base = {"valign": "top", "border": 1, "border_color": BORDER, "font_size": 10}
     title = book.add_format({"bold": True, "font_size": 15, "font_color": NAVY})

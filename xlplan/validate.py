@@ -67,15 +67,6 @@ class Prepared:
     result: Validated
 
 
-def validate(ret: Return, report: Report, plan: Plan, cycle: str, as_of: date) -> Validated | None:
-    """Check one return against the plan and cycle. None when it cannot be matched at all."""
-    prepared = prepare(ret, report, plan, cycle)
-    if prepared is None:
-        return None
-    check_all([prepared], plan.template, as_of)
-    return prepared.result
-
-
 def prepare(ret: Return, report: Report, plan: Plan, cycle: str) -> Prepared | None:
     """Every per-file check: identity, rows by ref, tampering, types. The schemas come after."""
     template = plan.template
