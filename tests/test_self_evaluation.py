@@ -379,6 +379,18 @@ def test_report_renderings_escape_untrusted_text(se: SelfEval) -> None:
     assert "Fiona Cameron" in page
 
 
+def test_report_markdown_leaves_no_live_link(se: SelfEval) -> None:
+    """Links typed into a return stay text in the Markdown report, as in the implementation
+    plan's (one escaper for both: xlplan/text.py)."""
+    links = "[click](https://evil.example/x) or http://bare.example and www.evil.example"
+    se.fill("Fiona Cameron", {"3.1": {"rating": "Established", "evidence": links}})
+    se.collect()
+    md = to_markdown(se.ratings())
+    note = next(line for line in md.splitlines() if "Fiona Cameron" in line)
+    assert "https://" not in note and "http://" not in note and "www.evil" not in note
+    assert "\\[click\\](https\\://evil.example/x) or http\\://bare.example and www\\.evil.example" in note
+
+
 def test_ratings_sheet_for_the_master_tracker(collected: SelfEval) -> None:
     import json
 
