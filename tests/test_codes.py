@@ -13,7 +13,7 @@ import pytest
 
 import xlplan
 from xlplan.codes import BAD_VALUE, FILE_PROBLEM, RULE, Code
-from xlplan.issues import Report
+from xlplan.issues import Issue, Report
 from xlplan.schema import CHOICE_CHECK, LENGTH_CHECK, check_code
 from xlplan.sniff import READABLE, SniffKind
 from xlplan.template import _RULE_KINDS, _TYPES
@@ -108,3 +108,15 @@ def test_the_scan_finds_a_code_written_as_text(tmp_path: Path) -> None:
         'report.error("x", code="wrong-cycle")\nreport.note("y", code=f"bad-{kind}")\nreport.note("z", code=Code.ODS)\n'
     )
     assert _literal_codes(bad) == ["bad.py:1: code='wrong-cycle'", "bad.py:2: code=f'bad-{kind}'"]
+
+
+def test_an_issue_read_back_gets_its_code_or_keeps_text_this_version_does_not_know() -> None:
+    """Issues come back from the ledger's returns log (Issue.from_dict): a catalogued code as
+    its `Code`, anything else (an older version's) as the text it was, never an error."""
+    report = Report("f.xlsx")
+    report.warning("late", code=Code.OVERDUE, sheet="Actions", cell="K5")
+    written = orjson.loads(orjson.dumps(report.issues[0].as_dict()))
+    again = Issue.from_dict(written)
+    assert again == report.issues[0] and again.code is Code.OVERDUE
+    assert Issue.from_dict(written | {"code": "some-old-code"}).code == "some-old-code"
+    assert Issue.from_dict({k: v for k, v in written.items() if k != "code"}).code == ""
