@@ -26,10 +26,10 @@ from openpyxl.workbook.workbook import Workbook
 
 from xlplan.collect import Collected, collect
 from xlplan.generate import generate
+from xlplan.issues import Issue
 from xlplan.ledger import Ledger
 from xlplan.merge import Outcome
 from xlplan.plan import Plan, PlanFolder, load_plan
-from xlplan.report import Issue
 from xlplan.samples.sponsor import fill_return
 
 CYCLE = "2025-Q3"

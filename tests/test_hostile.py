@@ -42,6 +42,7 @@ from corpus import (
 )
 
 from xlplan.cli import main
+from xlplan.codes import Code
 from xlplan.generate import generate
 from xlplan.ledger import AuditRecord, Ledger, ReturnRecord
 from xlplan.plan import load_plan
@@ -152,6 +153,15 @@ def test_each_bad_return_gets_its_outcome_and_message(run: Run) -> None:
         if case.outcome == "merged" and case.code == "" and run.issues(case.file):
             wrong.append(f"{case.file}: merged with unexpected issues\n" + "\n".join(block))
     assert not wrong, "\n\n".join(wrong)
+
+
+def test_every_issue_has_a_catalogued_code_and_one_of_its_severities(run: Run) -> None:
+    """The whole corpus, as the ledger logged it: each code is in the catalogue
+    (xlplan/codes.py) and was reported with a severity its entry allows."""
+    logged = [(case.file, i) for case in run.cases if case.file in run.after.returns for i in run.issues(case.file)]
+    assert len({i["code"] for _, i in logged}) > 20
+    wrong = [(f, i["code"], i["severity"]) for f, i in logged if i["severity"] not in Code(i["code"]).severities]
+    assert wrong == []
 
 
 def test_refused_files_are_recorded_quarantined_with_their_reason(run: Run) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from xlplan.errors import LedgerError
 from xlplan.export import rows
+from xlplan.issues import Issue
 from xlplan.ledger import SCHEMA_VERSION, Ledger, ReturnRecord
-from xlplan.report import Issue
 
 # The tables as xlplan 0.1 (schema 1) created them: one entries row per field, no file_mtime.
 SCHEMA_1 = """

@@ -32,8 +32,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils.datetime import from_excel
 
+from xlplan.issues import Report
 from xlplan.read import read_return
-from xlplan.report import Report
 from xlplan.validate import Prepared, check_all, prepare
 from xlplan.values import clean_text
 

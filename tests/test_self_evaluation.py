@@ -49,7 +49,6 @@ from xlplan.ratings import (
     to_html,
     to_markdown,
     to_text,
-    write_ratings_sheet,
 )
 from xlplan.samples.build import SAMPLES, load_sources, write_sample_plan
 from xlplan.samples.sponsor import fill_return
@@ -380,17 +379,26 @@ def test_report_renderings_escape_untrusted_text(se: SelfEval) -> None:
     assert "Fiona Cameron" in page
 
 
-def test_ratings_sheet_for_the_master_tracker(collected: SelfEval, tmp_path: Path) -> None:
+def test_report_markdown_leaves_no_live_link(se: SelfEval) -> None:
+    """Links typed into a return stay text in the Markdown report, as in the implementation
+    plan's (one escaper for both: xlplan/text.py)."""
+    links = "[click](https://evil.example/x) or http://bare.example and www.evil.example"
+    se.fill("Fiona Cameron", {"3.1": {"rating": "Established", "evidence": links}})
+    se.collect()
+    md = to_markdown(se.ratings())
+    note = next(line for line in md.splitlines() if "Fiona Cameron" in line)
+    assert "https://" not in note and "http://" not in note and "www.evil" not in note
+    assert "\\[click\\](https\\://evil.example/x) or http\\://bare.example and www\\.evil.example" in note
+
+
+def test_ratings_sheet_for_the_master_tracker(collected: SelfEval) -> None:
     import json
 
-    import xlsxwriter
-
-    path = tmp_path / "ratings.xlsx"
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
-    with Ledger(collected.folder.ledger_file) as ledger:
-        write_ratings_sheet(book, collected.plan, ledger, CYCLE)
-    book.close()
-    ws = openpyxl.load_workbook(path)["Ratings"]
+    # The real path: a collect run renders the master tracker, whose Ratings sheet this is.
+    # (The returns are merged already; the master, never rendered, is rendered now.)
+    master = collected.collect(render=True).master
+    assert master is not None and master == collected.folder.master_file
+    ws = openpyxl.load_workbook(master)["Ratings"]
     header = [c.value for c in ws[4]]
     assert header[:5] == ["Ref", "Key Feature", "Proposal", "Asked", "Rated"]
     assert header[5:9] == LEVELS

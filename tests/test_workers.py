@@ -91,7 +91,7 @@ def _ledger_rows(env: Any) -> tuple[list[Any], list[Any]]:
 def test_collect_in_processes_gives_what_one_process_gives(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)  # four files are shared out too
+    monkeypatch.setattr(workers, "PARALLEL_FROM_FILES", 1)  # four files are shared out too
     one, many = copy_env(tmp_path_factory, tmp_path / "one"), copy_env(tmp_path_factory, tmp_path / "many")
     _returns(one, many)
     serial, parallel = one.collect(jobs=1), many.collect(jobs=3)
@@ -108,7 +108,7 @@ def test_collect_in_processes_gives_what_one_process_gives(
 def test_generate_in_processes_writes_the_same_workbooks(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(workers, "PARALLEL_FROM_FILES", 1)
     one, many = copy_env(tmp_path_factory, tmp_path / "one"), copy_env(tmp_path_factory, tmp_path / "many")
     a = generate(one.plan, "2026-Q1", spg_date=SPG, deadline=None, jobs=1)
     b = generate(many.plan, "2026-Q1", spg_date=SPG, deadline=None, jobs=2)
@@ -198,7 +198,7 @@ def test_everything_also_works_with_spawned_workers(
     import multiprocessing
 
     monkeypatch.setattr(workers, "_start_method", lambda: multiprocessing.get_context("spawn"))
-    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(workers, "PARALLEL_FROM_FILES", 1)
     monkeypatch.setattr(render, "PARALLEL_FROM", 1)
     one, many = copy_env(tmp_path_factory, tmp_path / "one"), copy_env(tmp_path_factory, tmp_path / "many")
     _returns(one, many)

@@ -17,14 +17,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from xlplan.codes import Code
 from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
-from xlplan.ledger import Ledger, ReturnRecord
-from xlplan.merge import RECORDED, Outcome, archive_bytes, archive_path, record
+from xlplan.issues import Report
+from xlplan.ledger import CycleInfo, Ledger, ReturnRecord
+from xlplan.merge import RECORDED, Outcome, Status, archive_bytes, archive_path, record
 from xlplan.plan import Plan
 from xlplan.read import read_return
-from xlplan.report import Report
 from xlplan.sniff import MAX_FILE_BYTES
 from xlplan.validate import Prepared, Validated, check_all, prepare, warm
 from xlplan.values import clean_text
@@ -46,7 +47,7 @@ class Collected:
     changed_values: int = 0
     dry_run: bool = False
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 
     @property
@@ -144,9 +145,9 @@ def collect(
         # only on the return and earlier cycles) are written by a worker while the ledger is
         # updated here, and always before it commits: a crash before then is repaired by a
         # re-run. Archive paths are kept relative to the plan folder, which may be moved.
-        keep = [(o.sha256, o.path.suffix, data) for o, data in to_read if o.status in RECORDED]
+        keep = [_Kept(o.sha256, o.path.suffix, data) for o, data in to_read if o.status in RECORDED]
         archived = {
-            sha: archive_path(folder.archive_dir, sha, suffix).relative_to(folder.root) for sha, suffix, _ in keep
+            k.sha256: archive_path(folder.archive_dir, k.sha256, k.suffix).relative_to(folder.root) for k in keep
         }
         with _files_kept(plan, ledger, result, keep, jobs) as files_kept:
 
@@ -187,7 +188,7 @@ def _identify(path: Path, ledger: Ledger, cycle: str, seen: dict[str, Outcome]) 
     except OSError as exc:
         report = Report(path.name)
         report.error(
-            f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).", code="unreadable"
+            f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).", code=Code.UNREADABLE
         )
         return Outcome(path, "", report, status="quarantined"), None
     sha = hashlib.sha256(data).hexdigest()
@@ -215,9 +216,50 @@ def _too_big(path: Path, size: int) -> Outcome:
     report = Report(path.name)
     report.error(
         f"The file is {size // (1024 * 1024)} MB; a return is far smaller. Ask for the workbook that was sent out.",
-        code="file-too-big",
+        code=Code.FILE_TOO_BIG,
     )
     return Outcome(path, sha, report, status="quarantined", detail="not archived: too large to keep")
+
+
+# --- what the worker processes are given ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _JudgeContext:
+    """What every file read and checked in a worker shares."""
+
+    plan: Plan
+    cycle: str
+    as_of: date  # what date rules (overdue, past_date) judge against: the deadline, or today
+
+
+@dataclass(frozen=True)
+class _Received:
+    """One file to read and check: its bytes were read (and hashed) once, here."""
+
+    path: Path
+    data: bytes
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """One file's bytes to archive under their hash."""
+
+    sha256: str
+    suffix: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class _KeepContext:
+    """What archiving the files and writing the annotated copies needs."""
+
+    plan: Plan
+    cycle: str
+    info: CycleInfo | None  # the cycle as the ledger knows it
+    previous: dict[str, dict[str, Any]]  # the cycle before's values, by ref
+    archive_dir: Path
+    keep: list[_Kept]
 
 
 @dataclass
@@ -241,10 +283,10 @@ def _judge_all(
     progress: Callable[[Path], None] | None,
 ) -> None:
     """Read and check every file, in pieces spread over `jobs` processes; fill in each outcome."""
-    pieces = chunks([(o.path, data) for o, data in to_read], jobs)
+    pieces = chunks([_Received(o.path, data) for o, data in to_read], jobs)
     if len(pieces) > 1:
         warm(plan)  # once here rather than once in every worker: ~0.2 s each at national scale
-    _fill_in(to_read, map_tasks(_judge_piece, (plan, cycle, as_of), pieces, jobs), progress)
+    _fill_in(to_read, map_tasks(_judge_piece, _JudgeContext(plan, cycle, as_of), pieces, jobs), progress)
 
 
 def _fill_in(
@@ -262,13 +304,13 @@ def _fill_in(
                 progress(out.path)
 
 
-def _judge_piece(context: tuple[Plan, str, date], piece: list[tuple[Path, bytes]]) -> list[_Judged]:
+def _judge_piece(context: _JudgeContext, piece: list[_Received]) -> list[_Judged]:
     """Read and check some files (in a worker process, or here); one schema pass for them all."""
-    plan, cycle, as_of = context
+    plan = context.plan
     with gc_paused():
-        judged = [_judge(path, data, plan, cycle) for path, data in piece]
+        judged = [_judge(f.path, f.data, plan, context.cycle) for f in piece]
         batch = [p for _, p in judged if p is not None]
-        check_all(batch, plan.template, as_of)
+        check_all(batch, plan.template, context.as_of)
     for j, prepared in judged:
         if prepared is not None:
             j.validated = prepared.result
@@ -295,7 +337,7 @@ def _judge(path: Path, data: bytes, plan: Plan, cycle: str) -> tuple[_Judged, Pr
 def _retry_for_its_own_cycle(known: ReturnRecord, cycle: str) -> bool:
     if known.outcome != "quarantined" or known.cycle != cycle:
         return False
-    return any(i.code == "wrong-cycle" for i in known.issues)
+    return any(i.code == Code.WRONG_CYCLE for i in known.issues)
 
 
 def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, prefer: str | None) -> None:
@@ -362,7 +404,7 @@ def _gaps_as_if_merged(plan: Plan, ledger: Ledger, result: Collected, today: dat
 
 @contextmanager
 def _files_kept(
-    plan: Plan, ledger: Ledger, result: Collected, keep: list[tuple[str, str, bytes]], jobs: int
+    plan: Plan, ledger: Ledger, result: Collected, keep: list[_Kept], jobs: int
 ) -> Iterator[Callable[[], None]]:
     """Start writing the archive and the annotated copies; the function given waits for
     them and lists the copies in `result.feedback`.
@@ -372,7 +414,7 @@ def _files_kept(
     last = {o.recipient: o for o in result.outcomes if o.status == "quarantined"}
     outcomes = [o for o in result.outcomes if o.status == "quarantined" and last[o.recipient] is o]
     sheet = plan.template.rows_sheet.name
-    context = (
+    context = _KeepContext(
         plan,
         result.cycle,
         ledger.cycle(result.cycle),
@@ -393,16 +435,14 @@ def _take_copies(result: Collected, written: Iterator[list[Path]]) -> None:
         result.feedback += paths
 
 
-def _keep_files(
-    context: tuple[Plan, str, Any, dict[str, dict[str, Any]], Path, list[Any]], outcomes: list[Outcome]
-) -> list[Path]:
+def _keep_files(context: _KeepContext, outcomes: list[Outcome]) -> list[Path]:
     """Archive the files and write the annotated copies (in a worker, or here)."""
-    from xlplan.feedback import write_feedback
+    from xlplan.corrections import write_correction
 
-    plan, cycle, info, previous, archive_dir, keep = context
-    for sha, suffix, data in keep:
-        archive_bytes(archive_dir, sha, suffix, data)
-    paths = [write_feedback(plan, out, cycle, info, previous) for out in outcomes]
+    c = context
+    for kept in c.keep:
+        archive_bytes(c.archive_dir, kept.sha256, kept.suffix, kept.data)
+    paths = [write_correction(c.plan, out, c.cycle, c.info, c.previous) for out in outcomes]
     return [p for p in paths if p is not None]
 
 

@@ -19,8 +19,8 @@ from xlplan.values import days_text
 
 if TYPE_CHECKING:
     from xlplan.collect import Collected
+    from xlplan.issues import Issue
     from xlplan.plan import Plan
-    from xlplan.report import Issue
     from xlplan.summary import Summary
 
 # A national cycle finds thousands of warnings and Red/Amber actions: the console shows the
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 ISSUES_SHOWN = 12  # per return: errors, then warnings, then notes
 ROWS_SHOWN = 40  # per table
 
-_OUTCOME_STYLE = {
+_OUTCOME_STYLE: dict[str, str] = {  # by outcome (merge.Status) and by return state (summary)
     "merged": "green",
     "quarantined": "red",
     "conflict": "red",

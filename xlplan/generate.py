@@ -23,10 +23,10 @@ from xlsxwriter.worksheet import Worksheet
 from xlplan import __version__
 from xlplan.errors import OutputError, UsageError, XlplanError
 from xlplan.files import atomic_path, safe_filename
+from xlplan.issues import Issue
 from xlplan.ledger import Ledger
 from xlplan.manifest import PREFIX, SHEET, Manifest, fingerprint, sheet_rows
 from xlplan.plan import Plan
-from xlplan.report import Issue
 from xlplan.sheetxml import (
     BOOK_OPTIONS,
     CELL_LIMIT,
@@ -131,14 +131,14 @@ def generate(
         if unknown:
             raise UsageError(f"Not on the plan's {template.plan.recipients_sheet} sheet: {', '.join(unknown)}.")
         generated_at = datetime.now().astimezone().isoformat(timespec="seconds")
-        tasks: list[tuple[str, Path, Manifest]] = []
+        tasks: list[_ToWrite] = []
         for name in wanted:
             if not plan.items_for(name):
                 result.skipped.append((name, f"no {template.plan.items_sheet.lower()} in the plan"))
                 continue
             path = outbox / f"{safe_filename(f'{cycle} return - {name}')}.xlsx"
-            tasks.append((name, path, new_manifest(plan, name, cycle, deadline, generated_at)))
-        context = (plan, previous, spg_date, password)
+            tasks.append(_ToWrite(name, path, new_manifest(plan, name, cycle, deadline, generated_at)))
+        context = _WriteContext(plan, previous, spg_date, password)
         for piece in map_tasks(_write_piece, context, chunks(tasks, jobs), jobs):
             for name, path, count in piece:
                 if progress:
@@ -149,18 +149,34 @@ def generate(
     return result
 
 
-def _write_piece(
-    context: tuple[Plan, dict[str, dict[str, Any]], date | None, str | None],
-    piece: list[tuple[str, Path, Manifest]],
-) -> list[tuple[str, Path, int]]:
-    """Write some recipients' workbooks (in a worker process, or here)."""
-    plan, previous, spg_date, password = context
+@dataclass(frozen=True)
+class _WriteContext:
+    """What every workbook written in a worker shares."""
+
+    plan: Plan
+    previous: dict[str, dict[str, Any]]  # the cycle before's values, by ref
+    spg_date: date | None
+    password: str | None
+
+
+@dataclass(frozen=True)
+class _ToWrite:
+    """One recipient's workbook to write."""
+
+    recipient: str
+    path: Path
+    manifest: Manifest
+
+
+def _write_piece(context: _WriteContext, piece: list[_ToWrite]) -> list[tuple[str, Path, int]]:
+    """Write some recipients' workbooks (in a worker process, or here): (recipient, path, items) each."""
+    c = context
     done = []
     with gc_paused():
-        for name, path, manifest in piece:
-            items = plan.items_for(name)
-            write_return(path, plan, name, items, previous, manifest, spg_date, password)
-            done.append((name, path, len(items)))
+        for task in piece:
+            items = c.plan.items_for(task.recipient)
+            write_return(task.path, c.plan, task.recipient, items, c.previous, task.manifest, c.spg_date, c.password)
+            done.append((task.recipient, task.path, len(items)))
     return done
 
 

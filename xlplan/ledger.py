@@ -25,7 +25,7 @@ from typing import Any, Literal
 import orjson
 
 from xlplan.errors import LedgerError
-from xlplan.report import Issue
+from xlplan.issues import Issue
 
 SCHEMA_VERSION = 2  # 2: one row per (cycle, recipient, sheet, ref) in entries, and per change set in audit
 _SCHEMA = """

@@ -17,8 +17,8 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, getaddresses, make_msgid
 from pathlib import Path
 
+from xlplan.corrections import correction_path
 from xlplan.errors import XlplanError
-from xlplan.feedback import feedback_path
 from xlplan.files import atomic_path, safe_filename
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan
@@ -258,7 +258,7 @@ def _chase_attachment(
     plan: Plan, cycle: str, who: str, issued: dict[str, tuple[str, int]], quarantined: bool
 ) -> Path | None:
     if quarantined:
-        fix = feedback_path(plan, cycle, who)
+        fix = correction_path(plan, cycle, who)
         if fix.is_file():
             return fix
     if who in issued:

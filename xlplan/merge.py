@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from xlplan.files import atomic_path, checkpoint
+from xlplan.issues import Report
 from xlplan.ledger import Changes, Key, Ledger, ReturnRecord, now, plain
-from xlplan.report import Report
 from xlplan.template import Template
 from xlplan.validate import Validated
+
+# A file's fate in a collect run (the "outcome" of --json and of the ledger's returns log).
+Status = Literal["merged", "quarantined", "superseded", "conflict", "unchanged", "duplicate"]
 
 
 @dataclass
@@ -28,7 +31,7 @@ class Outcome:
     report: Report
     recipient: str = ""
     cycle: str = ""
-    status: str = ""  # merged | quarantined | superseded | conflict | unchanged | duplicate
+    status: Status = "quarantined"  # until it is judged: nothing of a file is merged unless it is clean
     detail: str = ""
     validated: Validated | None = None
     raw_rows: dict[str, dict[str, Any]] | None = None  # ref -> raw editable values, for feedback copies
@@ -50,7 +53,7 @@ class Outcome:
 
 
 # Outcomes written to the ledger's returns log (and archived); the others change nothing.
-RECORDED = ("merged", "quarantined", "superseded")
+RECORDED: tuple[Status, ...] = ("merged", "quarantined", "superseded")
 
 
 def archive_path(archive_dir: Path, sha256: str, suffix: str) -> Path:

@@ -215,7 +215,7 @@ def _parse(folder: PlanFolder, data: bytes) -> Plan:
             raise PlanError(f"{path.name}: no sheet called '{name}' (it has: {', '.join(book.sheet_names)}).")
         return book.get_sheet_by_name(real).to_python(skip_empty_area=False)
 
-    settings = _read_settings(rows_of(SETTINGS_SHEET), path.name)
+    settings = _read_settings(rows_of(SETTINGS_SHEET))
     template = load_template(settings.get("template") or "implementation-plan", folder.root)
     spec = template.plan
     problems: list[str] = []
@@ -281,7 +281,7 @@ def _json_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _read_settings(rows: list[list[Any]], file_name: str) -> dict[str, str]:
+def _read_settings(rows: list[list[Any]]) -> dict[str, str]:
     by_label = {normalise_header(label): key for key, label, _ in SETTINGS}
     by_label.update({normalise_header(key): key for key, _, _ in SETTINGS})
     settings: dict[str, str] = {}
@@ -470,8 +470,6 @@ def write_plan_workbook(
 ) -> None:
     """Write a plan.xlsx laid out from the template: used by `xlplan init` and the sample."""
     import xlsxwriter
-
-    from xlplan.files import atomic_path
 
     spec = template.plan
     with atomic_path(path) as tmp:

@@ -17,8 +17,7 @@ modal level(s); the collated text; and flags for high non-response and split opi
 (ratings `spread` or more levels apart, or no level with more than `majority` of them).
 Items the rows sheet's `locked_rows` lock are listed with their note and never flagged.
 
-`write_ratings_sheet` (or `add_ratings_sheet` with a `Ratings` already computed) adds
-the summary as a sheet of the master tracker; `to_text`,
+`add_ratings_sheet` adds a computed `Ratings` as a sheet of the master tracker; `to_text`,
 `to_markdown` and `to_html` give it for `xlplan report`. All text from returns is
 untrusted: written with `write_string`, escaped in Markdown and HTML.
 """
@@ -37,6 +36,7 @@ from xlplan.generate import row_height
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan
 from xlplan.template import DistributionSummary, Template
+from xlplan.text import markdown_text
 from xlplan.values import clean_text
 
 NAVY = "#1F3864"
@@ -264,13 +264,9 @@ def _plan_header(template: Template, key: str) -> str:
 # --- the master tracker sheet ---------------------------------------------------------
 
 
-def write_ratings_sheet(book: Workbook, plan: Plan, ledger: Ledger, cycle: str) -> None:
-    """Add the distribution summary to a master tracker being written with xlsxwriter."""
-    add_ratings_sheet(book, distribution(plan, ledger, cycle))
-
-
 def add_ratings_sheet(book: Workbook, r: Ratings) -> None:
-    """The same from a `Ratings` computed earlier (e.g. with the master's other ledger reads)."""
+    """Add the distribution summary (computed with the master's other ledger reads) to a
+    master tracker being written with xlsxwriter."""
     ws = book.add_worksheet(r.spec.sheet)
     base = {"valign": "top", "border": 1, "border_color": BORDER, "font_size": 10}
     title = book.add_format({"bold": True, "font_size": 15, "font_color": NAVY})
@@ -395,35 +391,37 @@ def to_text(r: Ratings) -> str:
     return "\n".join(out)
 
 
-def _md(text: Any) -> str:
-    text = str(text).replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(r: Ratings) -> str:
-    levels = " | ".join(_md(lv) for lv in r.levels)
-    lines = [f"# {_md(r.plan_title)}: {_md(r.header)}, {r.cycle}", "", _md(_returns_line(r)), ""]
+    levels = " | ".join(markdown_text(lv) for lv in r.levels)
+    lines = [
+        f"# {markdown_text(r.plan_title)}: {markdown_text(r.header)}, {r.cycle}",
+        "",
+        markdown_text(_returns_line(r)),
+        "",
+    ]
     lines += [
-        f"| Ref | {_md(r.title_header)} | {levels} | No rating | No return | Median | Most common | Flags |",
+        f"| Ref | {markdown_text(r.title_header)} | {levels} | No rating | No return | Median | Most common | Flags |",
         "|" + "---|" * (len(r.levels) + 7),
     ]
     for item in r.items:
         if item.locked:
             blanks = " | ".join("" for _ in r.levels)
-            lines.append(f"| {_md(item.ref)} | {_md(item.title)} | {blanks} | | | | | {_md(item.note)} |")
+            lines.append(
+                f"| {markdown_text(item.ref)} | {markdown_text(item.title)} | {blanks} | | | | | {markdown_text(item.note)} |"
+            )
             continue
         counts = " | ".join(str(item.counts[lv]) for lv in r.levels)
-        flags = "; ".join(_md(f) for f in item.flags)
+        flags = "; ".join(markdown_text(f) for f in item.flags)
         lines.append(
-            f"| {_md(item.ref)} | {_md(item.title)} | {counts} | {len(item.blank)} | {len(item.missing)} | "
-            f"{_md(item.median or '')} | {_md(' / '.join(item.modal))} | {flags} |"
+            f"| {markdown_text(item.ref)} | {markdown_text(item.title)} | {counts} | {len(item.blank)} | {len(item.missing)} | "
+            f"{markdown_text(item.median or '')} | {markdown_text(' / '.join(item.modal))} | {flags} |"
         )
     for item in r.items:
         notes = [(h, who, t) for k, h in r.collate for who, t in item.collated.get(k, [])]
         if not notes:
             continue
-        lines += ["", f"## {_md(item.ref)} {_md(item.title)}", ""]
-        lines += [f"- **{_md(h)}**, {_md(who)}: {_md(t)}" for h, who, t in notes]
+        lines += ["", f"## {markdown_text(item.ref)} {markdown_text(item.title)}", ""]
+        lines += [f"- **{markdown_text(h)}**, {markdown_text(who)}: {markdown_text(t)}" for h, who, t in notes]
     return "\n".join(lines) + "\n"
 
 

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlplan.codes import FILE_PROBLEM, Code
+from xlplan.issues import Report
 from xlplan.manifest import PREFIX as PROPERTY_PREFIX
 from xlplan.manifest import SHEET as MANIFEST_SHEET
 from xlplan.manifest import from_sheet_rows, read_custom_properties
-from xlplan.report import Report
 from xlplan.scan import MAX_COLUMNS, MAX_ROWS, SheetScan, WorkbookScan, column_number
 from xlplan.sniff import Sniffed, sniff
 from xlplan.template import Template
@@ -78,26 +79,26 @@ def read_return(path: Path, template_for: Any = None, data: bytes | None = None)
     except OSError as exc:
         report.error(
             f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).",
-            code="unreadable",
+            code=Code.UNREADABLE,
         )
         return None, report
     try:
         sniffed = sniff(data)
     except Exception as exc:  # sniff is written not to raise: this is the last line of defence
-        report.error(_malformed(exc), code="malformed")
+        report.error(_malformed(exc), code=Code.MALFORMED)
         return None, report
     ret = Return(path, hashlib.sha256(data).hexdigest(), len(data), mtime, sniffed)
     if not sniffed.readable:
-        report.error(sniffed.problem, code=f"file-{sniffed.kind}")
+        report.error(sniffed.problem, code=FILE_PROBLEM[sniffed.kind])
         return None, report
     if sniffed.kind == "ods":
         report.note(
-            "Read from an OpenDocument spreadsheet (.ods); its values were checked like any return.", code="ods"
+            "Read from an OpenDocument spreadsheet (.ods); its values were checked like any return.", code=Code.ODS
         )
     if sniffed.macros:
         report.note(
             "The workbook contains macros; they were ignored (never run). Only cell values were read.",
-            code="macros",
+            code=Code.MACROS,
         )
     try:
         _read(ret, data, report, template_for)
@@ -105,12 +106,12 @@ def read_return(path: Path, template_for: Any = None, data: bytes | None = None)
         report.error(str(exc), sheet=exc.sheet, cell=exc.cell, code=exc.code, recipient=ret.recipient)
         return None, report
     except Exception as exc:  # a malformed part inside a valid zip: calamine, zip and XML errors
-        report.error(_malformed(exc), code="malformed")
+        report.error(_malformed(exc), code=Code.MALFORMED)
         return None, report
     except BaseException as exc:  # a panic in calamine anywhere else: reported, never fatal
         if not _is_panic(exc):
             raise
-        report.error(_malformed(exc), code="malformed")
+        report.error(_malformed(exc), code=Code.MALFORMED)
         return None, report
     return ret, report
 
@@ -130,7 +131,7 @@ def _malformed(exc: BaseException) -> str:
 
 
 class _Unreadable(Exception):
-    def __init__(self, message: str, sheet: str = "", cell: str = "", code: str = "unreadable") -> None:
+    def __init__(self, message: str, *, code: Code, sheet: str = "", cell: str = "") -> None:
         super().__init__(message)
         self.sheet, self.cell, self.code = sheet, cell, code
 
@@ -169,7 +170,7 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
                 "in a date cell? Type a real value there, save and send it again.",
                 sheet=name,
                 cell=cells[0] if len(cells) == 1 else "",
-                code="unreadable-value",
+                code=Code.UNREADABLE_VALUE,
             ) from None
 
     sheet_rows = cells_of(MANIFEST_SHEET) if MANIFEST_SHEET in names else []
@@ -189,10 +190,10 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
         raise _Unreadable(
             f"There is no '{rows_sheet.name}' sheet (the workbook has: {', '.join(n for n in names if n != MANIFEST_SHEET)}). "
             f"Was it deleted? Use the workbook that was sent out.",
-            code="sheet-missing",
+            code=Code.SHEET_MISSING,
         )
     if real != rows_sheet.name:
-        report.note(f"The '{rows_sheet.name}' sheet was renamed '{real}'; it was read anyway.", code="sheet-renamed")
+        report.note(f"The '{rows_sheet.name}' sheet was renamed '{real}'; it was read anyway.", code=Code.SHEET_RENAMED)
     scan = parts.scan(real)
     if cells is None:
         cells = cells_of(real)
@@ -200,7 +201,7 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
     _rows(ret, cells, template, report, real)
     if not scan.protected:
         report.note(
-            f"Sheet protection on '{real}' was removed; every locked value was checked instead.", code="unprotected"
+            f"Sheet protection on '{real}' was removed; every locked value was checked instead.", code=Code.UNPROTECTED
         )
     _report_cells(ret, scan, template, report, real)
     groups = template.groups_sheet
@@ -210,7 +211,7 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
             report.warning(
                 f"The '{groups.name}' sheet is missing: no feedback or case studies could be read.",
                 sheet=groups.name,
-                code="sheet-missing",
+                code=Code.SHEET_MISSING,
             )
         else:
             ret.groups = _groups(
@@ -230,7 +231,7 @@ def _check_extent(scan: SheetScan, name: str) -> None:
             "save and send it again.",
             sheet=name,
             cell=far,
-            code="too-large",
+            code=Code.TOO_LARGE,
         )
 
 
@@ -262,7 +263,7 @@ def _identity(props: dict[str, str], sheet: dict[str, str], report: Report) -> d
         report.error(
             "This workbook has no xlplan metadata, so it cannot be matched to a sponsor and cycle. "
             "It may be a copy made by hand: please fill in the workbook that was sent out.",
-            code="no-metadata",
+            code=Code.NO_METADATA,
         )
         return {}
     if props and sheet:
@@ -272,13 +273,13 @@ def _identity(props: dict[str, str], sheet: dict[str, str], report: Report) -> d
                 f"The workbook's metadata has been altered (it disagrees about {', '.join(differ)}). "
                 "Please fill in the workbook that was sent out.",
                 sheet=MANIFEST_SHEET,
-                code="metadata-altered",
+                code=Code.METADATA_ALTERED,
             )
             return {}
     elif not sheet:
         report.note(
             f"The hidden '{MANIFEST_SHEET}' sheet was deleted; identified from document properties.",
-            code="manifest-sheet-missing",
+            code=Code.MANIFEST_SHEET_MISSING,
         )
     return props or sheet
 
@@ -318,7 +319,7 @@ def _rows(ret: Return, cells: list[list[Any]], template: Template, report: Repor
             f"The '{sheet}' sheet has no header row with the expected columns ({', '.join(c.header for c in columns[:4])}, ...). "
             "Were the headers edited or deleted? Use the workbook that was sent out." + _version_hint(ret, template),
             sheet=sheet,
-            code="no-header",
+            code=Code.NO_HEADER,
         )
     head, ret.columns = found
     ret.header_row = head + 1
@@ -343,11 +344,11 @@ def _rows(ret: Return, cells: list[list[Any]], template: Template, report: Repor
                 "or its header changed. Put it back or use the workbook that was sent out."
             )
         report.error(
-            message + _version_hint(ret, template), sheet=sheet, cell=cell, field=col.key, code="column-missing"
+            message + _version_hint(ret, template), sheet=sheet, cell=cell, field=col.key, code=Code.COLUMN_MISSING
         )
     order = [ret.columns[c.key] for c in columns if c.key in ret.columns]
     if order != sorted(order) and not missing:
-        report.note(f"Columns on '{sheet}' were moved; they were matched by their headers.", code="columns-moved")
+        report.note(f"Columns on '{sheet}' were moved; they were matched by their headers.", code=Code.COLUMNS_MOVED)
     _extra_columns(cells, head, reported, report, sheet)
     key_col = ret.columns[key]
     editable = {c.key for c in template.rows_sheet.editable_columns}
@@ -368,7 +369,7 @@ def _rows(ret: Return, cells: list[list[Any]], template: Template, report: Repor
                     "Rows cannot be added: put this text in the Comments of the right action.",
                     sheet=sheet,
                     cell=f"{column_letter(key_col)}{r}",
-                    code="row-without-ref",
+                    code=Code.ROW_WITHOUT_REF,
                 )
             continue
         values[key] = ref.strip() if type(ref) is str else clean_text(ref)
@@ -397,7 +398,7 @@ def _strip_control(
                     sheet=sheet,
                     cell=f"{column_letter(columns[k])}{r}",
                     field=k,
-                    code="control-characters",
+                    code=Code.CONTROL_CHARACTERS,
                 )
 
 
@@ -420,14 +421,14 @@ def _extra_columns(cells: list[list[Any]], head: int, mapped: set[int], report: 
                 "was not read. Put it in the Comments of the right action.",
                 sheet=sheet,
                 cell=f"{letter}{filled}",
-                code="columns-extra",
+                code=Code.COLUMNS_EXTRA,
             )
         elif title:
             report.note(
                 f"Extra column {letter} ('{title[:40]}') is empty and was ignored.",
                 sheet=sheet,
                 cell=f"{letter}{head + 1}",
-                code="columns-extra",
+                code=Code.COLUMNS_EXTRA,
             )
 
 
@@ -457,7 +458,7 @@ def _report_cells(ret: Return, scan: SheetScan, template: Template, report: Repo
             cell=f"{letter}{row}",
             field=column.key,
             value=f"={text[:200]}",
-            code="formula",
+            code=Code.FORMULA,
         )
     for (letter, row), error in sorted(scan.errors.items(), key=lambda x: (x[0][1], x[0][0])):
         column = column_at(letter, row)
@@ -469,7 +470,7 @@ def _report_cells(ret: Return, scan: SheetScan, template: Template, report: Repo
             cell=f"{letter}{row}",
             field=column.key,
             value=error[:20],
-            code="error-value",
+            code=Code.ERROR_VALUE,
         )
     for ref in scan.merged:
         first, _, last = ref.partition(":")
@@ -486,7 +487,7 @@ def _report_cells(ret: Return, scan: SheetScan, template: Template, report: Repo
                 sheet=sheet,
                 cell=first,
                 value=ref,
-                code="merged-cells",
+                code=Code.MERGED_CELLS,
             )
 
 
@@ -509,7 +510,7 @@ def _report_group_cells(ret: Return, scan: SheetScan, report: Report, sheet: str
                 sheet=sheet,
                 cell=f"{letter}{row}",
                 value=f"={text[:200]}",
-                code="formula",
+                code=Code.FORMULA,
             )
     for (letter, row), error in sorted(scan.errors.items(), key=lambda x: (x[0][1], x[0][0])):
         if f"{letter}{row}" in wanted:
@@ -518,7 +519,7 @@ def _report_group_cells(ret: Return, scan: SheetScan, report: Report, sheet: str
                 sheet=sheet,
                 cell=f"{letter}{row}",
                 value=error[:20],
-                code="error-value",
+                code=Code.ERROR_VALUE,
             )
 
 

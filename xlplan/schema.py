@@ -15,9 +15,29 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from xlplan.codes import Code
 from xlplan.template import Rule, Template, folded
 
 AS_OF = "__as_of__"  # the cycle's reference date, added as a column for date rules
+
+# The names given to the column checks. A failed check's issue code is found by the start
+# of its name, so Pandera's own names (isin(...), str_length(...)) are matched too.
+CHOICE_CHECK = "choice"
+LENGTH_CHECK = "too_long"
+_CHECK_CODES = {
+    CHOICE_CHECK: Code.BAD_CHOICE,
+    "isin": Code.BAD_CHOICE,
+    LENGTH_CHECK: Code.TOO_LONG,
+    "str_length": Code.TOO_LONG,
+}
+
+
+def check_code(check: str) -> Code:
+    """The issue code for a failed Pandera column check, by its name; FAILED_CHECK for any
+    other. (The rules' checks, rule0, rule1, ..., get their rule kind's code: codes.RULE.)"""
+    if check == "not_nullable":  # Pandera's name for an empty cell in a column that is not nullable
+        return Code.REQUIRED
+    return next((code for start, code in _CHECK_CODES.items() if check.startswith(start)), Code.FAILED_CHECK)
 
 
 @dataclass(frozen=True)
@@ -168,9 +188,9 @@ def build_schemas(template: Template) -> dict[str, tuple[pa.DataFrameSchema, dic
             for col in sheet.editable_columns:
                 checks = []
                 if col.choices:
-                    checks.append(pa.Check.isin(list(template.choices[col.choices].names), name="choice"))
+                    checks.append(pa.Check.isin(list(template.choices[col.choices].names), name=CHOICE_CHECK))
                 if col.max_length:
-                    checks.append(pa.Check.str_length(max_value=col.max_length, name="too_long"))
+                    checks.append(pa.Check.str_length(max_value=col.max_length, name=LENGTH_CHECK))
                 nullable = not col.required or spared
                 columns[col.key] = pa.Column(object, checks=checks, nullable=nullable, required=False)
         rules: dict[str, RuleCheck] = {}

@@ -17,6 +17,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
+from typing import Literal
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a return is a few hundred kB; 50 MB is not a return
 MAX_UNZIPPED_BYTES = 300 * 1024 * 1024
@@ -30,16 +31,23 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ASK_AGAIN = "Ask for the workbook that was sent out to be saved in Excel and sent again."
 
 
+# What a file is: the first three can be read as a workbook; the others are refused
+# (codes.FILE_PROBLEM names the issue each one gets).
+SniffKind = Literal[
+    "xlsx", "xlsm", "ods", "xls", "xlsb", "encrypted", "not-a-workbook", "too-big", "bomb", "unsafe", "corrupt"
+]
+READABLE: tuple[SniffKind, ...] = ("xlsx", "xlsm", "ods")
+
+
 @dataclass(frozen=True)
 class Sniffed:
-    # xlsx | xlsm | ods | xls | xlsb | encrypted | not-a-workbook | too-big | bomb | unsafe | corrupt
-    kind: str
+    kind: SniffKind
     problem: str = ""  # for the officer, when the file cannot be read
     macros: bool = False
 
     @property
     def readable(self) -> bool:
-        return self.kind in ("xlsx", "xlsm", "ods")
+        return self.kind in READABLE
 
 
 def sniff(data: bytes) -> Sniffed:

@@ -8,7 +8,6 @@ plans and returns is escaped in HTML.
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from xlplan.gaps import Gaps, expected_recipients, find_gaps
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan
+from xlplan.text import markdown_text
 from xlplan.values import long_date
 
 
@@ -154,12 +154,7 @@ def status_table(s: Summary) -> tuple[list[str], list[list[Any]]]:
 
 
 def to_markdown(s: Summary) -> str:
-    def esc(text: Any) -> str:
-        # < and > escaped: Markdown renderers pass raw HTML through, and this text is untrusted.
-        text = str(text).replace("<", "&lt;").replace(">", "&gt;").replace("[", "\\[").replace("]", "\\]")
-        text = re.sub(r"(?i)(https?|ftp|mailto):", r"\1\\:", text).replace("www.", "www\\.")  # no autolinks
-        return text.replace("|", "\\|").replace("\n", " ")
-
+    esc = markdown_text  # the text is untrusted
     header, rows = status_table(s)
     lines = [f"# {esc(s.plan_title)}: progress report {s.cycle}", ""]
     lines.append(

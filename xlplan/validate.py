@@ -18,11 +18,12 @@ from typing import Any
 
 import pandera.pandas as pa
 
+from xlplan.codes import BAD_VALUE, RULE, Code
+from xlplan.issues import Issue, Report
 from xlplan.manifest import fingerprint
 from xlplan.plan import Plan
 from xlplan.read import Return
-from xlplan.report import Issue, Report
-from xlplan.schema import build_schemas, columns_needed, frame
+from xlplan.schema import build_schemas, check_code, columns_needed, frame
 from xlplan.template import Column, Template
 from xlplan.values import clean_text, column_letter, format_value, is_blank, parse_date, parse_number
 
@@ -66,15 +67,6 @@ class Prepared:
     result: Validated
 
 
-def validate(ret: Return, report: Report, plan: Plan, cycle: str, as_of: date) -> Validated | None:
-    """Check one return against the plan and cycle. None when it cannot be matched at all."""
-    prepared = prepare(ret, report, plan, cycle)
-    if prepared is None:
-        return None
-    check_all([prepared], plan.template, as_of)
-    return prepared.result
-
-
 def prepare(ret: Return, report: Report, plan: Plan, cycle: str) -> Prepared | None:
     """Every per-file check: identity, rows by ref, tampering, types. The schemas come after."""
     template = plan.template
@@ -108,7 +100,7 @@ def _check_group_lengths(ret: Return, report: Report, template: Template, group:
             report.error(
                 f"{group}: {col.header} is {size:,} characters; the limit is {col.max_length:,}. Please shorten it.",
                 sheet=sheet.name, cell=cell, field=key, value=clean_text(value)[:200],
-                recipient=ret.recipient, code="too-long",
+                recipient=ret.recipient, code=Code.TOO_LONG,
             )  # fmt: skip
 
 
@@ -156,7 +148,7 @@ def _identity_ok(ret: Return, report: Report, plan: Plan, cycle: str) -> bool:
     if ident.get("plan_id") != plan.plan_id:
         report.error(
             f"This return belongs to another plan ('{ident.get('plan_id')}'), not '{plan.plan_id}'.",
-            code="wrong-plan",
+            code=Code.WRONG_PLAN,
             **where,
         )
         return False
@@ -164,7 +156,7 @@ def _identity_ok(ret: Return, report: Report, plan: Plan, cycle: str) -> bool:
     if ident.get("template") != template.name:
         report.error(
             f"This is a '{ident.get('template')}' return; this plan collects '{template.name}' returns.",
-            code="wrong-template",
+            code=Code.WRONG_TEMPLATE,
             **where,
         )
         return False
@@ -172,21 +164,21 @@ def _identity_ok(ret: Return, report: Report, plan: Plan, cycle: str) -> bool:
         report.note(
             f"Made with template version {ident.get('template_version')}; the current version is {template.version}. "
             "Its columns were matched by header.",
-            code="template-version",
+            code=Code.TEMPLATE_VERSION,
             **where,
         )
     if ident.get("cycle") != cycle:
         report.error(
             f"This is the return for cycle {ident.get('cycle')}, but this collection is for {cycle}. "
             f"Ask the sponsor for the {cycle} workbook.",
-            code="wrong-cycle",
+            code=Code.WRONG_CYCLE,
             **where,
         )
         return False
     if plan.recipient(ret.recipient) is None:
         report.error(
             f"'{ret.recipient}' is not on the plan's {template.plan.recipients_sheet} sheet.",
-            code="unknown-recipient",
+            code=Code.UNKNOWN_RECIPIENT,
             **where,
         )
         return False
@@ -214,19 +206,19 @@ def _match_rows(ret: Return, report: Report, plan: Plan, sheet: str) -> dict[str
         if ref in by_ref:
             report.error(
                 f"{ref} appears twice (rows {by_ref[ref].excel_row} and {row.excel_row}): delete the copy.",
-                code="duplicate-ref",
+                code=Code.DUPLICATE_REF,
                 **where,
             )
         elif ref not in owners:
             report.error(
                 f"{ref} is not {_a(plan.template.plan.item_label)} in the plan: was the Ref edited? Use the workbook that was sent out.",
-                code="unknown-ref",
+                code=Code.UNKNOWN_REF,
                 **where,
             )
         elif ref not in mine_set:
             report.error(
                 f"{ref} belongs to another {label}'s workbook, not {ret.recipient}'s.",
-                code="foreign-ref",
+                code=Code.FOREIGN_REF,
                 **where,
             )
         else:
@@ -238,7 +230,7 @@ def _match_rows(ret: Return, report: Report, plan: Plan, sheet: str) -> dict[str
                 sheet=sheet,
                 ref=ref,
                 recipient=ret.recipient,
-                code="missing-ref",
+                code=Code.MISSING_REF,
             )
     return by_ref
 
@@ -273,7 +265,7 @@ def _tamper(ret: Return, report: Report, plan: Plan, rows: dict[str, Any], sheet
                     field=col.key,
                     value=clean_text(value)[:200],
                     recipient=ret.recipient,
-                    code="locked-changed",
+                    code=Code.LOCKED_CHANGED,
                 )
 
 
@@ -344,7 +336,7 @@ def _typed(
             )
             report.error(
                 f"'{clean_text(raw)[:80]}' in {col.header} cannot be read: enter {example}.",
-                code=f"bad-{col.type}",
+                code=BAD_VALUE[col.type],
                 **where(),
             )
         return None
@@ -355,7 +347,7 @@ def _typed(
             fixed = choices.normalise(text)
             if fixed is not None:
                 if col.editable:
-                    report.note(f"'{raw}' was read as {fixed}.", code="normalised", **where())
+                    report.note(f"'{raw}' was read as {fixed}.", code=Code.NORMALISED, **where())
                 return fixed
     return text or None
 
@@ -392,29 +384,30 @@ def _schema_issue(
         words = {k: format_value(row[k]) for k in _fields_of(rule.rule.message) if k in row}
         words["expected"] = rule.expected(row)
         message = f"{ref}: " + rule.rule.message.format_map(_Default(words))
-        report.add(rule.rule.severity, message, code=rule.rule.kind, **where)
+        report.add(rule.rule.severity, message, code=RULE[rule.rule.kind], **where)
         return
     header = col.header if col else key
-    if check.startswith(("choice", "isin")) and col and col.choices:
+    code = check_code(check)
+    if code is Code.BAD_CHOICE and col and col.choices:
         choices = template.choices[col.choices]
         hint = choices.suggest(str(value))
         did_you = f" Did you mean {hint}?" if hint else ""
         report.error(
             f"{ref}: '{value}' is not a {choices.title}.{did_you} Choose one of {', '.join(choices.names)} from the dropdown.",
-            code="bad-choice",
+            code=Code.BAD_CHOICE,
             **where,
         )
-    elif check == "not_nullable":
+    elif code is Code.REQUIRED:
         allowed = f": choose one of {', '.join(template.choices[col.choices].names)}" if col and col.choices else ""
-        report.error(f"{ref}: {header} is empty{allowed}.", code="required", **where)
-    elif check.startswith(("too_long", "str_length")) and col is not None:
+        report.error(f"{ref}: {header} is empty{allowed}.", code=Code.REQUIRED, **where)
+    elif code is Code.TOO_LONG and col is not None:
         report.error(
             f"{ref}: {header} is {len(str(value)):,} characters; the limit is {col.max_length or 32767:,}. Please shorten it.",
-            code="too-long",
+            code=Code.TOO_LONG,
             **where,
         )  # type: ignore[union-attr]
     else:
-        report.error(f"{ref}: {header} failed the check '{check}'.", code=check, **where)
+        report.error(f"{ref}: {header} failed the check '{check}'.", code=Code.FAILED_CHECK, **where)
 
 
 @functools.lru_cache(maxsize=256)

@@ -27,7 +27,7 @@ R = TypeVar("R")
 MAX_JOBS = 8  # past this, the single-threaded steps around the per-file work dominate
 # Fewer files than this are done in this process: a council's handful gains nothing from
 # workers, and on Windows each spawned worker spends a second importing pandas anew.
-PARALLEL_FROM = 16
+PARALLEL_FROM_FILES = 16
 
 _CONTEXT: Any = None  # what every task of a worker shares (the plan), installed once per worker
 
@@ -127,7 +127,7 @@ def started(
 
 def worth_sharing(count: int, jobs: int) -> bool:
     """Whether `count` files are enough to share out between `jobs` processes."""
-    return jobs > 1 and count >= PARALLEL_FROM
+    return jobs > 1 and count >= PARALLEL_FROM_FILES
 
 
 def chunks(items: Sequence[T], jobs: int, per_job: int = 4) -> list[list[T]]:

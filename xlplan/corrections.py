@@ -1,4 +1,7 @@
-"""Annotated copies of returns that need fixing, ready to send back to the sponsor.
+"""Corrections: annotated copies of returns that need fixing, ready to send back to the sponsor.
+
+(Not the service users' Feedback sheet. The copies still live in the plan folder's
+`feedback/<cycle>/` and are called feedback copies on screen: that name is public.)
 
 The copy is a fresh workbook generated from the plan (same identity, so the sponsor
 can fix it and return this very file) with the sponsor's own entries filled in, the
@@ -18,12 +21,12 @@ from xlplan.merge import Outcome
 from xlplan.plan import Plan
 
 
-def feedback_path(plan: Plan, cycle: str, who: str) -> Path:
+def correction_path(plan: Plan, cycle: str, who: str) -> Path:
     """Where the annotated copy of a recipient's return for a cycle lives."""
     return plan.folder.feedback_dir(cycle) / f"{safe_filename(f'{cycle} return - {who} - PLEASE FIX')}.xlsx"
 
 
-def write_feedback(
+def write_correction(
     plan: Plan, outcome: Outcome, cycle: str, info: CycleInfo | None, previous: dict[str, dict[str, Any]]
 ) -> Path | None:
     """Write the annotated copy for a quarantined return; None if it cannot be matched.
@@ -37,7 +40,7 @@ def write_feedback(
     if not items or info is None:
         return None
     manifest = new_manifest(plan, who, cycle, info.deadline)
-    path = feedback_path(plan, cycle, who)
+    path = correction_path(plan, cycle, who)
     notes = Annotations(outcome.raw_rows or {}, outcome.report.issues, outcome.raw_groups or {})
     write_return(path, plan, who, items, previous, manifest, info.spg_date, None, notes)
     return path
