@@ -16,8 +16,8 @@ import xlplan.files
 from xlplan.errors import OutputError, UsageError
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.ledger import Ledger, ReturnRecord
+from xlplan.master import MasterLocked, Rendered, fallback_path, render_master
 from xlplan.plan import Plan, load_plan
-from xlplan.render import MasterLocked, Rendered, fallback_path, render_master
 from xlplan.values import days_text
 
 Q2, Q3 = "2025-Q2", "2025-Q3"

@@ -477,6 +477,7 @@ def write_plan_workbook(
     import xlsxwriter
 
     from xlplan.files import atomic_path
+    from xlplan.look import DATE_FORMAT, GREY_TEXT, NAVY, WHITE  # look imports this module's readers
 
     spec = template.plan
     with atomic_path(path) as tmp:
@@ -484,15 +485,15 @@ def write_plan_workbook(
         head = book.add_format(
             {
                 "bold": True,
-                "bg_color": "#1F3864",
-                "font_color": "#FFFFFF",
+                "bg_color": NAVY,
+                "font_color": WHITE,
                 "text_wrap": True,
                 "valign": "top",
             }
         )
         wrap = book.add_format({"text_wrap": True, "valign": "top"})
-        datef = book.add_format({"num_format": "dd/mm/yyyy", "valign": "top"})
-        note = book.add_format({"italic": True, "font_color": "#595959"})
+        datef = book.add_format({"num_format": DATE_FORMAT, "valign": "top"})
+        note = book.add_format({"italic": True, "font_color": GREY_TEXT})
 
         items_ws = book.add_worksheet(spec.items_sheet)
         for c, col in enumerate(spec.columns):
