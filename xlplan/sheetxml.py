@@ -6,6 +6,9 @@ workbook's structure (styles, widths, panes, filters, validation, protection, pr
 setup, charts) and the cells of the big sheets are built here as row XML
 (``SheetData``) and put into the file by ``pack``, compressed where they were built
 (``zipwriter``). Text is only ever an inline string: never a formula, a link or a number.
+
+These are the XML strings only: which type and style a value is written with, how tall
+a row is, and which dates Excel can show are ``look``'s (``look.cell_writer``).
 """
 
 from __future__ import annotations
