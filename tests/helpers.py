@@ -12,7 +12,10 @@ BA3.01, BA3.02; Allen Stevenson has BA3.01, BA3.02, BA4.01 (BA3 is joint).
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -209,3 +212,12 @@ def manifest_rows(book: Workbook) -> dict[str, Any]:
     """The `_xlplan` sheet's identity rows as {key: cell} (so a test can alter one)."""
     ws = book["_xlplan"]
     return {row[0].value: row[1] for row in ws.iter_rows(min_col=1, max_col=2) if row[0].value}
+
+
+def odd_headers(path: Path) -> dict[str, str]:
+    """Each worksheet part's page header (<oddHeader>) as Excel reads it: XML entities undone,
+    so "&&" is the header code for one "&" (a single "&" starts a code such as &L or &A)."""
+    with zipfile.ZipFile(path) as z:
+        parts = [n for n in z.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)]
+        found = {n: re.search(rb"<oddHeader>(.*?)</oddHeader>", z.read(n)) for n in parts}
+    return {n: html.unescape(m.group(1).decode()) if m else "" for n, m in found.items()}

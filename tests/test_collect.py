@@ -385,7 +385,7 @@ def test_return_quarantined_for_the_wrong_cycle_can_be_collected_for_its_own(
 
 
 def test_dry_run_reports_as_a_real_run_and_changes_nothing(env: Env) -> None:
-    import xlplan.render  # noqa: F401  (the master would be rendered by a real run)
+    import xlplan.master  # noqa: F401  (the master would be rendered by a real run)
 
     env.fill(HELEN, feedback=FEEDBACK[HELEN])
     env.fill(SHARON, {"BA3.01": {"rag": "Grenn"}}, name="sharon bad.xlsx")
@@ -427,7 +427,7 @@ def test_dry_run_reports_the_same_gaps_as_a_real_run(env: Env) -> None:
 
 
 def quarantine_helen(env: Env) -> tuple[Path, Any]:
-    import xlplan.render  # noqa: F401  (feedback copies are written after the master)
+    import xlplan.master  # noqa: F401  (feedback copies are written after the master)
 
     path = env.fill(
         HELEN,
@@ -538,7 +538,7 @@ def test_fixed_annotated_copy_is_collected_and_merged(env: Env) -> None:
 def test_no_feedback_copy_for_merged_or_unidentifiable_returns(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    import xlplan.render  # noqa: F401
+    import xlplan.master  # noqa: F401
 
     env = copy_env(tmp_path_factory, tmp_path / "plan", ((PREVIOUS, PREVIOUS_SPG), (CYCLE, SPG)))
     env.fill(HELEN)
@@ -573,7 +573,7 @@ collect(load_plan(PlanFolder(Path(sys.argv[1]))), today=date(2025, 9, 20))
 def test_killed_collect_leaves_ledger_and_master_old_or_new(env: Env, point: str) -> None:
     """SIGKILL at each step (xlplan.files.checkpoint): ledger and master are each whole,
     old or new, and the next run finishes the job."""
-    import xlplan.render  # noqa: F401
+    import xlplan.master  # noqa: F401
 
     env.fill(HELEN)
     env.collect(render=True)
@@ -638,7 +638,7 @@ def test_crash_while_writing_the_ledger_leaves_it_as_it_was(env: Env, monkeypatc
 
 
 def test_master_values_unchanged_when_every_return_is_quarantined(env: Env) -> None:
-    import xlplan.render  # noqa: F401
+    import xlplan.master  # noqa: F401
 
     env.fill(HELEN)
     env.collect(render=True)

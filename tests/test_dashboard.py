@@ -25,8 +25,8 @@ from xlplan.demo import sample_root
 from xlplan.gaps import Gaps, expected_recipients, find_gaps
 from xlplan.generate import generate
 from xlplan.ledger import Ledger, ReturnRecord
+from xlplan.master import render_master
 from xlplan.plan import Plan, PlanFolder, load_plan
-from xlplan.render import render_master
 from xlplan.summary import Summary, summarise
 
 SHEETS = MASTER_SHEETS

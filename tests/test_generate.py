@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -11,6 +12,7 @@ from typing import Any
 import openpyxl
 import pytest
 from conftest import ACTIONS, SPONSORS, make_plan_folder
+from helpers import odd_headers
 from libreoffice import convert
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
@@ -188,6 +190,21 @@ def test_sheets_and_protection(run: Run, name: str) -> None:
     assert actions.autoFilter is False  # filtering allowed on the protected sheet
     assert actions.formatColumns is False  # widening columns allowed
     assert book.active.title == "Actions"
+
+
+def test_page_headers_escape_an_ampersand_once(tmp_path: Path) -> None:
+    """A return titled "Progress & risks" prints so on every sheet, not "Progress && risks"."""
+    plan = load_plan(make_plan_folder(tmp_path / "plan"))
+    plan.template = dataclasses.replace(plan.template, title="Progress & risks return")
+    result = generate(plan, CYCLE, spg_date=SPG, deadline=None)
+    headers = odd_headers(result.files[0][1])
+    printed = [header for header in headers.values() if header]  # the hidden _xlplan sheet has none
+    assert len(printed) == len(USER_SHEETS)
+    by_title = [header for header in printed if "Progress" in header]
+    assert by_title, printed
+    for header in by_title:
+        assert header.startswith("&L&8Progress && risks return&R"), header
+        assert header.count("&&") == 1, header
 
 
 def test_password_protects_every_user_sheet(tmp_path: Path) -> None:

@@ -10,14 +10,15 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import ACTIONS, MASTER_HEADER, MASTER_SHEETS, make_plan_folder
+from conftest import ACTIONS, MASTER_HEADER, MASTER_SHEETS, SETTINGS, make_plan_folder
+from helpers import odd_headers
 
 import xlplan.files
 from xlplan.errors import OutputError, UsageError
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.ledger import Ledger, ReturnRecord
+from xlplan.master import MasterLocked, Rendered, fallback_path, render_master
 from xlplan.plan import Plan, load_plan
-from xlplan.render import MasterLocked, Rendered, fallback_path, render_master
 from xlplan.values import days_text
 
 Q2, Q3 = "2025-Q2", "2025-Q3"
@@ -353,6 +354,18 @@ def test_print_setup_on_every_sheet(master: openpyxl.Workbook) -> None:
     assert status.print_title_rows == "$4:$4"
     assert status.freeze_panes == "B5"
     assert status.auto_filter.ref == "A4:P10"  # 7 plan columns, sponsor, 5 from the return, last, movement, updated
+
+
+def test_page_headers_escape_an_ampersand_once(tmp_path: Path) -> None:
+    """A plan titled "Health & Social Care" prints so on every sheet, not "Health && Social Care"."""
+    folder = make_plan_folder(tmp_path / "plan", settings={**SETTINGS, "title": "Health & Social Care"})
+    _fill_ledger(folder.ledger_file)
+    rendered, _ = _render(load_plan(folder))
+    headers = odd_headers(rendered.path)
+    assert len(headers) == len(SHEETS)
+    for part, header in headers.items():
+        assert header.startswith("&L&8Health && Social Care: master tracker 2025-Q3&R"), (part, header)
+        assert header.count("&&") == 1, (part, header)
 
 
 def test_existing_master_replaced_atomically(plan: Plan) -> None:

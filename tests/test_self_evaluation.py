@@ -35,8 +35,9 @@ from xlsxwriter.utility import xl_col_to_name
 from xlplan.cli import main
 from xlplan.collect import Collected, collect
 from xlplan.errors import TemplateError
-from xlplan.generate import EDIT_FILL, OFF_FILL, generate
+from xlplan.generate import generate
 from xlplan.ledger import Ledger
+from xlplan.look import EDIT_FILL, OFF_FILL
 from xlplan.merge import Outcome
 from xlplan.plan import Plan, PlanFolder, load_plan
 from xlplan.ratings import (

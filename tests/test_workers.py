@@ -18,10 +18,11 @@ from click.testing import CliRunner
 from helpers import ALLEN, CLEAN, CYCLE, HELEN, SHARON, SPG, TODAY, copy_env
 from libreoffice import convert
 
-from xlplan import render, workers
+from xlplan import workers
 from xlplan.cli import main
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.generate import generate
+from xlplan.master import build, context
 from xlplan.ooxml import sheet_parts
 from xlplan.workers import WorkerError, chunks, default_jobs, map_tasks
 
@@ -141,8 +142,8 @@ def masters(
     env = copy_env(tmp_path_factory, tmp_path / "plan")
     _returns(env)
     env.collect(jobs=1)
-    monkeypatch.setattr(render, "PARALLEL_FROM", 1)  # the sample plan is far below the real threshold
-    monkeypatch.setattr(render, "_now", lambda: datetime(2025, 10, 2, 9, 30))  # one "Rendered at" for both
+    monkeypatch.setattr(build, "PARALLEL_FROM_ITEMS", 1)  # the sample plan is far below the real threshold
+    monkeypatch.setattr(context, "_now", lambda: datetime(2025, 10, 2, 9, 30))  # one "Rendered at" for both
     one, two = tmp_path / "one.xlsx", tmp_path / "two.xlsx"
     found: list[str] = []
 
@@ -151,8 +152,8 @@ def masters(
         return find_gaps(env.plan, ledger, CYCLE, TODAY)
 
     with env.ledger() as ledger:
-        render.render_master(env.plan, ledger, CYCLE, find_gaps(env.plan, ledger, CYCLE, TODAY), one, jobs=1)
-        render.render_master(env.plan, ledger, CYCLE, gaps, two, jobs=2)
+        build.render_master(env.plan, ledger, CYCLE, find_gaps(env.plan, ledger, CYCLE, TODAY), one, jobs=1)
+        build.render_master(env.plan, ledger, CYCLE, gaps, two, jobs=2)
     assert found == ["found"]
     return env, one, two
 
@@ -184,7 +185,7 @@ def test_a_worker_started_before_the_gaps_cannot_use_them(
 ) -> None:
     env = copy_env(tmp_path_factory, tmp_path / "plan")
     with env.ledger() as ledger:
-        early = render.gather(env.plan, ledger, CYCLE)
+        early = context.gather(env.plan, ledger, CYCLE)
         with pytest.raises(RuntimeError, match="needs the gaps"):
             early.gaps  # noqa: B018
         ctx = early.with_gaps(ledger, find_gaps(env.plan, ledger, CYCLE, TODAY))
@@ -199,7 +200,7 @@ def test_everything_also_works_with_spawned_workers(
 
     monkeypatch.setattr(workers, "_start_method", lambda: multiprocessing.get_context("spawn"))
     monkeypatch.setattr(workers, "PARALLEL_FROM_FILES", 1)
-    monkeypatch.setattr(render, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(build, "PARALLEL_FROM_ITEMS", 1)
     one, many = copy_env(tmp_path_factory, tmp_path / "one"), copy_env(tmp_path_factory, tmp_path / "many")
     _returns(one, many)
     serial, spawned = one.collect(jobs=1, render=True), many.collect(jobs=2, render=True)
@@ -264,8 +265,8 @@ def test_a_master_worker_that_dies_says_the_ledger_has_the_returns_and_the_next_
     env = copy_env(tmp_path_factory, tmp_path / "plan")
     env.fill(HELEN)
     env.fill(ALLEN)
-    monkeypatch.setattr(render, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(render, "PARALLEL_GROUPS", ((_dies_in_the_worker,),))
+    monkeypatch.setattr(build, "PARALLEL_FROM_ITEMS", 1)
+    monkeypatch.setattr(build, "PARALLEL_GROUPS", ((_dies_in_the_worker,),))
     runner = CliRunner()
     args = ["--plan", str(env.folder.root), "collect", "-j", "2"]
     died = runner.invoke(main, args)
@@ -300,9 +301,9 @@ def test_a_locked_master_falls_back_with_the_workers_cells(
         real_replace(src, dst)
 
     monkeypatch.setattr(xlplan.files.os, "replace", replace)
-    monkeypatch.setattr(render, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(build, "PARALLEL_FROM_ITEMS", 1)
     with env.ledger() as ledger:
-        rendered = render.render_master(env.plan, ledger, CYCLE, find_gaps(env.plan, ledger, CYCLE, TODAY), jobs=2)
+        rendered = build.render_master(env.plan, ledger, CYCLE, find_gaps(env.plan, ledger, CYCLE, TODAY), jobs=2)
     assert rendered.fallback and target.read_bytes() == b"open in Excel"
     book = openpyxl.load_workbook(rendered.path, read_only=True)
     refs = [row[0] for row in book["Current status"].iter_rows(min_row=5, max_col=1, values_only=True)]

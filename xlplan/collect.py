@@ -456,7 +456,7 @@ def _state_not_rendered(plan: Plan, ledger: Ledger) -> str | None:
 
 def _render(plan: Plan, ledger: Ledger, result: Collected, gaps: Callable[[], Gaps], jobs: int, state: str) -> None:
     """Render the master, and note the ledger `state` it shows."""
-    from xlplan.render import render_master
+    from xlplan.master import render_master
 
     out = render_master(plan, ledger, result.cycle, gaps, jobs=jobs)
     result.master, result.master_fallback = out.path, out.fallback

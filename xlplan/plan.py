@@ -34,6 +34,7 @@ import orjson
 from xlplan import __version__
 from xlplan.errors import OutputError, PlanError
 from xlplan.files import atomic_path
+from xlplan.look import DATE_FORMAT, GREY_TEXT, NAVY, WHITE
 from xlplan.scan import workbook_problem
 from xlplan.template import Template, load_template
 from xlplan.values import clean_text, column_letter, normalise_header, parse_date, parse_number
@@ -477,15 +478,15 @@ def write_plan_workbook(
         head = book.add_format(
             {
                 "bold": True,
-                "bg_color": "#1F3864",
-                "font_color": "#FFFFFF",
+                "bg_color": NAVY,
+                "font_color": WHITE,
                 "text_wrap": True,
                 "valign": "top",
             }
         )
         wrap = book.add_format({"text_wrap": True, "valign": "top"})
-        datef = book.add_format({"num_format": "dd/mm/yyyy", "valign": "top"})
-        note = book.add_format({"italic": True, "font_color": "#595959"})
+        datef = book.add_format({"num_format": DATE_FORMAT, "valign": "top"})
+        note = book.add_format({"italic": True, "font_color": GREY_TEXT})
 
         items_ws = book.add_worksheet(spec.items_sheet)
         for c, col in enumerate(spec.columns):

@@ -32,18 +32,26 @@ from xlsxwriter.workbook import Workbook
 
 from xlplan.errors import TemplateError
 from xlplan.gaps import expected_recipients
-from xlplan.generate import row_height
 from xlplan.ledger import Ledger
+from xlplan.look import (
+    BORDER,
+    CELL,
+    FLAG,
+    GREY_TEXT,
+    HEAD,
+    NAVY,
+    OFF_FILL,
+    SUBTITLE,
+    TEAL,
+    TITLE,
+    print_setup,
+    row_height,
+)
 from xlplan.plan import Plan
 from xlplan.template import DistributionSummary, Template
 from xlplan.text import markdown_text
 from xlplan.values import clean_text
 
-NAVY = "#1F3864"
-TEAL = "#00695C"
-BORDER = "#BFBFBF"
-FLAG_FILL = "#FCE4D6"
-OFF_FILL = "#D0D0D0"
 MAX_CELL = 32_000  # Excel's limit is 32,767 characters
 ONE_LINE = 16.5  # the height row_height leaves to the default: these rows are always set
 
@@ -268,15 +276,15 @@ def add_ratings_sheet(book: Workbook, r: Ratings) -> None:
     """Add the distribution summary (computed with the master's other ledger reads) to a
     master tracker being written with xlsxwriter."""
     ws = book.add_worksheet(r.spec.sheet)
-    base = {"valign": "top", "border": 1, "border_color": BORDER, "font_size": 10}
-    title = book.add_format({"bold": True, "font_size": 15, "font_color": NAVY})
-    subtitle = book.add_format({"font_size": 10, "font_color": "#404040"})
-    head = book.add_format({**base, "bold": True, "font_color": "#FFFFFF", "bg_color": NAVY, "text_wrap": True})
-    head_text = book.add_format({**base, "bold": True, "font_color": "#FFFFFF", "bg_color": TEAL, "text_wrap": True})
+    base = CELL
+    title = book.add_format(TITLE)
+    subtitle = book.add_format(SUBTITLE)
+    head = book.add_format({**HEAD, "bg_color": NAVY})
+    head_text = book.add_format({**HEAD, "bg_color": TEAL})
     text = book.add_format({**base, "text_wrap": True})
     number = book.add_format({**base, "num_format": "0", "align": "center"})
-    flag = book.add_format({**base, "text_wrap": True, "bold": True, "bg_color": FLAG_FILL})
-    off = book.add_format({**base, "text_wrap": True, "italic": True, "bg_color": OFF_FILL, "font_color": "#595959"})
+    flag = book.add_format({**base, "text_wrap": True, "bold": True, "bg_color": FLAG})
+    off = book.add_format({**base, "text_wrap": True, "italic": True, "bg_color": OFF_FILL, "font_color": GREY_TEXT})
     level_head = {
         lv: book.add_format({**base, "bold": True, "text_wrap": True, "bg_color": fill, "font_color": font})
         for lv, (fill, font) in r.colours.items()
@@ -346,9 +354,7 @@ def add_ratings_sheet(book: Workbook, r: Ratings) -> None:
     last = max(row, header_row + 1)
     ws.autofilter(header_row, 0, last, len(columns) - 1)
     ws.freeze_panes(header_row + 1, 3)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
+    print_setup(ws, margins=False)  # no page header: unlike the master's other sheets (as it always was)
     ws.repeat_rows(header_row)
 
 
@@ -427,7 +433,7 @@ def to_markdown(r: Ratings) -> str:
 
 def to_html(r: Ratings, *, standalone: bool = True) -> str:
     e = html.escape
-    cell = "border:1px solid #bfbfbf;padding:4px 8px;vertical-align:top;"
+    cell = f"border:1px solid {BORDER.lower()};padding:4px 8px;vertical-align:top;"
     heads = [f'<th style="{cell}background:{NAVY};color:#fff">{e(h)}</th>' for h in ("Ref", r.title_header)]
     heads += [f'<th style="{cell}background:{f};color:{c}">{e(lv)}</th>' for lv, (f, c) in r.colours.items()]
     heads += [
@@ -446,7 +452,7 @@ def to_html(r: Ratings, *, standalone: bool = True) -> str:
                 f'<td style="{cell}text-align:right">{len(item.missing)}</td>',
                 f'<td style="{cell}">{e(item.median or "")}</td>',
                 f'<td style="{cell}">{e(" / ".join(item.modal))}</td>',
-                f'<td style="{cell}{"background:" + FLAG_FILL if item.flags else ""}">'
+                f'<td style="{cell}{"background:" + FLAG if item.flags else ""}">'
                 + "<br>".join(e(str(f)) for f in item.flags)
                 + "</td>",
             ]

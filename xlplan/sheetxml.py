@@ -6,6 +6,9 @@ workbook's structure (styles, widths, panes, filters, validation, protection, pr
 setup, charts) and the cells of the big sheets are built here as row XML
 (``SheetData``) and put into the file by ``pack``, compressed where they were built
 (``zipwriter``). Text is only ever an inline string: never a formula, a link or a number.
+
+These are the XML strings only: which type and style a value is written with, how tall
+a row is, and which dates Excel can show are ``look``'s (``look.cell_writer``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,6 @@ BOOK_OPTIONS = {
     "in_memory": True,
 }
 CELL_LIMIT = 32_767  # Excel's limit for one cell
-MAX_ROW_HEIGHT = 409
-LINE_HEIGHT = 13.5
 _ROWS_PER_CHUNK = 2_000
 
 
@@ -52,7 +52,7 @@ class SheetData:
         self.rows: list[str] = []
         self.last_row = -1
         self.last_col = 0
-        # Deferred: only the extent is kept here; another process builds the cells (render._build)
+        # Deferred: only the extent is kept here; another process builds the cells (master.build)
         # and hands them over compressed, in `compressed`.
         self.deferred = deferred
         self.compressed: Deflated | Future[Deflated] | None = None
@@ -71,16 +71,15 @@ class SheetData:
         writers: Sequence[CellXml],
         values: Sequence[Any],
         height: float | None = None,
-        wrapped: Sequence[tuple[int, int, int]] = (),
     ) -> None:
-        """One row of values; None and "" are left as empty cells. With `wrapped`
-        (from `_wrapped`), the row is made tall enough for its wrapped text."""
+        """One row of values; None and "" are left as empty cells (look.wrapped_height
+        gives the `height` that shows wrapped text)."""
         if self.deferred:
             self.add(row, (), len(values))
             return
         n = row + 1
         cells = [writers[c](n, value) for c, value in enumerate(values) if value is not None and value != ""]
-        self.add(row, cells, len(values), wrapped_height(values, wrapped) if wrapped else height)
+        self.add(row, cells, len(values), height)
 
     @property
     def dimension(self) -> str:
@@ -110,8 +109,6 @@ LETTERS = [xl_col_to_name(c) for c in range(702)]  # A..ZZ
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
 _ESCAPE_X = re.compile(r"(_x[0-9A-Fa-f]{4}_)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
-_EXCEL_EPOCH = date(1899, 12, 30).toordinal()
-_FIRST_SERIAL_DAY = date(1900, 3, 1)  # before it, Excel's serials are off by its 29/02/1900
 BLANK = object()  # a value written as an empty cell that keeps its format (a band, a rule)
 
 CellXml = Callable[[int, Any], str]  # (1-based row number, value) -> the <c> element of one column
@@ -169,40 +166,6 @@ def xf(fmt: Format) -> int:
     here, before the workbook is closed.
     """
     return int(fmt._get_xf_index())
-
-
-def excel_serial(day: date) -> int | None:
-    """The day's serial number in Excel's 1900 date system, or None before 1900-03-01."""
-    return day.toordinal() - _EXCEL_EPOCH if day >= _FIRST_SERIAL_DAY else None
-
-
-def blank_cell(start: str, n: int, style: int) -> str:
-    """An empty cell that keeps its format (its fill, border and lock)."""
-    return f'{start}{n}" s="{style}"/>'
-
-
-def number_cell(start: str, n: int, style: int, value: float) -> str:
-    """A finite number, as Python's repr: the shortest text that reads back as the same double."""
-    return f'{start}{n}" s="{style}"><v>{value!r}</v></c>'
-
-
-def date_cell(start: str, n: int, style: int, day: date) -> str | None:
-    """A date as its serial (a datetime's time is dropped: the column shows days), or None
-    when Excel cannot show it as a date (before 1900-03-01): the caller writes text instead."""
-    serial = excel_serial(day.date() if isinstance(day, datetime) else day)
-    return None if serial is None else f'{start}{n}" s="{style}"><v>{serial}</v></c>'
-
-
-def wrapped_height(values: Sequence[Any], wrapped: Sequence[tuple[int, int, int]]) -> float | None:
-    """A height showing wrapped text in full (LibreOffice and print do not auto-fit)."""
-    lines = 1
-    for c, per_line, limit in wrapped:
-        text = values[c]
-        if type(text) is str and (len(text) > per_line or "\n" in text):
-            n = (min(len(text), limit) - 1) // per_line + 1 + text.count("\n", 0, limit)
-            if n > lines:
-                lines = n
-    return None if lines == 1 else min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines + 3)
 
 
 def pack(package: bytes, path: Path, data: Mapping[str, SheetData]) -> None:

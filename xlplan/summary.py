@@ -14,6 +14,7 @@ from typing import Any
 
 from xlplan.gaps import Gaps, expected_recipients, find_gaps
 from xlplan.ledger import Ledger
+from xlplan.look import BORDER, NAVY, WHITE
 from xlplan.plan import Plan
 from xlplan.text import markdown_text
 from xlplan.values import long_date
@@ -197,10 +198,10 @@ def _more(count: int, sheet: str) -> str:
 def to_html(s: Summary, *, standalone: bool = True) -> str:
     e = html.escape
     header, rows = status_table(s)
-    cell = "border:1px solid #bfbfbf;padding:4px 8px;"
+    cell = f"border:1px solid {BORDER.lower()};padding:4px 8px;"
     head_cells = []
     for h in header:
-        fill, font = s.colours.get(h, ("#1F3864", "#FFFFFF"))
+        fill, font = s.colours.get(h, (NAVY, WHITE))
         head_cells.append(f'<th style="{cell}background:{fill};color:{font}">{e(h)}</th>')
     body = []
     for row in rows:
@@ -209,7 +210,7 @@ def to_html(s: Summary, *, standalone: bool = True) -> str:
         ]
         body.append("<tr>" + "".join(tds) + "</tr>")
     parts = [
-        f'<h2 style="font-family:Arial,sans-serif;color:#1F3864">{e(s.plan_title)}: progress report {e(s.cycle)}</h2>',
+        f'<h2 style="font-family:Arial,sans-serif;color:{NAVY}">{e(s.plan_title)}: progress report {e(s.cycle)}</h2>',
         f'<p style="font-family:Arial,sans-serif">Returns: {s.count("merged")} of {len(s.recipients)} received and merged; '
         f"{e(deadline_words(s.days_to_deadline))} ({long_date(s.deadline, weekday=False)}).</p>",
         f'<table style="border-collapse:collapse;font-family:Arial,sans-serif;font-size:10pt"><tr>{"".join(head_cells)}</tr>{"".join(body)}</table>',

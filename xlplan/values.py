@@ -10,8 +10,10 @@ import math
 import re
 from datetime import date, datetime, timedelta
 
-_EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01 (Excel's leap-year bug included)
-_MAX_SERIAL = 2958465  # 9999-12-31
+# Excel's day 0: serial 1 = 1900-01-01 (its leap-year bug included). The range it writes
+# as dates is look.py's; it reads serials up to 31/12/9999 (date.max, and Excel's last day).
+EXCEL_EPOCH = date(1899, 12, 30)
+_MAX_SERIAL = date.max.toordinal() - EXCEL_EPOCH.toordinal()  # 2,958,465
 _DATE_FORMATS = (
     "%Y-%m-%d",
     "%d/%m/%Y",
@@ -102,7 +104,7 @@ def _from_serial(serial: float) -> date:
         raise ValueError(serial)
     if serial < 61:  # Excel counts a 29 February 1900 that never was (serial 60)
         return date(1899, 12, 31) + timedelta(days=min(int(serial), 59))
-    return _EXCEL_EPOCH + timedelta(days=int(serial))
+    return EXCEL_EPOCH + timedelta(days=int(serial))
 
 
 def parse_number(value: object) -> float | None:

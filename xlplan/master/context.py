@@ -1,0 +1,242 @@
+"""What the master tracker's sheets show, read from the ledger and the plan once.
+
+This is the only module of the master that reads the ledger: ``gather`` reads this
+cycle's and the last cycle's values, every cycle's statuses, the feedback, the returns
+and the ratings into a ``Context``; the sheets only ever read the Context.
+
+The gaps (and the counts ``summary.summarise`` makes of them) are found while a worker
+may already be building the biggest sheets, so they are added afterwards by
+``Context.with_gaps``: a worker gets the Context without them, and a sheet that needs
+them there fails at once rather than showing none.
+
+Everything comes from the template: the status column, its choices, the group (Big
+Action), the attention and complete statuses, the due and revised dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from xlplan.gaps import Gaps
+from xlplan.ledger import CycleInfo, Ledger, ReturnRecord
+from xlplan.plan import Plan
+from xlplan.ratings import Ratings, distribution
+from xlplan.summary import Summary, summarise
+from xlplan.template import Template
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a sheet needs, read from the ledger once."""
+
+    plan: Plan
+    cycle: str
+    rendered_at: datetime
+    previous_cycle: str | None
+    previous_info: CycleInfo | None  # the previous cycle's deadline, for "newly overdue"
+    current: dict[str, dict[str, Any]]  # ref -> this cycle's values
+    previous: dict[str, dict[str, Any]]  # ref -> last cycle's values
+    history: dict[str, dict[str, Any]]  # ref -> cycle -> status
+    cycles: list[str]  # every cycle up to and including this one, in order
+    feedback: dict[tuple[str, str], dict[str, Any]]  # (recipient, group) -> field -> text
+    returns: list[ReturnRecord]
+    ratings: Ratings | None = None  # a `distribution` summary: many respondents rate each item
+    # The gaps, and summary.summarise() of them (the counts the report and the email show
+    # too). None in a context sent to a worker before the gaps were found.
+    found: tuple[Gaps, Summary] | None = None
+
+    # --- the gaps, handed over once found
+
+    @property
+    def gaps(self) -> Gaps:
+        return self._found[0]
+
+    @property
+    def summary(self) -> Summary:
+        return self._found[1]
+
+    @property
+    def _found(self) -> tuple[Gaps, Summary]:
+        if self.found is None:
+            raise RuntimeError("a sheet that needs the gaps was given to a worker started before they were found")
+        return self.found
+
+    def with_gaps(self, ledger: Ledger, gaps: Gaps) -> Context:
+        return replace(self, found=(gaps, summarise(self.plan, ledger, self.cycle, gaps.as_of, gaps)))
+
+    # --- the template's words and keys
+
+    @property
+    def template(self) -> Template:
+        return self.plan.template
+
+    @cached_property  # asked for per row and per cell: 200,000 times at national scale
+    def status_key(self) -> str | None:
+        return self.template.status_column
+
+    @cached_property
+    def status_order(self) -> list[str]:
+        choices = self.template.status_choices
+        return list(choices.names) if choices else []
+
+    @cached_property
+    def status_header(self) -> str:
+        col = self.template.rows_sheet.column(self.status_key or "")
+        return col.header if col else "Status"
+
+    @cached_property
+    def last_status_header(self) -> str:
+        """The header of last cycle's status, naming that cycle when there was one."""
+        key = self.status_key
+        prev = next(
+            (c for c in self.template.rows_sheet.columns if c.source == "previous" and c.field == key),
+            None,
+        )
+        header = prev.header if prev else f"Last {self.status_header}"
+        return f"{header} ({self.previous_cycle})" if self.previous_cycle else header
+
+    @cached_property
+    def attention(self) -> list[str]:
+        return [s for s in self.template.summary.get("attention") or [] if s in self.status_order]
+
+    @cached_property
+    def complete(self) -> str | None:
+        value = self.template.summary.get("complete")
+        return value if value in self.status_order else None
+
+    @property
+    def recipient_label(self) -> str:
+        return self.template.plan.recipient_label.capitalize()
+
+    @property
+    def items_label(self) -> str:
+        return self.template.plan.items_sheet
+
+    @cached_property
+    def label_key(self) -> str:
+        """The plan column that says what an item is: the summary's title, else the widest
+        text column that is not the key, the group or the assignee (`action` here)."""
+        spec = self.template.plan
+        title = self.template.summary.get("title")
+        if title and any(c.key == title for c in spec.columns):
+            return str(title)
+        others = [
+            c for c in spec.columns if c.type == "text" and c.key not in (spec.key, spec.group_by, spec.assign_by)
+        ]
+        return max(others, key=lambda c: c.width).key if others else spec.key
+
+    @property
+    def group_key(self) -> str:
+        return self.template.plan.group_by
+
+    @property
+    def sponsor_key(self) -> str | None:
+        assign = self.template.plan.assign_by
+        return None if assign == "all" else assign
+
+    @property
+    def due_key(self) -> str | None:
+        return self.template.due_key
+
+    @property
+    def revised_key(self) -> str | None:
+        return self.template.revised_key
+
+    @cached_property
+    def progress_key(self) -> str | None:
+        """The return's main note: the first editable text column of the rows sheet."""
+        return next((c.key for c in self.template.rows_sheet.editable_columns if c.type == "text"), None)
+
+    def plan_header(self, key: str | None, default: str) -> str:
+        col = next((c for c in self.template.plan.columns if c.key == key), None)
+        return col.header if col else default
+
+    def input_header(self, key: str | None, default: str) -> str:
+        col = self.template.rows_sheet.column(key or "")
+        return col.header if col else default
+
+    # --- items and their statuses
+
+    @cached_property
+    def items_by_ref(self) -> dict[str, dict[str, Any]]:
+        key = self.template.plan.key
+        return {item[key]: item for item in self.plan.items}
+
+    def sponsor_of(self, item: Mapping[str, Any]) -> str:
+        key = self.sponsor_key
+        return str(item.get(key) or "") if key else ""
+
+    def status_of(self, ref: str) -> str | None:
+        return (self.current.get(ref) or {}).get(self.status_key) if self.status_key else None
+
+    def last_status_of(self, ref: str) -> str | None:
+        return (self.previous.get(ref) or {}).get(self.status_key) if self.status_key else None
+
+    def last_known(self, ref: str) -> str | None:
+        """The status last reported before this cycle, however many cycles ago."""
+        per_cycle = self.history.get(ref) or {}
+        earlier = [c for c in per_cycle if c < self.cycle and per_cycle[c]]
+        return per_cycle[max(earlier)] if earlier else None
+
+    def cycles_at(self, ref: str, statuses: Sequence[str]) -> int:
+        """Consecutive cycles, up to and including this one, reported at one of `statuses`."""
+        per_cycle = self.history.get(ref) or {}
+        count = 0
+        for cycle in reversed(self.cycles):
+            if per_cycle.get(cycle) not in statuses:
+                break
+            count += 1
+        return count
+
+
+def gather(plan: Plan, ledger: Ledger, cycle: str) -> Context:
+    """What the sheets show, read from the ledger; the gaps are added by `Context.with_gaps`."""
+    template = plan.template
+    sheet = template.rows_sheet.name
+    status_key = template.status_column
+    previous_cycle = ledger.previous_cycle(cycle)
+    current = ledger.latest_by_ref(cycle, sheet)
+    previous = ledger.latest_before(cycle, sheet)
+    history = ledger.history(sheet, status_key) if status_key else {}
+    if status_key:
+        # Trend shows this cycle and the last as Current status and Gaps do, even where
+        # joint sponsors disagree and history() would pick the other one.
+        _overlay(history, cycle, current, status_key)
+        if previous_cycle:
+            _overlay(history, previous_cycle, previous, status_key)
+    groups = template.groups_sheet
+    return Context(
+        plan=plan,
+        cycle=cycle,
+        rendered_at=_now(),
+        previous_cycle=previous_cycle,
+        previous_info=ledger.cycle(previous_cycle) if previous_cycle else None,
+        current=current,
+        previous=previous,
+        history=history,
+        cycles=_cycles_up_to(cycle, ledger.cycles(), history),
+        feedback=ledger.entries(cycle, groups.name) if groups else {},
+        returns=ledger.returns(),
+        ratings=distribution(plan, ledger, cycle) if template.distribution else None,
+    )
+
+
+def _overlay(history: dict[str, dict[str, Any]], cycle: str, values: dict[str, dict[str, Any]], key: str) -> None:
+    for ref, fields in values.items():
+        history.setdefault(ref, {})[cycle] = fields.get(key)
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def _cycles_up_to(cycle: str, recorded: list[str], history: dict[str, dict[str, Any]]) -> list[str]:
+    seen = set(recorded)
+    seen.add(cycle)
+    for per_cycle in history.values():
+        seen.update(per_cycle)
+    return sorted(c for c in seen if c <= cycle)
