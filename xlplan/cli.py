@@ -76,7 +76,12 @@ def main(ctx: click.Context, plan_dir: Path) -> None:
       xlplan collect                                          merge what came back
       xlplan status                                           where the cycle is
       xlplan email chase / xlplan email spg                   chase sponsors, send the pack
+      xlplan cycles                                           every cycle, and which is current
     Start with `xlplan demo` to see the whole cycle on a sample plan.
+
+    The current cycle is the latest one generated (2024-Q1 once it is generated, even
+    while 2023-Q4's returns are still coming in). status, report, email and collect work
+    on it unless given --cycle, and the master tracker always shows it.
     """
     ctx.obj = {"plan": plan_dir}
 
@@ -111,7 +116,12 @@ def _jobs_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
 
 @main.command()
 @click.option("--cycle", required=True, help="The reporting cycle, e.g. 2025-Q3.")
-@click.option("--spg-date", callback=_date, help="Date of the SPG meeting; returns are due 3 weeks before.")
+@click.option(
+    "--spg-date",
+    callback=_date,
+    help="Date of the SPG meeting; returns are due 3 weeks before, moved back to a working day when that is "
+    "a weekend or a public holiday (the plan's Settings Region; Scotland by default).",
+)
 @click.option("--deadline", callback=_date, help="Return deadline, if not 3 weeks before the SPG date.")
 @click.option("--sponsor", "only", multiple=True, help="Only this sponsor (repeat for several).")
 @click.option(
@@ -151,16 +161,24 @@ def generate(
         )
     for who, why in result.skipped:
         click.echo(f"Warning: no workbook for {who}: {why}.", err=True)
+    note = result.deadline_note
+    if note is not None and note.moved_to is None:  # the officer's own --deadline, kept
+        click.echo(f"Warning: {str(note)[:1].lower()}{str(note)[1:]}", err=True)
     assert result.deadline is not None and result.outbox is not None
     click.echo(f"Wrote {len(result.files)} workbook(s) for {cycle} to {result.outbox}:")
     for who, path, n in result.files:
         click.echo(f"  {path.name}  ({who}, {plan.template.plan.items_count(n)})")
+    if note is not None and note.moved_to is not None:
+        click.echo(str(note))
     click.echo(f"Return deadline: {long_date(result.deadline)}.")
 
 
 @main.command()
 @click.argument("source", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--cycle", help="The cycle to collect (default: the latest generated).")
+@click.option(
+    "--cycle",
+    help="The cycle to collect (default: the current one, the latest generated); a late return for an earlier cycle is filed with --cycle.",
+)
 @click.option("--prefer", help="When a sponsor sent two returns: 'newest', or the file name to use.")
 @click.option(
     "--dry-run",
@@ -183,9 +201,14 @@ def collect(
     """Read, check and merge the returned workbooks in SOURCE (default: the plan's returns/ folder).
 
     \b
+    A return for an earlier cycle that arrives after the next was generated is "late":
+    nothing of it is merged, and collect prints the command that files it
+    (xlplan collect --cycle 2023-Q4). The master tracker shows the current cycle either way.
+
+    \b
     Exit code 0: every return merged clean.
-              1: a return was quarantined, conflicted or had errors.
-              2: the command was used wrongly.
+              1: a return was quarantined, conflicted, late or had errors.
+              2: the command was used wrongly (e.g. --cycle for a cycle never generated).
     """
     from xlplan.collect import collect as run
     from xlplan.collect import list_returns
@@ -214,36 +237,37 @@ def collect(
 
 
 def _cycle_summary(ctx: click.Context, cycle: str | None) -> Any:
-    from xlplan.errors import PlanError
+    from xlplan.cycles import chosen_cycle
     from xlplan.ledger import Ledger
     from xlplan.plan import load_plan
     from xlplan.summary import summarise
 
     plan = load_plan(_folder(ctx))
     with Ledger(plan.folder.ledger_file) as ledger:
-        cycle = cycle or ledger.latest_cycle()
-        if cycle is None:
-            raise PlanError("No cycle has been generated yet: run `xlplan generate` first.")
-        if ledger.cycle(cycle) is None:
-            known = ", ".join(ledger.cycles())
-            raise PlanError(f"Cycle {cycle} has not been generated (known cycles: {known}).")
-        return plan, summarise(plan, ledger, cycle, date.today())
+        return plan, summarise(plan, ledger, chosen_cycle(ledger, cycle), date.today())
 
 
 @main.command()
-@click.option("--cycle", help="The cycle (default: the latest generated).")
+@click.option("--cycle", help="The cycle (default: the current one, the latest generated).")
 @click.pass_context
 @reports_errors
 def status(ctx: click.Context, cycle: str | None) -> None:
-    """Where is this cycle? Returns expected, received, merged, quarantined, missing."""
+    """Where is this cycle? Returns expected, received, merged, quarantined, missing.
+
+    It also says which cycle is current, and what the one before still lacks.
+    """
     from xlplan.console import print_status
+    from xlplan.cycles import current_note
+    from xlplan.ledger import Ledger
 
     plan, summary = _cycle_summary(ctx, cycle)
-    print_status(summary, plan)
+    with Ledger(plan.folder.ledger_file) as ledger:
+        note = current_note(plan, ledger, summary.cycle, date.today())
+    print_status(summary, plan, note)
 
 
 @main.command()
-@click.option("--cycle", help="The cycle (default: the latest generated).")
+@click.option("--cycle", help="The cycle (default: the current one, the latest generated).")
 @click.option(
     "--format",
     "fmt",
@@ -308,7 +332,7 @@ def smtp_options(func: F) -> F:
             type=click.Path(file_okay=False, path_type=Path),
             help="Folder for .eml drafts (default: the plan folder's outgoing/<cycle>/).",
         ),
-        click.option("--cycle", help="The cycle (default: the latest generated)."),
+        click.option("--cycle", help="The cycle (default: the current one, the latest generated)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -373,13 +397,19 @@ def email_spg(
     cycle: str | None,
     to: tuple[str, ...],
 ) -> None:
-    """The master tracker and a RAG summary for the Strategic Planning Group."""
-    from xlplan.mail import spg_draft
+    """The master tracker and a RAG summary for the Strategic Planning Group.
+
+    The master attached always shows the cycle of the pack: rebuilt first when it is out of
+    date, or (for an earlier cycle) rebuilt for that cycle without touching master-tracker.xlsx.
+    """
+    from xlplan.mail import spg_pack
 
     plan, summary = _cycle_summary(ctx, cycle)
-    msg = spg_draft(plan, summary.cycle, date.today(), list(to) or None)
+    pack = spg_pack(plan, summary.cycle, date.today(), list(to) or None)
+    if pack.note:
+        click.echo(pack.note)
     smtp = _smtp(plan, smtp_host, smtp_port, smtp_security, smtp_user) if send else None
-    _deliver([(f"{summary.cycle} SPG pack", msg)], send, smtp, out_dir or plan.folder.root)
+    _deliver([(f"{summary.cycle} SPG pack", pack.message)], send, smtp, out_dir or plan.folder.root)
 
 
 @email.command("chase")
@@ -407,6 +437,46 @@ def email_chase(
     smtp = _smtp(plan, smtp_host, smtp_port, smtp_security, smtp_user) if send else None
     named = [(f"{summary.cycle} chase - {who}", msg) for who, msg in drafts]
     _deliver(named, send, smtp, out_dir or plan.folder.outgoing_dir(summary.cycle))
+
+
+@main.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.pass_context
+@reports_errors
+def cycles(ctx: click.Context, as_json: bool) -> None:
+    """Every cycle generated: its dates, workbooks issued, returns merged and quarantined, and which is current.
+
+    \b
+    The current cycle is the latest one generated: the default of status, report, email and
+    collect, and the cycle the master tracker shows.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from xlplan.console import print_cycles
+    from xlplan.cycles import list_cycles
+
+    found = list_cycles(_folder(ctx).ledger_file)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(found.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_cycles(found)
+
+
+@cycles.command("remove")
+@click.argument("cycle")
+@click.pass_context
+@reports_errors
+def cycles_remove(ctx: click.Context, cycle: str) -> None:
+    """Remove CYCLE from the ledger, when no return was merged into it (a cycle generated by mistake).
+
+    The removal is recorded in the ledger; the workbooks in outgoing/CYCLE/ are left as they are.
+    """
+    from xlplan.cycles import removal_lines, remove_cycle
+
+    for line in removal_lines(remove_cycle(_folder(ctx), cycle)):
+        click.echo(line)
 
 
 @main.command()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from xlplan.codes import Code
+from xlplan.cycles import chosen_cycle, current_cycle, file_command
 from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
@@ -46,6 +47,8 @@ class Collected:
     feedback: list[Path] = field(default_factory=list)
     changed_values: int = 0
     dry_run: bool = False
+    master_cycle: str | None = None  # the cycle the master written shows: always the current one
+    other_cycles: dict[str, str] = field(default_factory=dict)  # cycle -> the command that collects its returns
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -66,8 +69,10 @@ class Collected:
             "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
             "gaps": self.gaps.as_dict() if self.gaps else None,
             "master": str(self.master) if self.master else None,
+            "master_cycle": self.master_cycle if self.master else None,
             "feedback": [str(p) for p in self.feedback],
             "changed_values": self.changed_values,
+            "other_cycles": self.other_cycles,
         }
 
 
@@ -113,17 +118,17 @@ def collect(
     today = today or date.today()
     jobs = default_jobs() if jobs is None else max(1, jobs)
     with Ledger(folder.ledger_file) as ledger, settled() as settle:
-        cycle = cycle or ledger.latest_cycle()
-        if cycle is None:
-            raise PlanError("No cycle has been generated yet: run `xlplan generate --cycle ... --spg-date ...` first.")
+        # A cycle never generated would list every sponsor as missing: name the known ones instead.
+        cycle = chosen_cycle(ledger, cycle, unknown=UsageError)
         info = ledger.cycle(cycle)
         as_of = info.deadline if info else today
+        generated = set(ledger.cycles())
         files, skipped = list_returns(source or folder.returns_dir)
         result = Collected(cycle, skipped=skipped, dry_run=dry_run)
         seen: dict[str, Outcome] = {}
         to_read: list[tuple[Outcome, bytes]] = []
         for path in files:
-            outcome, data = _identify(path, ledger, cycle, seen)
+            outcome, data = _identify(path, ledger, generated, seen)
             result.outcomes.append(outcome)
             if data is None and progress:
                 progress(path)
@@ -135,9 +140,10 @@ def collect(
             if out.status == "duplicate":  # its twin has only now been read
                 twin = seen[out.sha256]
                 out.recipient, out.cycle = twin.recipient, twin.cycle
+        result.other_cycles = _other_cycles(result.outcomes, cycle, current_cycle(ledger) or cycle, generated, source)
         _resolve_conflicts(result.outcomes, ledger, cycle, prefer)
         if dry_run:
-            result.gaps = _gaps_as_if_merged(plan, ledger, result, today)
+            result.gaps, result.changed_values = _as_if_merged(plan, ledger, result, today)
             return result
         checkpoint("after-read")
         # The archive (the bytes that were hashed and read, not the file again, which may
@@ -166,15 +172,22 @@ def collect(
             settle()
             return result.gaps
 
-        state = _state_not_rendered(plan, ledger) if render else None
+        # The master shows the current cycle even when this run filed a late return for an earlier one.
+        shown = current_cycle(ledger) or cycle
+        state = _master_out_of_date(plan, ledger, shown) if render else None
         if state is not None:
-            _render(plan, ledger, result, gaps, jobs, state)  # finds the gaps while its worker builds
+            if shown == cycle:
+                _render(plan, ledger, result, gaps, jobs, state, shown)  # finds the gaps while its worker builds
+            else:
+                _render(plan, ledger, result, lambda: find_gaps(plan, ledger, shown, today), jobs, state, shown)
         if result.gaps is None:
             gaps()
     return result
 
 
-def _identify(path: Path, ledger: Ledger, cycle: str, seen: dict[str, Outcome]) -> tuple[Outcome, bytes | None]:
+def _identify(
+    path: Path, ledger: Ledger, generated: set[str], seen: dict[str, Outcome]
+) -> tuple[Outcome, bytes | None]:
     """Read one file's bytes and settle what its hash alone decides (a copy, or already collected).
 
     The bytes come back when the file still has to be read as a return.
@@ -197,8 +210,8 @@ def _identify(path: Path, ledger: Ledger, cycle: str, seen: dict[str, Outcome]) 
         detail = f"identical to {twin.path.name}: ignored"
         return Outcome(path, sha, Report(path.name), twin.recipient, twin.cycle, "duplicate", detail), None
     known = ledger.return_by_hash(sha)
-    if known is not None and _retry_for_its_own_cycle(known, cycle):
-        known = None  # quarantined only because it was collected with another cycle
+    if known is not None and _quarantined_for_another_cycle(known, generated):
+        known = None  # earlier versions quarantined a late return: read it again, to file it or say how
     if known is not None:
         detail = f"already collected on {known.received_at[:10]} ({known.outcome}): nothing to do"
         out = Outcome(path, sha, Report(path.name), known.recipient or "", known.cycle or "", "unchanged", detail)
@@ -334,10 +347,46 @@ def _judge(path: Path, data: bytes, plan: Plan, cycle: str) -> tuple[_Judged, Pr
     return judged, prepared
 
 
-def _retry_for_its_own_cycle(known: ReturnRecord, cycle: str) -> bool:
-    if known.outcome != "quarantined" or known.cycle != cycle:
+def _quarantined_for_another_cycle(known: ReturnRecord, generated: set[str]) -> bool:
+    if known.outcome != "quarantined" or known.cycle not in generated:
         return False
     return any(i.code == Code.WRONG_CYCLE for i in known.issues)
+
+
+def _other_cycles(
+    outcomes: list[Outcome], cycle: str, current: str, generated: set[str], source: Path | None
+) -> dict[str, str]:
+    """A return for another generated cycle is not an error in it: it is for another run.
+
+    Nothing of it is recorded (no quarantine, no annotated copy, no chaser): the outcome
+    says which command files it. An earlier cycle's return is "late"; a later one's (seen
+    while a late return is filed) is "other-cycle". Returns {cycle: the command that collects it}.
+    """
+    commands: dict[str, str] = {}
+    for out in outcomes:
+        if out.status != "quarantined" or out.cycle == cycle or out.cycle not in generated:
+            continue
+        if not any(i.code == Code.WRONG_CYCLE for i in out.report.errors):
+            continue
+        late = out.cycle < cycle
+        command = file_command(out.cycle, source) if out.cycle != current else _plain_command(source)
+        if late:
+            out.status = "late"
+            out.detail = (
+                f"a late return for {out.cycle} (this run collects {cycle}): nothing was merged. "
+                f"File it with: {command}"
+            )
+        else:
+            out.status = "other-cycle"
+            out.detail = f"the return for {out.cycle}, not {cycle}: nothing was merged. Collect it with: {command}"
+        out.report = Report(out.path.name)  # its checks are made when it is collected for its own cycle
+        out.validated = out.raw_rows = out.raw_groups = None
+        commands[out.cycle] = command
+    return commands
+
+
+def _plain_command(source: Path | None) -> str:
+    return "xlplan collect" + (f' "{source}"' if source is not None else "")
 
 
 def _resolve_conflicts(outcomes: list[Outcome], ledger: Ledger, cycle: str, prefer: str | None) -> None:
@@ -389,17 +438,19 @@ def _choose(group: list[Outcome], prefer: str | None, earlier: ReturnRecord | No
     return chosen
 
 
-def _gaps_as_if_merged(plan: Plan, ledger: Ledger, result: Collected, today: date) -> Gaps:
-    """The gaps a real run would report, computed on a throw-away copy of the ledger."""
+def _as_if_merged(plan: Plan, ledger: Ledger, result: Collected, today: date) -> tuple[Gaps, int]:
+    """The gaps and the number of values changed a real run would report, found by merging
+    into a throw-away copy of the ledger."""
     import tempfile
 
+    changed = 0
     with (
         tempfile.TemporaryDirectory(prefix="xlplan-dry-run-") as tmp,
         ledger.copy_to(Path(tmp) / "ledger.sqlite") as copy,
     ):
         if any(o.status in RECORDED for o in result.outcomes):
-            record(copy, plan.template, result.outcomes, {})
-        return find_gaps(plan, copy, result.cycle, today)
+            changed = record(copy, plan.template, result.outcomes, {})
+        return find_gaps(plan, copy, result.cycle, today), changed
 
 
 @contextmanager
@@ -446,19 +497,63 @@ def _keep_files(context: _KeepContext, outcomes: list[Outcome]) -> list[Path]:
     return [p for p in paths if p is not None]
 
 
-def _state_not_rendered(plan: Plan, ledger: Ledger) -> str | None:
-    """The ledger's state when the master does not show it yet (or is gone), else None."""
+def _master_out_of_date(plan: Plan, ledger: Ledger, cycle: str) -> str | None:
+    """The ledger's state when the master does not show it for `cycle` yet (or is gone), else None.
+
+    None too before anything was collected: there is nothing to show.
+    """
     state = ledger.state()
-    if state is not None and (ledger.master_state() != state or not plan.folder.master_file.exists()):
+    if state is None:
+        return None
+    shows = ledger.master_cycle()  # None for a master of an earlier xlplan: rebuilt, to be sure
+    if ledger.master_state() != state or shows != cycle or not plan.folder.master_file.exists():
         return state
     return None
 
 
-def _render(plan: Plan, ledger: Ledger, result: Collected, gaps: Callable[[], Gaps], jobs: int, state: str) -> None:
-    """Render the master, and note the ledger `state` it shows."""
+def _render(
+    plan: Plan, ledger: Ledger, result: Collected, gaps: Callable[[], Gaps], jobs: int, state: str, cycle: str
+) -> None:
+    """Render the master for `cycle`, and note the ledger `state` and the cycle it shows."""
     from xlplan.master import render_master
 
-    out = render_master(plan, ledger, result.cycle, gaps, jobs=jobs)
-    result.master, result.master_fallback = out.path, out.fallback
+    out = render_master(plan, ledger, cycle, gaps, jobs=jobs)
+    result.master, result.master_fallback, result.master_cycle = out.path, out.fallback, cycle
     if not out.fallback:
-        ledger.mark_master_rendered(state)
+        ledger.mark_master_rendered(state, cycle)
+
+
+@dataclass(frozen=True)
+class MasterFile:
+    path: Path
+    note: str = ""  # said when it had to be rebuilt
+
+
+def master_showing(plan: Plan, cycle: str, today: date, scratch: Path) -> MasterFile:
+    """A master tracker that shows `cycle`, for the SPG pack: never one of another quarter.
+
+    For the current cycle, the plan's master tracker, rebuilt first when it is out of date or
+    shows another cycle. For an earlier cycle, one rendered into `scratch`: the plan's master
+    goes on showing the current cycle.
+    """
+    from xlplan.master import render_master
+
+    master = plan.folder.master_file
+    with Ledger(plan.folder.ledger_file) as ledger:
+        if ledger.state() is None and not master.is_file():
+            raise PlanError(f"There is no master tracker yet ({master}): run `xlplan collect` first.")
+        current = current_cycle(ledger)
+        if cycle != current:
+            target = scratch / f"{master.stem} {cycle}{master.suffix}"
+            render_master(plan, ledger, cycle, find_gaps(plan, ledger, cycle, today), target=target)
+            note = f"Attached a master tracker rebuilt for {cycle}: {master.name} shows the current cycle, {current}."
+            return MasterFile(target, note)
+        state = _master_out_of_date(plan, ledger, cycle)
+        if state is None:
+            return MasterFile(master)
+        shown = ledger.master_cycle()
+        result = Collected(cycle)
+        _render(plan, ledger, result, lambda: find_gaps(plan, ledger, cycle, today), 1, state, cycle)
+        assert result.master is not None
+        why = f"it showed {shown}" if shown and shown != cycle else "it was older than the ledger"
+        return MasterFile(result.master, f"Rebuilt the master tracker for {cycle} ({why}): {result.master}")

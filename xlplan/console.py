@@ -19,6 +19,7 @@ from xlplan.values import days_text
 
 if TYPE_CHECKING:
     from xlplan.collect import Collected
+    from xlplan.cycles import CycleList
     from xlplan.issues import Issue
     from xlplan.plan import Plan
     from xlplan.summary import Summary
@@ -35,6 +36,8 @@ _OUTCOME_STYLE: dict[str, str] = {  # by outcome (merge.Status) and by return st
     "superseded": "yellow",
     "unchanged": "dim",
     "duplicate": "dim",
+    "late": "yellow",
+    "other-cycle": "yellow",
 }
 
 
@@ -100,6 +103,13 @@ def print_collected(result: Collected, plan: Plan) -> None:
             else ""
         )
         out.print(f"Master tracker: {result.master}{note}", markup=False)
+        if result.master_cycle and result.master_cycle != result.cycle:
+            out.print(
+                f"The master tracker shows {result.master_cycle}, the current cycle, not {result.cycle}: "
+                f"the {result.cycle} returns are in its history. For {result.cycle}'s SPG pack, run "
+                f"`xlplan email spg --cycle {result.cycle}`.",
+                markup=False,
+            )
     for path in result.feedback:
         out.print(f"Feedback to send back: {path}", markup=False)
     merged = result.count("merged")
@@ -108,6 +118,15 @@ def print_collected(result: Collected, plan: Plan) -> None:
         f"Summary: {merged} merged, {bad} need attention, {result.count('unchanged') + result.count('duplicate')} already seen; "
         f"{result.changed_values} value(s) changed."
     )
+    _print_elsewhere(out, result)
+
+
+def _print_elsewhere(out: Console, result: Collected) -> None:
+    """Returns for other cycles: one line per cycle with the command that collects them."""
+    for cycle, command in sorted(result.other_cycles.items()):
+        names = [o.path.name for o in result.outcomes if o.cycle == cycle and o.status in ("late", "other-cycle")]
+        what = "late return(s)" if cycle < result.cycle else "return(s)"
+        out.print(f"Not merged: {len(names)} {what} for {cycle} ({', '.join(names)}). Run: {command}", markup=False)
 
 
 def _print_issues(out: Console, issues: list[Issue], annotated: bool) -> None:
@@ -165,13 +184,16 @@ def _more(out: Console, count: int, where: str) -> None:
         out.print(f"... and {count - ROWS_SHOWN} more: {where} lists them all.", markup=False)
 
 
-def print_status(summary: Summary, plan: Plan) -> None:
+def print_status(summary: Summary, plan: Plan, current: str = "") -> None:
+    """The cycle's returns; `current` is the line saying which cycle is current (cycles.current_note)."""
     from xlplan.summary import deadline_words
     from xlplan.values import long_date
 
     out = console()
     label = plan.template.plan.recipient_label
     out.print(f"{summary.plan_title}: cycle {summary.cycle}", markup=False)
+    if current:
+        out.print(current, markup=False)
     spg = f", SPG meets {long_date(summary.spg_date, weekday=False)}" if summary.spg_date else ""
     out.print(
         f"Deadline {long_date(summary.deadline)} ({deadline_words(summary.days_to_deadline)}){spg}.", markup=False
@@ -190,3 +212,30 @@ def print_status(summary: Summary, plan: Plan) -> None:
         f"Expected {expected}, received {expected - summary.count('missing')}, merged {summary.count('merged')}, "
         f"quarantined {summary.count('quarantined')}, missing {summary.count('missing')}."
     )
+
+
+def print_cycles(found: CycleList) -> None:
+    """`xlplan cycles`: one row per cycle, the current one marked."""
+    out = console()
+    if not found.cycles:
+        out.print("No cycle has been generated yet: run `xlplan generate --cycle ... --spg-date ...`.", markup=False)
+    else:
+        table = Table(title_justify="left")
+        for col in ("Cycle", "SPG", "Deadline", "Generated", "Issued", "Merged", "Quarantined", ""):
+            table.add_column(col)
+        for c in found.cycles:
+            current = c.cycle == found.current
+            table.add_row(
+                Text(c.cycle, style="bold" if current else ""),
+                f"{c.spg_date:%d/%m/%Y}" if c.spg_date else "",
+                f"{c.deadline:%d/%m/%Y}",
+                c.generated_at[:16].replace("T", " "),
+                str(c.issued),
+                str(c.merged),
+                str(c.quarantined),
+                "current" if current else "",
+            )
+        out.print(table)
+        out.print(f"Current cycle: {found.current} (the latest generated).", markup=False)
+    for r in found.removed:
+        out.print(f"Removed: {r.cycle} on {r.removed_at[:10]}.", markup=False)

@@ -20,7 +20,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from xlplan import __version__
-from xlplan.errors import OutputError, UsageError, XlplanError
+from xlplan.errors import OutputError, PlanError, UsageError, XlplanError
 from xlplan.files import atomic_path, safe_filename
 from xlplan.issues import Issue
 from xlplan.ledger import Ledger
@@ -51,6 +51,7 @@ from xlplan.plan import Plan
 from xlplan.sheetxml import BOOK_OPTIONS, CellXml, SheetData, pack, xf
 from xlplan.template import Column, Sheet, Template
 from xlplan.values import format_value, long_date
+from xlplan.workdays import DeadlineNote, check_given_deadline, region_code, working_deadline
 from xlplan.workers import chunks, default_jobs, gc_paused, map_tasks
 
 DEADLINE_BEFORE_SPG = timedelta(weeks=3)  # SOP: returns due 3 weeks before the SPG meets
@@ -80,10 +81,32 @@ class Generated:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # recipient, why
     deadline: date | None = None
     outbox: Path | None = None
+    deadline_note: DeadlineNote | None = None  # the deadline is not a working day: moved, or kept as given
 
 
 def default_deadline(spg_date: date) -> date:
+    """Three weeks before the SPG, as the SOP says (`choose_deadline` makes it a working day)."""
     return spg_date - DEADLINE_BEFORE_SPG
+
+
+def choose_deadline(plan: Plan, spg_date: date | None, deadline: date | None) -> tuple[date, DeadlineNote | None]:
+    """The cycle's deadline: as given, or 3 weeks before the SPG moved back to a working day.
+
+    A given deadline is kept even on a holiday (the officer may know better), with a note.
+    """
+    region = region_code(plan.settings.get("region"))
+    if deadline is None:
+        if spg_date is None:
+            raise UsageError("Give --spg-date (the deadline is 3 weeks before it) or --deadline.")
+        chosen, note = working_deadline(default_deadline(spg_date), region)
+    else:
+        chosen, note = deadline, check_given_deadline(deadline, region)
+    if spg_date is not None and chosen > spg_date:
+        raise UsageError(
+            f"The deadline {long_date(chosen)} is after the SPG meeting on {long_date(spg_date)}: "
+            "returns must be in before the SPG meets. Check --deadline and --spg-date."
+        )
+    return chosen, note
 
 
 def validate_cycle(cycle: str) -> str:
@@ -114,32 +137,22 @@ def generate(
     """
     validate_cycle(cycle)
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    if deadline is None:
-        if spg_date is None:
-            raise UsageError("Give --spg-date (the deadline is 3 weeks before it) or --deadline.")
-        deadline = default_deadline(spg_date)
+    template = plan.template
+    if not plan.items:  # else the ledger gains an empty cycle that every later dashboard shows
+        raise PlanError(
+            f"The plan has no {template.plan.items_sheet.lower()}: fill in the {template.plan.items_sheet} sheet "
+            f"of {plan.folder.plan_file.name}, then generate. Nothing was written or recorded."
+        )
+    deadline, note = choose_deadline(plan, spg_date, deadline)
     outbox = plan.folder.outgoing_dir(cycle)
+    result = Generated(deadline=deadline, outbox=outbox, deadline_note=note)
+    tasks = _tasks(plan, cycle, deadline, only, outbox, result)
     try:
         outbox.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"Cannot create the folder {outbox}: {exc.strerror or exc}.") from exc
-    result = Generated(deadline=deadline, outbox=outbox)
-    template = plan.template
-    rows_sheet = template.rows_sheet
     with Ledger(plan.folder.ledger_file) as ledger:
-        previous = ledger.latest_before(cycle, rows_sheet.name)
-        wanted = only or [r.name for r in plan.recipients]
-        unknown = [n for n in wanted if plan.recipient(n) is None]
-        if unknown:
-            raise UsageError(f"Not on the plan's {template.plan.recipients_sheet} sheet: {', '.join(unknown)}.")
-        generated_at = datetime.now().astimezone().isoformat(timespec="seconds")
-        tasks: list[_ToWrite] = []
-        for name in wanted:
-            if not plan.items_for(name):
-                result.skipped.append((name, f"no {template.plan.items_sheet.lower()} in the plan"))
-                continue
-            path = outbox / f"{safe_filename(f'{cycle} return - {name}')}.xlsx"
-            tasks.append(_ToWrite(name, path, new_manifest(plan, name, cycle, deadline, generated_at)))
+        previous = ledger.latest_before(cycle, template.rows_sheet.name)
         context = _WriteContext(plan, previous, spg_date, password)
         for piece in map_tasks(_write_piece, context, chunks(tasks, jobs), jobs):
             for name, path, count in piece:
@@ -168,6 +181,32 @@ class _ToWrite:
     recipient: str
     path: Path
     manifest: Manifest
+
+
+def _tasks(
+    plan: Plan, cycle: str, deadline: date, only: list[str] | None, outbox: Path, result: Generated
+) -> list[_ToWrite]:
+    """The workbooks to write; those who get none go to `result.skipped`. Refuses when none is left."""
+    template = plan.template
+    wanted = only or [r.name for r in plan.recipients]
+    unknown = [n for n in wanted if plan.recipient(n) is None]
+    if unknown:
+        raise UsageError(f"Not on the plan's {template.plan.recipients_sheet} sheet: {', '.join(unknown)}.")
+    generated_at = datetime.now().astimezone().isoformat(timespec="seconds")
+    tasks: list[_ToWrite] = []
+    for name in wanted:
+        if not plan.items_for(name):
+            result.skipped.append((name, f"no {template.plan.items_sheet.lower()} in the plan"))
+            continue
+        path = outbox / f"{safe_filename(f'{cycle} return - {name}')}.xlsx"
+        tasks.append(_ToWrite(name, path, new_manifest(plan, name, cycle, deadline, generated_at)))
+    if not tasks:  # recording a cycle with nothing issued would only haunt later dashboards
+        nobody = ", ".join(who for who, _why in result.skipped)
+        raise UsageError(
+            f"No workbook to write: {nobody} {'has' if len(result.skipped) == 1 else 'have'} "
+            f"no {template.plan.items_sheet.lower()} in the plan. Nothing was recorded."
+        )
+    return tasks
 
 
 def _write_piece(context: _WriteContext, piece: list[_ToWrite]) -> list[tuple[str, Path, int]]:

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import orjson
 
-from xlplan.errors import LedgerError
+from xlplan.errors import LedgerError, UsageError
 from xlplan.issues import Issue
 
 SCHEMA_VERSION = 2  # 2: one row per (cycle, recipient, sheet, ref) in entries, and per change set in audit
@@ -81,6 +81,14 @@ CREATE TABLE IF NOT EXISTS audit (
     changes TEXT NOT NULL,          -- JSON object: field -> [old, new], values as in entries.fields
     return_sha TEXT NOT NULL,
     file TEXT NOT NULL
+);
+"""
+_REMOVED = """
+CREATE TABLE IF NOT EXISTS removed_cycles (
+    id INTEGER PRIMARY KEY,
+    removed_at TEXT NOT NULL,
+    cycle TEXT NOT NULL,
+    held TEXT NOT NULL              -- JSON: the cycle's row, its issued workbooks and its returns, as they were
 );
 """
 
@@ -197,6 +205,28 @@ class AuditRecord:
         return _as_dict(self)
 
 
+@dataclass(frozen=True)
+class CycleOverview:
+    """One cycle as `xlplan cycles` lists it: what was sent, what came back."""
+
+    cycle: str
+    spg_date: date | None
+    deadline: date
+    generated_at: str
+    issued: int  # workbooks issued
+    merged: int  # recipients with a merged return
+    quarantined: int  # recipients whose only returns are quarantined
+
+
+@dataclass(frozen=True)
+class RemovedCycle:
+    """A cycle taken out of the ledger, and what it held then."""
+
+    removed_at: str
+    cycle: str
+    held: dict[str, Any]  # {"cycle": {...}, "issued": [...], "returns": [...]}
+
+
 class Ledger:
     """A thin, typed face on the SQLite file, and the only code that runs SQL. Use as a context manager.
 
@@ -211,7 +241,7 @@ class Ledger:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(_SCHEMA + _ENTRIES + _AUDIT)
+            self.db.executescript(_SCHEMA + _ENTRIES + _AUDIT + _REMOVED)
             self._migrate()
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
@@ -343,6 +373,68 @@ class Ledger:
             for table in ("entries", "cycles")
         ]
         return max((c for c in found if c), default=None)
+
+    def cycle_overview(self) -> list[CycleOverview]:
+        """Every cycle, in order, with its counts of workbooks issued and returns merged or quarantined."""
+        rows = self.db.execute(
+            "SELECT c.cycle, c.spg_date, c.deadline, c.generated_at, "
+            "(SELECT count(*) FROM issued i WHERE i.cycle = c.cycle), "
+            "(SELECT count(DISTINCT recipient) FROM returns r WHERE r.cycle = c.cycle AND r.outcome = 'merged'), "
+            "(SELECT count(DISTINCT recipient) FROM returns q WHERE q.cycle = c.cycle AND q.outcome = 'quarantined' "
+            " AND q.recipient NOT IN (SELECT recipient FROM returns m WHERE m.cycle = c.cycle "
+            "  AND m.outcome = 'merged' AND m.recipient IS NOT NULL)) "
+            "FROM cycles c ORDER BY c.cycle"
+        )
+        return [
+            CycleOverview(cyc, date.fromisoformat(spg) if spg else None, date.fromisoformat(dl), at, n, m, q)
+            for cyc, spg, dl, at, n, m, q in rows
+        ]
+
+    def remove_cycle(self, cycle: str) -> RemovedCycle:
+        """Take a cycle that nothing was merged into out of the ledger, and record what it held.
+
+        Its issued workbooks and any quarantined returns go with it (the archive keeps the
+        files); the check and the removal are one transaction, so a collect cannot merge in between.
+        """
+        with self._writing():
+            row = self.db.execute("SELECT * FROM cycles WHERE cycle = ?", (cycle,)).fetchone()
+            if row is None:
+                known = ", ".join(self.cycles()) or "none"
+                raise UsageError(f"Cycle {cycle} is not in the ledger (known cycles: {known}).")
+            merged = [
+                r[0]
+                for r in self.db.execute(
+                    "SELECT DISTINCT recipient FROM returns WHERE cycle = ? AND outcome IN ('merged', 'superseded') "
+                    "ORDER BY recipient",
+                    (cycle,),
+                )
+            ]
+            if merged or self.db.execute("SELECT 1 FROM entries WHERE cycle = ? LIMIT 1", (cycle,)).fetchone():
+                who = f" (from {', '.join(r for r in merged if r)})" if any(merged) else ""
+                raise UsageError(
+                    f"Cycle {cycle} cannot be removed: returns were merged into it{who}. "
+                    "A cycle with merged returns is part of the plan's history and stays in the ledger."
+                )
+            issued = self.db.execute(
+                "SELECT recipient, file, items, generated_at FROM issued WHERE cycle = ?", (cycle,)
+            )
+            held = {
+                "cycle": dict(zip(("cycle", "spg_date", "deadline", "generated_at"), row, strict=True)),
+                "issued": [dict(zip(("recipient", "file", "items", "generated_at"), r, strict=True)) for r in issued],
+                "returns": [r.as_dict() for r in self.returns(cycle)],
+            }
+            removed = RemovedCycle(now(), cycle, held)
+            for table in ("issued", "returns", "cycles"):
+                self.db.execute(f"DELETE FROM {table} WHERE cycle = ?", (cycle,))
+            self.db.execute(
+                "INSERT INTO removed_cycles (removed_at, cycle, held) VALUES (?, ?, ?)",
+                (removed.removed_at, cycle, encode_json(held)),
+            )
+        return removed
+
+    def removed_cycles(self) -> list[RemovedCycle]:
+        rows = self.db.execute("SELECT removed_at, cycle, held FROM removed_cycles ORDER BY id")
+        return [RemovedCycle(at, cycle, decode_json(held)) for at, cycle, held in rows]
 
     def issued(self, cycle: str) -> dict[str, tuple[str, int]]:
         rows = self.db.execute("SELECT recipient, file, items FROM issued WHERE cycle = ?", (cycle,))
@@ -513,9 +605,16 @@ class Ledger:
         """The state the master tracker last rendered shows (None if never rendered)."""
         return self._meta("master_state")
 
-    def mark_master_rendered(self, state: str) -> None:
+    def master_cycle(self) -> str | None:
+        """The cycle the master tracker last rendered shows (None if never rendered, or by an
+        xlplan that did not note it)."""
+        return self._meta("master_cycle")
+
+    def mark_master_rendered(self, state: str, cycle: str | None = None) -> None:
+        """The master tracker now shows ledger `state` (and `cycle`, when given)."""
+        marks = [("master_state", state)] + ([("master_cycle", cycle)] if cycle is not None else [])
         with self._writing():
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('master_state', ?)", (state,))
+            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", marks)
 
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -532,7 +631,7 @@ class Ledger:
     def counts(self) -> dict[str, int]:
         return {
             table: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("cycles", "issued", "returns", "entries", "audit")
+            for table in ("cycles", "issued", "returns", "entries", "audit", "removed_cycles")
         }
 
 

@@ -199,18 +199,37 @@ def _sender(plan: Plan) -> tuple[str, str]:
     return (formataddr((officer, address)) if officer else address), officer
 
 
+@dataclass(frozen=True)
+class SpgPack:
+    message: EmailMessage
+    note: str = ""  # said when the master tracker had to be rebuilt for the pack
+
+
 def spg_draft(plan: Plan, cycle: str, today: date, to: list[str] | None = None) -> EmailMessage:
     """The SPG message for a cycle, with the master tracker attached."""
-    master = plan.folder.master_file
-    if not master.is_file():
-        raise MailError(f"There is no master tracker yet ({master}): run `xlplan collect` first.")
+    return spg_pack(plan, cycle, today, to).message
+
+
+def spg_pack(plan: Plan, cycle: str, today: date, to: list[str] | None = None) -> SpgPack:
+    """The SPG message for a cycle, with a master tracker of that cycle attached (never another quarter's)."""
+    import tempfile
+
+    from xlplan.collect import master_showing
+    from xlplan.errors import PlanError
+
     recipients = to or [a.strip() for a in plan.settings.get("spg_email", "").split(";") if a.strip()]
     if not recipients:
         raise MailError("No SPG address: fill in 'SPG email' on the plan's Settings sheet, or give --to.")
     sender, officer = _sender(plan)
-    with Ledger(plan.folder.ledger_file) as ledger:
-        summary = summarise(plan, ledger, cycle, today)
-    return spg_message(summary, master, sender=sender, to=recipients, officer=officer)
+    with tempfile.TemporaryDirectory(prefix="xlplan-spg-") as scratch:
+        try:
+            master = master_showing(plan, cycle, today, Path(scratch))
+        except PlanError as exc:
+            raise MailError(str(exc)) from exc
+        with Ledger(plan.folder.ledger_file) as ledger:
+            summary = summarise(plan, ledger, cycle, today)
+        message = spg_message(summary, master.path, sender=sender, to=recipients, officer=officer)
+    return SpgPack(message, master.note)
 
 
 def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMessage]]:

@@ -19,7 +19,9 @@ from xlplan.template import Template
 from xlplan.validate import Validated
 
 # A file's fate in a collect run (the "outcome" of --json and of the ledger's returns log).
-Status = Literal["merged", "quarantined", "superseded", "conflict", "unchanged", "duplicate"]
+# late: a return for an earlier generated cycle; other-cycle: for a later one (seen while filing a
+# late return). Neither is recorded: collect says which command collects it.
+Status = Literal["merged", "quarantined", "superseded", "conflict", "unchanged", "duplicate", "late", "other-cycle"]
 
 
 @dataclass

@@ -51,6 +51,12 @@ SETTINGS = (
     ("spg_email", "SPG email", "Where the master tracker is sent."),
     ("smtp_host", "SMTP host", "Optional: mail server for `xlplan email --send`."),
     ("smtp_user", "SMTP user", "Optional: login for the mail server."),
+    (
+        "region",
+        "Region",
+        "Optional: England, Wales, Scotland or Northern Ireland, whose public holidays a deadline avoids "
+        "(blank: Scotland).",
+    ),
 )
 RECIPIENT_COLUMNS = (("name", "Name"), ("email", "Email"), ("role", "Role"))
 _SPLIT_RECIPIENTS = re.compile(r"[;\n]+")
