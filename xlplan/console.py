@@ -126,7 +126,8 @@ def _print_elsewhere(out: Console, result: Collected) -> None:
     for cycle, command in sorted(result.other_cycles.items()):
         names = [o.path.name for o in result.outcomes if o.cycle == cycle and o.status in ("late", "other-cycle")]
         what = "late return(s)" if cycle < result.cycle else "return(s)"
-        out.print(f"Not merged: {len(names)} {what} for {cycle} ({', '.join(names)}). Run: {command}", markup=False)
+        line = f"Not merged: {len(names)} {what} for {cycle} ({', '.join(names)}). Run: {command}"
+        out.print(line, markup=False, soft_wrap=True)  # one line: the command must copy and paste whole
 
 
 def _print_issues(out: Console, issues: list[Issue], annotated: bool) -> None:
@@ -193,7 +194,7 @@ def print_status(summary: Summary, plan: Plan, current: str = "") -> None:
     label = plan.template.plan.recipient_label
     out.print(f"{summary.plan_title}: cycle {summary.cycle}", markup=False)
     if current:
-        out.print(current, markup=False)
+        out.print(current, markup=False, soft_wrap=True)  # one line, whatever the width: it names a command
     spg = f", SPG meets {long_date(summary.spg_date, weekday=False)}" if summary.spg_date else ""
     out.print(
         f"Deadline {long_date(summary.deadline)} ({deadline_words(summary.days_to_deadline)}){spg}.", markup=False
@@ -215,27 +216,31 @@ def print_status(summary: Summary, plan: Plan, current: str = "") -> None:
 
 
 def print_cycles(found: CycleList) -> None:
-    """`xlplan cycles`: one row per cycle, the current one marked."""
+    """`xlplan cycles`: one line per cycle (plain columns that fit 80 characters), the current one starred."""
     out = console()
     if not found.cycles:
         out.print("No cycle has been generated yet: run `xlplan generate --cycle ... --spg-date ...`.", markup=False)
     else:
-        table = Table(title_justify="left")
-        for col in ("Cycle", "SPG", "Deadline", "Generated", "Issued", "Merged", "Quarantined", ""):
-            table.add_column(col)
+        row = "{:<9}  {:<10}  {:<10}  {:<10}  {:>6}  {:>6}  {:>11}"
+        lines = [row.format("Cycle", "SPG", "Deadline", "Generated", "Issued", "Merged", "Quarantined")]
         for c in found.cycles:
-            current = c.cycle == found.current
-            table.add_row(
-                Text(c.cycle, style="bold" if current else ""),
-                f"{c.spg_date:%d/%m/%Y}" if c.spg_date else "",
-                f"{c.deadline:%d/%m/%Y}",
-                c.generated_at[:16].replace("T", " "),
-                str(c.issued),
-                str(c.merged),
-                str(c.quarantined),
-                "current" if current else "",
+            lines.append(
+                row.format(
+                    c.cycle + (" *" if c.cycle == found.current else ""),
+                    f"{c.spg_date:%d/%m/%Y}" if c.spg_date else "",
+                    f"{c.deadline:%d/%m/%Y}",
+                    _day(c.generated_at),
+                    c.issued,
+                    c.merged,
+                    c.quarantined,
+                )
             )
-        out.print(table)
-        out.print(f"Current cycle: {found.current} (the latest generated).", markup=False)
+        lines.append(f"* {found.current} is the current cycle (the latest generated).")
+        out.file.write("\n".join(lines) + "\n")  # as they are: rich would cut a cycle name to fit
     for r in found.removed:
-        out.print(f"Removed: {r.cycle} on {r.removed_at[:10]}.", markup=False)
+        out.print(f"Removed: {r.cycle} on {_day(r.removed_at)}.", markup=False)
+
+
+def _day(stamp: str) -> str:
+    """A ledger timestamp (ISO) as the day officers write: 20/09/2025."""
+    return f"{stamp[8:10]}/{stamp[5:7]}/{stamp[:4]}" if len(stamp) >= 10 else stamp
