@@ -631,7 +631,7 @@ class Ledger:
     def counts(self) -> dict[str, int]:
         return {
             table: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("cycles", "issued", "returns", "entries", "audit", "removed_cycles")
+            for table in ("cycles", "issued", "returns", "entries", "audit")
         }
 
 
