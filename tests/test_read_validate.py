@@ -448,12 +448,27 @@ def test_return_for_another_plan_is_an_error(env: Env, tmp_path: Path) -> None:
     assert env.entries() == {}
 
 
-def test_return_for_another_cycle_is_an_error(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+def test_return_for_an_earlier_cycle_is_late_not_an_error(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
     env = copy_env(tmp_path_factory, tmp_path / "plan", ((PREVIOUS, PREVIOUS_SPG), (CYCLE, SPG)))
     env.fill(HELEN, cycle=PREVIOUS)  # last quarter's workbook, filled late
     result = env.collect()
     assert result.cycle == CYCLE
     out = only(result)
+    assert (out.status, out.cycle, out.report.issues) == ("late", PREVIOUS, [])
+    assert out.detail.endswith(f"File it with: xlplan collect --cycle {PREVIOUS}")
+    assert env.entries(PREVIOUS) == {} and env.entries(CYCLE) == {}
+
+
+def test_return_for_a_cycle_never_generated_is_an_error(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    env = copy_env(tmp_path_factory, tmp_path / "plan", ((PREVIOUS, PREVIOUS_SPG), (CYCLE, SPG)))
+    with env.ledger() as ledger:
+        ledger.remove_cycle(PREVIOUS)  # its workbooks went out, but the ledger no longer knows the cycle
+    env.fill(HELEN, cycle=PREVIOUS)
+    out = only(env.collect())
     assert out.status == "quarantined"
     assert out.cycle == PREVIOUS
     issue = one(out, "wrong-cycle")
