@@ -340,7 +340,7 @@ def test_a_removed_cycle_takes_its_quarantined_returns_and_the_file_can_be_colle
 
 
 def test_the_master_of_a_removed_cycle_is_rebuilt_by_the_next_collect(runner: CliRunner, two_cycles: Env) -> None:
-    import xlplan.render  # noqa: F401
+    import xlplan.master  # noqa: F401
 
     env = two_cycles
     bad = env.fill(HELEN, {"BA1.01": {"rag": "Grenn"}})
@@ -400,7 +400,7 @@ def test_a_late_return_in_another_folder_gets_the_command_with_that_folder(two_c
 def test_filing_a_late_return_updates_its_cycle_and_the_master_shows_the_current_one(
     runner: CliRunner, two_cycles: Env
 ) -> None:
-    import xlplan.render  # noqa: F401
+    import xlplan.master  # noqa: F401
 
     env = two_cycles
     env.fill(SHARON)  # this quarter's, collected first
@@ -426,7 +426,7 @@ def test_filing_a_late_return_updates_its_cycle_and_the_master_shows_the_current
 
 
 def test_a_plain_collect_rebuilds_a_master_that_shows_another_quarter(two_cycles: Env) -> None:
-    import xlplan.render  # noqa: F401
+    import xlplan.master  # noqa: F401
 
     env = two_cycles
     with env.ledger() as ledger:
@@ -507,7 +507,7 @@ def test_spg_pack_of_an_earlier_cycle_attaches_a_master_of_that_cycle(
 
 
 def test_dry_run_reports_exactly_what_the_real_run_does(runner: CliRunner, two_cycles: Env, tmp_path: Path) -> None:
-    import xlplan.render  # noqa: F401
+    import xlplan.master  # noqa: F401
 
     env = two_cycles
     env.fill(HELEN)
