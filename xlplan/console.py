@@ -91,7 +91,8 @@ def print_collected(result: Collected, plan: Plan) -> None:
         counts = f"{len(o.report.errors)} error(s), {len(o.report.warnings)} warning(s)"
         who = f" ({o.recipient})" if o.recipient else ""
         style = _OUTCOME_STYLE.get(o.status, "")
-        out.print(Text.assemble((f"{o.status.upper():<11}", style), f" {o.path.name}{who}: {o.detail or counts}"))
+        line = Text.assemble((f"{o.status.upper():<11}", style), f" {o.path.name}{who}: {o.detail or counts}")
+        out.print(line, soft_wrap=o.status in ("late", "other-cycle"))  # one line: it ends with a command to copy
         report = o.report
         _print_issues(out, report.errors + report.warnings + report.notes, annotated=o.status == "quarantined")
     if result.gaps is not None:
@@ -109,6 +110,7 @@ def print_collected(result: Collected, plan: Plan) -> None:
                 f"the {result.cycle} returns are in its history. For {result.cycle}'s SPG pack, run "
                 f"`xlplan email spg --cycle {result.cycle}`.",
                 markup=False,
+                soft_wrap=True,
             )
     for path in result.feedback:
         out.print(f"Feedback to send back: {path}", markup=False)
