@@ -28,6 +28,7 @@ from xlplan.merge import RECORDED, Outcome, Status, archive_bytes, archive_path,
 from xlplan.plan import Plan
 from xlplan.read import read_return
 from xlplan.sniff import MAX_FILE_BYTES
+from xlplan.standing import values_before
 from xlplan.validate import Prepared, Validated, check_all, prepare, warm
 from xlplan.values import clean_text
 from xlplan.workers import chunks, default_jobs, gc_paused, map_tasks, settled, started, worth_sharing
@@ -469,7 +470,7 @@ def _files_kept(
         plan,
         result.cycle,
         ledger.cycle(result.cycle),
-        ledger.latest_before(result.cycle, sheet),
+        values_before(plan, ledger, result.cycle),
         plan.folder.archive_dir,
         keep,
     )

@@ -13,6 +13,7 @@ from typing import Any
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan
 from xlplan.schema import expected_status
+from xlplan.standing import Picture, picture
 from xlplan.values import format_value, parse_date
 
 
@@ -34,6 +35,7 @@ class ActionGap:
     movement: str = ""  # new | worsened | improved | unchanged
     due: str = ""
     detail: str = ""
+    as_of: str = ""  # the cycle its status was reported in: earlier than the gaps' cycle when carried forward
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Gaps:
     overdue: list[ActionGap] = field(default_factory=list)
     attention: list[ActionGap] = field(default_factory=list)  # Red and Amber
     contradictions: list[ActionGap] = field(default_factory=list)
+    disagreements: list[ActionGap] = field(default_factory=list)  # joint sponsors gave different statuses
 
     @property
     def total(self) -> int:
@@ -59,6 +62,7 @@ class Gaps:
                 self.overdue,
                 self.attention,
                 self.contradictions,
+                self.disagreements,
             )
         )
 
@@ -86,53 +90,47 @@ def expected_recipients(plan: Plan, ledger: Ledger, cycle: str) -> list[str]:
     return [r.name for r in plan.recipients if r.name in issued or plan.items_for(r.name)]
 
 
-def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
+def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date, pic: Picture | None = None) -> Gaps:
+    """The cycle's gaps, read from each item's standing (`standing.picture`): pass `pic`
+    when it is already read."""
     template = plan.template
     info = ledger.cycle(cycle)
     deadline = info.deadline if info else today
     gaps = Gaps(cycle, deadline, today)
-    merged = {r.recipient for r in ledger.returns(cycle) if r.outcome == "merged"}
-    quarantined = {r.recipient for r in ledger.returns(cycle) if r.outcome == "quarantined"}
-    for name in expected_recipients(plan, ledger, cycle):
-        if name not in merged:
-            rec = plan.recipient(name)
-            gaps.missing_returns.append(
-                Missing(
-                    name,
-                    rec.email if rec else "",
-                    "quarantined" if name in quarantined else "missing",
-                    (deadline - today).days,
-                )
-            )
-    sheet = template.rows_sheet.name
+    pic = pic or picture(plan, ledger, cycle)
+    gaps.missing_returns = _missing_returns(plan, ledger, cycle, deadline, today)
     status_key = template.status_column
     choices = template.status_choices
     order = list(choices.names) if choices else []
     attention = set(template.summary.get("attention", []))
     complete = template.summary.get("complete")
-    now = ledger.latest_by_ref(cycle, sheet)
-    before = ledger.latest_before(cycle, sheet)
     tolerance = next((r.params for r in template.rules if r.kind == "tolerance"), None)
     # Which columns hold the due date and its revision: the template says (its overdue rule).
     due_key, revised_key = template.due_key, template.revised_key
     key = template.plan.key
     title_key = template.summary.get("title", key)
+    entered = ledger.refs_entered(cycle, template.rows_sheet.name)
     for item in plan.items:
         ref = item[key]
-        values = now.get(ref)
+        standing = pic.now[ref]
+        values = standing.values
         sponsor = str(item.get(template.plan.assign_by, "")) if template.plan.assign_by != "all" else ""
-        base = {"ref": ref, "action": str(item.get(title_key, "")), "sponsor": sponsor}
-        if values is None:
-            gaps.no_update.append(ActionGap(**base, detail="no return merged this cycle"))
-            values = {}  # still overdue if its date has passed, whoever has not replied
-        status = values.get(status_key) if status_key else None
-        last = (before.get(ref) or {}).get(status_key) if status_key else None
-        move = movement(status, last, order)
-        if status_key and not status and ref in now:
-            gaps.no_status.append(ActionGap(**base))
+        base = {"ref": ref, "action": str(item.get(title_key, "")), "sponsor": sponsor, "as_of": standing.as_of or ""}
+        status = standing.status
+        done = complete is not None and status == complete
+        last = pic.last_status(ref)
+        move = movement(status, last, order) if standing.reported else ""
+        if not standing.reported and not done:
+            # Left blank in a merged return, or no return merged for it at all.
+            target = gaps.no_status if status_key and ref in entered else gaps.no_update
+            target.append(ActionGap(**base, status=status, detail=standing.note))
+        if standing.disagreement:
+            gaps.disagreements.append(
+                ActionGap(**base, status=status, detail=standing.entry_statuses(status_key))
+            )
         due = item.get(due_key) if due_key else None
         revised = parse_date(values.get(revised_key)) if revised_key and values.get(revised_key) else None
-        if isinstance(due, date) and (revised or due) < deadline and status != complete:
+        if isinstance(due, date) and (revised or due) < deadline and not done:
             gaps.overdue.append(
                 ActionGap(
                     **base,
@@ -142,8 +140,11 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
                 )
             )
         if status in attention:
-            gaps.attention.append(ActionGap(**base, status=status, last_status=last, movement=move))
-        if tolerance and status in tolerance["applies_to"]:
+            detail = "" if standing.reported else standing.note
+            gaps.attention.append(
+                ActionGap(**base, status=status, last_status=last, movement=move, detail=detail)
+            )
+        if tolerance and standing.reported and status in tolerance["applies_to"]:
             expected = expected_status(values.get(tolerance["actual"]), item.get(tolerance["target"]), tolerance)
             if expected and expected != status:
                 gaps.contradictions.append(
@@ -155,3 +156,20 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date) -> Gaps:
                     )
                 )
     return gaps
+
+
+def _missing_returns(plan: Plan, ledger: Ledger, cycle: str, deadline: date, today: date) -> list[Missing]:
+    merged = merged_recipients(ledger, cycle)
+    quarantined = {r.recipient for r in ledger.returns(cycle) if r.outcome == "quarantined"}
+    out = []
+    for name in expected_recipients(plan, ledger, cycle):
+        if name not in merged:
+            rec = plan.recipient(name)
+            outcome = "quarantined" if name in quarantined else "missing"
+            out.append(Missing(name, rec.email if rec else "", outcome, (deadline - today).days))
+    return out
+
+
+def merged_recipients(ledger: Ledger, cycle: str) -> set[str]:
+    """Who has a return merged for the cycle."""
+    return {r.recipient for r in ledger.returns(cycle) if r.outcome == "merged"}

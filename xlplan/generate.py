@@ -49,6 +49,7 @@ from xlplan.look import (
 from xlplan.manifest import PREFIX, SHEET, Manifest, fingerprint, sheet_rows
 from xlplan.plan import Plan
 from xlplan.sheetxml import BOOK_OPTIONS, CellXml, SheetData, pack, xf
+from xlplan.standing import values_before
 from xlplan.template import Column, Sheet, Template
 from xlplan.values import format_value, long_date
 from xlplan.workdays import DeadlineNote, check_given_deadline, region_code, working_deadline
@@ -152,7 +153,7 @@ def generate(
     except OSError as exc:
         raise OutputError(f"Cannot create the folder {outbox}: {exc.strerror or exc}.") from exc
     with Ledger(plan.folder.ledger_file) as ledger:
-        previous = ledger.latest_before(cycle, template.rows_sheet.name)
+        previous = values_before(plan, ledger, cycle)
         context = _WriteContext(plan, previous, spg_date, password)
         for piece in map_tasks(_write_piece, context, chunks(tasks, jobs), jobs):
             for name, path, count in piece:
@@ -418,7 +419,10 @@ def _rows_sheet(
                 issues = flagged.get((ref, col.key))
                 # A flagged cell stays editable even in a locked row: the fix is to clear it.
                 writers = as_flag[_worst(issues)] if issues else as_off if off else as_edit
-                cells.append(writers[c](n, mine.get(col.key)))
+                value = mine.get(col.key) if annotations else None
+                if col.carry and not off and annotations is None:
+                    value = _typed_previous(col, prev.get(col.key))  # last cycle's proposal stands
+                cells.append(writers[c](n, value))
                 if issues:
                     note = "\n".join(f"{i.severity.upper()}: {i.message}" for i in issues)
                     ws.write_comment(r, c, note[:3000], {"x_scale": 3, "y_scale": 2.5, "author": "xlplan"})

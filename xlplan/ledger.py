@@ -574,6 +574,20 @@ class Ledger:
             out.setdefault(ref, {})[cycle] = value
         return out
 
+    def statuses(self, sheet: str, field: str) -> list[tuple[str, str, str, Any]]:
+        """(cycle, recipient, ref, value of `field`) of every entry on a sheet, by cycle:
+        who said what, every cycle, without decoding any entry in Python."""
+        rows = self.db.execute(
+            "SELECT cycle, recipient, ref, json_extract(fields, ?) FROM entries WHERE sheet = ? ORDER BY cycle, rowid",
+            (f'$."{field}"', sheet),
+        )
+        return list(rows)
+
+    def refs_entered(self, cycle: str, sheet: str) -> set[str]:
+        """The items some merged return had a row for this cycle (with or without a status)."""
+        rows = self.db.execute("SELECT DISTINCT ref FROM entries WHERE cycle = ? AND sheet = ?", (cycle, sheet))
+        return {r[0] for r in rows}
+
     def audit(self, cycle: str | None = None) -> list[AuditRecord]:
         """Every value changed, one record per field, oldest first."""
         sql = (

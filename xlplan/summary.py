@@ -15,6 +15,7 @@ from typing import Any
 from xlplan.gaps import Gaps, expected_recipients, find_gaps
 from xlplan.ledger import Ledger
 from xlplan.look import BORDER, NAVY, WHITE
+from xlplan.standing import Picture, picture
 from xlplan.plan import Plan
 from xlplan.text import markdown_text
 from xlplan.values import long_date
@@ -45,6 +46,7 @@ class Summary:
     groups: list[str]
     counts: dict[str, dict[str, int]]  # group -> status -> count ("" = no status)
     previous_counts: dict[str, int]  # status -> count last cycle
+    carried: dict[str, int] = field(default_factory=dict)  # group -> items whose status is carried forward
     recipients: list[RecipientState] = field(default_factory=list)
     gaps: Gaps | None = None
 
@@ -64,33 +66,36 @@ class Summary:
         return sum(1 for r in self.recipients if r.state == state)
 
 
-def summarise(plan: Plan, ledger: Ledger, cycle: str, today: date, gaps: Gaps | None = None) -> Summary:
-    """The cycle in numbers. Pass `gaps` when they are already found, to save finding them again."""
+def summarise(
+    plan: Plan, ledger: Ledger, cycle: str, today: date, gaps: Gaps | None = None, pic: Picture | None = None
+) -> Summary:
+    """The cycle in numbers, from each item's standing (carried-forward statuses count as
+    they stand). Pass `gaps` and `pic` when they are already found, to save finding them again."""
     template = plan.template
     info = ledger.cycle(cycle)
     choices = template.status_choices
     statuses = list(choices.names) if choices else []
     colours = {c.value: (c.fill, c.font) for c in choices.values} if choices else {}
-    status_key = template.status_column or ""
-    sheet = template.rows_sheet.name
     group_key = template.plan.group_by
     key = template.plan.key
-    now = ledger.latest_by_ref(cycle, sheet)
-    prev = ledger.previous_cycle(cycle)
-    before = ledger.latest_before(cycle, sheet)
+    pic = pic or picture(plan, ledger, cycle)
     groups = list(dict.fromkeys(str(i.get(group_key) or "") for i in plan.items))
     counts: dict[str, dict[str, int]] = {g: {} for g in groups}
+    carried: dict[str, int] = {g: 0 for g in groups}
     previous_counts: dict[str, int] = {}
     for item in plan.items:
-        status = (now.get(item[key]) or {}).get(status_key) or ""
-        per = counts[str(item.get(group_key) or "")]
+        group = str(item.get(group_key) or "")
+        standing = pic.now[item[key]]
+        status = standing.status or ""
+        per = counts[group]
         per[status] = per.get(status, 0) + 1
-        last = (before.get(item[key]) or {}).get(status_key) or ""
+        carried[group] += standing.carried
+        last = pic.last_status(item[key]) or ""
         previous_counts[last] = previous_counts.get(last, 0) + 1
     summary = Summary(
         plan_title=plan.title,
         cycle=cycle,
-        previous_cycle=prev,
+        previous_cycle=pic.previous_cycle,
         deadline=info.deadline if info else today,
         spg_date=info.spg_date if info else None,
         today=today,
@@ -99,7 +104,8 @@ def summarise(plan: Plan, ledger: Ledger, cycle: str, today: date, gaps: Gaps | 
         groups=groups,
         counts=counts,
         previous_counts=previous_counts,
-        gaps=gaps or find_gaps(plan, ledger, cycle, today),
+        carried=carried,
+        gaps=gaps or find_gaps(plan, ledger, cycle, today, pic),
     )
     summary.recipients = _recipients(plan, ledger, cycle)
     return summary

@@ -8,9 +8,12 @@ generator, the reader and the validator all work from the frozen objects it retu
 Features any template may declare (none is specific to one kind of return):
 
 - ``locked_rows`` on the rows sheet: rows the plan marks as not for filling in
-  (``when`` plan columns hold given values) are written locked and greyed, and a
+  (``when`` plan columns, or last cycle's values shown on the sheet, hold given values:
+  a completed action, say) are written locked and greyed, and a
   value in any of their editable cells is an error on return (derived
   ``blank_when`` rules, one per editable column, so the issue names the cell).
+- ``carry: true`` on an input column: the item's last standing value is written into
+  the next workbook, to stand until the recipient changes it.
 - rule kinds, each generic code in ``schema.py``: ``required_when``,
   ``blank_when``, ``overdue``, ``past_date``, ``tolerance``, ``unchanged``.
 - ``summary.kind``: ``status`` (one status per item: counts, attention, complete)
@@ -132,6 +135,9 @@ class Column:
     width: float = 14
     max_length: int | None = None
     help: str = ""
+    # An input column whose last standing value is written into the next workbook (a revised
+    # due date proposed last cycle stands until the recipient changes it).
+    carry: bool = False
 
     @property
     def editable(self) -> bool:
@@ -379,6 +385,8 @@ def _sheet(raw: dict[str, Any], choices: dict[str, ChoiceList], plan: PlanSpec) 
             raise ValueError(f"sheet {name}, column {col.key}: unknown type {col.type!r}")
         if col.choices and col.choices not in choices:
             raise ValueError(f"sheet {name}, column {col.key}: no choice list {col.choices!r}")
+        if col.carry and not col.editable:
+            raise ValueError(f"sheet {name}, column {col.key}: only an input column can carry its value forward")
         columns.append(col)
     if raw.get("kind", "rows") not in ("rows", "groups"):
         raise ValueError(f"sheet {name}: unknown kind {raw.get('kind')!r} (rows or groups)")
@@ -408,8 +416,8 @@ def _locked_rows(raw: dict[str, Any], name: str, columns: list[Column]) -> Locke
     when: dict[str, tuple[str, ...]] = {}
     for key, values in spec["when"].items():
         col = by_key.get(key)
-        if col is None or col.source != "plan":
-            raise ValueError(f"{where}: {key!r} is not a plan column shown on this sheet")
+        if col is None or col.editable:
+            raise ValueError(f"{where}: {key!r} is not a plan or previous-cycle column shown on this sheet")
         values = values if isinstance(values, list) else [values]
         when[key] = tuple(str(v) for v in values)
     return LockedRows(when=when, note=str(spec.get("note", "")))

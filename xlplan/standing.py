@@ -1,0 +1,233 @@
+"""Each item's standing at a cycle: the one picture of the plan over its life.
+
+Every output that says where an action stands (the master's sheets, the gaps, `status`,
+`report`, the SPG email, `export`) reads it from here, so they cannot disagree.
+
+For each item and cycle the standing is one of:
+
+- **reported**: at least one recipient gave it a status this cycle. Joint sponsors each
+  keep their own entry; the item's status is the most severe of theirs, by the order of
+  the template's status choices (first = most severe: Red, Amber, Green, Grey, Blue). So
+  it is Blue (complete) only when every sponsor who reported says Blue, and neither file
+  names nor the order returns were merged can change it.
+- **carried**: nobody reported it this cycle (no return, a blank status, a quarantined
+  return), so its last reported standing is carried forward and marked as such. A Red
+  action stays Red, and on the Risk register, until someone reports it otherwise; a
+  completed action stays complete.
+- **never**: nobody has ever reported it.
+
+The model is built from the ledger's statuses (read with `json_extract`, no object
+decoded) and decodes whole entries only for the cycles a standing is taken from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from xlplan.ledger import Ledger
+from xlplan.plan import Plan
+from xlplan.template import Template
+from xlplan.values import is_blank
+
+Source = Literal["reported", "carried", "never"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One recipient's word on one item in one cycle, as merged."""
+
+    recipient: str
+    values: Mapping[str, Any]
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one item stands at one cycle."""
+
+    ref: str
+    cycle: str
+    source: Source
+    status: str | None = None  # the consolidated status: most severe of the entries
+    as_of: str | None = None  # the cycle the status was reported in (== cycle when reported)
+    cycles_without_update: int = 0  # cycles since it was last reported (0 when reported now)
+    entries: tuple[Entry, ...] = ()  # every recipient's entry behind it, by name
+    values: Mapping[str, Any] = field(default_factory=dict)  # consolidated fields
+    disagreement: bool = False  # joint sponsors reported different statuses
+
+    @property
+    def reported(self) -> bool:
+        return self.source == "reported"
+
+    @property
+    def carried(self) -> bool:
+        return self.source == "carried"
+
+    @property
+    def reporters(self) -> tuple[str, ...]:
+        return tuple(e.recipient for e in self.entries)
+
+    @property
+    def note(self) -> str:
+        """Where the status comes from, in words for the SPG."""
+        if self.source == "never":
+            return "never reported"
+        if self.source == "carried":
+            status = f" {self.status}" if self.status else ""
+            cycles = "cycle" if self.cycles_without_update == 1 else "cycles"
+            return f"not updated: last reported{status} in {self.as_of} ({self.cycles_without_update} {cycles} ago)"
+        return f"reported by {' and '.join(self.reporters)}" if self.entries else "reported"
+
+    def entry_statuses(self, status_key: str | None) -> str:
+        """'Sharon McAlees: Red; Allen Stevenson: Green' when joint sponsors reported."""
+        if not status_key or len(self.entries) < 2:
+            return ""
+        return "; ".join(f"{e.recipient}: {e.values.get(status_key) or 'no status'}" for e in self.entries)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """Every plan item's standing at one cycle and at the cycle before it, with the trend."""
+
+    cycle: str
+    previous_cycle: str | None
+    cycles: tuple[str, ...]  # every known cycle up to and including `cycle`, in order
+    now: Mapping[str, Standing]  # ref -> standing at `cycle`
+    before: Mapping[str, Standing]  # ref -> standing at `previous_cycle`
+    trend: Mapping[str, Mapping[str, str]]  # ref -> cycle -> status reported that cycle
+
+    def values(self, ref: str) -> Mapping[str, Any]:
+        """The item's consolidated values now (reported or carried); {} when never reported."""
+        s = self.now.get(ref)
+        return s.values if s else {}
+
+    def status(self, ref: str) -> str | None:
+        s = self.now.get(ref)
+        return s.status if s else None
+
+    def last_status(self, ref: str) -> str | None:
+        s = self.before.get(ref)
+        return s.status if s else None
+
+
+class _Statuses:
+    """Who reported which status, per item and cycle, from the ledger's statuses alone."""
+
+    def __init__(self, rows: list[tuple[str, str, str, Any]], order: list[str]) -> None:
+        self.rank = {s: i for i, s in enumerate(order)}
+        # ref -> cycle -> recipient -> status (blank statuses are not reports)
+        self.by_ref: dict[str, dict[str, dict[str, str]]] = {}
+        for cycle, recipient, ref, status in rows:
+            if is_blank(status):
+                continue
+            self.by_ref.setdefault(ref, {}).setdefault(cycle, {})[recipient] = str(status)
+
+    def worst(self, statuses: list[str]) -> str:
+        """The most severe status: by the choice order, unknown values last, then by name."""
+        return min(statuses, key=lambda s: (self.rank.get(s, len(self.rank)), s))
+
+    def last_reported(self, ref: str, cycle: str) -> str | None:
+        """The latest cycle at or before `cycle` in which someone gave `ref` a status."""
+        cycles = [c for c in self.by_ref.get(ref, {}) if c <= cycle]
+        return max(cycles) if cycles else None
+
+
+def picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
+    """Every item's standing at `cycle` and at the cycle before, read from the ledger once."""
+    template = plan.template
+    sheet = template.rows_sheet.name
+    status_key = template.status_column
+    choices = template.status_choices
+    order = list(choices.names) if choices else []
+    rows = ledger.statuses(sheet, status_key) if status_key else []
+    known = _Statuses(rows, order)
+    cycles = tuple(sorted({c for c in ledger.cycles() if c <= cycle} | {r[0] for r in rows if r[0] <= cycle} | {cycle}))
+    previous = cycles[-2] if len(cycles) > 1 else None
+    files = _merged_files(ledger)
+    reader = _EntryReader(ledger, sheet, files)
+    refs = [str(item[template.plan.key]) for item in plan.items]
+    build = _Builder(template, known, cycles, reader)
+    now = {ref: build.standing(ref, cycle) for ref in refs}
+    before = {ref: build.standing(ref, previous) for ref in refs} if previous else {}
+    trend = {
+        ref: {c: known.worst(list(per.values())) for c, per in known.by_ref.get(ref, {}).items() if c <= cycle}
+        for ref in refs
+    }
+    return Picture(cycle, previous, cycles, now, before, trend)
+
+
+def _merged_files(ledger: Ledger) -> dict[tuple[str, str], str]:
+    """(cycle, recipient) -> the file name of the return merged for it."""
+    return {(r.cycle, r.recipient): r.file for r in ledger.returns() if r.outcome == "merged" and r.cycle}
+
+
+class _EntryReader:
+    """Whole entries of a cycle, decoded once and only for cycles a standing needs."""
+
+    def __init__(self, ledger: Ledger, sheet: str, files: dict[tuple[str, str], str]) -> None:
+        self.ledger, self.sheet, self.files = ledger, sheet, files
+        self._cycles: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+
+    def entries(self, cycle: str, ref: str, recipients: list[str]) -> tuple[Entry, ...]:
+        if cycle not in self._cycles:
+            self._cycles[cycle] = self.ledger.entries(cycle, self.sheet)
+        found = self._cycles[cycle]
+        return tuple(
+            Entry(who, found.get((who, ref), {}), self.files.get((cycle, who), "")) for who in sorted(recipients)
+        )
+
+
+class _Builder:
+    def __init__(self, template: Template, known: _Statuses, cycles: tuple[str, ...], reader: _EntryReader) -> None:
+        self.known, self.cycles, self.reader = known, cycles, reader
+        self.status_key = template.status_column
+        rows = template.rows_sheet
+        self.text_keys = [c.key for c in rows.editable_columns if c.type == "text"]
+
+    def standing(self, ref: str, cycle: str) -> Standing:
+        as_of = self.known.last_reported(ref, cycle)
+        if as_of is None:
+            return Standing(ref, cycle, "never")
+        per = self.known.by_ref[ref][as_of]
+        entries = self.reader.entries(as_of, ref, list(per))
+        status = self.known.worst(list(per.values()))
+        source: Source = "reported" if as_of == cycle else "carried"
+        return Standing(
+            ref,
+            cycle,
+            source,
+            status=status,
+            as_of=as_of,
+            cycles_without_update=sum(1 for c in self.cycles if as_of < c <= cycle),
+            entries=entries,
+            values=self._consolidated(entries, status),
+            disagreement=len(set(per.values())) > 1,
+        )
+
+    def _consolidated(self, entries: tuple[Entry, ...], status: str) -> dict[str, Any]:
+        """The most severe entry's values; its blanks filled from the others (by name);
+        text fields from several sponsors kept, each under the sponsor's name."""
+        key = self.status_key or ""
+        worst = next(e for e in entries if e.values.get(key) == status)
+        values = dict(worst.values)
+        for e in entries:
+            for k, v in e.values.items():
+                if is_blank(values.get(k)) and not is_blank(v):
+                    values[k] = v
+        if len(entries) > 1:
+            for k in self.text_keys:
+                said = [(e.recipient, e.values.get(k)) for e in entries if not is_blank(e.values.get(k))]
+                if len(said) > 1:
+                    values[k] = "\n".join(f"{who}: {text}" for who, text in said)
+        return values
+
+
+def values_before(plan: Plan, ledger: Ledger, cycle: str) -> dict[str, dict[str, Any]]:
+    """Each item's standing values at the last cycle before `cycle`, carried forward where
+    nobody reported it: what a workbook for `cycle` shows as last cycle's."""
+    previous = ledger.previous_cycle(cycle)
+    if not previous:
+        return {}
+    return {ref: dict(s.values) for ref, s in picture(plan, ledger, previous).now.items() if s.source != "never"}
