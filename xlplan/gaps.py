@@ -32,7 +32,7 @@ class ActionGap:
     sponsor: str
     status: str | None = None
     last_status: str | None = None
-    movement: str = ""  # new | worsened | improved | unchanged
+    movement: str = ""  # new | worsened | improved | unchanged | not updated (carried forward)
     due: str = ""
     detail: str = ""
     as_of: str = ""  # the cycle its status was reported in: earlier than the gaps' cycle when carried forward
@@ -71,6 +71,9 @@ class Gaps:
         out["deadline"] = self.deadline.isoformat()
         out["as_of"] = self.as_of.isoformat()
         return out
+
+
+NOT_UPDATED = "not updated"  # the movement of a status carried forward: nobody reported on it
 
 
 def movement(now: str | None, before: str | None, order: list[str]) -> str:
@@ -119,7 +122,7 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date, pic: Picture 
         status = standing.status
         done = complete is not None and status == complete
         last = pic.last_status(ref)
-        move = movement(status, last, order) if standing.reported else ""
+        move = movement(status, last, order) if standing.reported else NOT_UPDATED if standing.carried else ""
         if not standing.reported and not done:
             # Left blank in a merged return, or no return merged for it at all.
             target = gaps.no_status if status_key and ref in entered else gaps.no_update

@@ -161,6 +161,9 @@ class LockedRows:
 
     when: dict[str, tuple[str, ...]]
     note: str
+    # "error": a value in a locked row holds the return back (a row not for this recipient);
+    # "warning": it is kept and flagged (a completed action someone reported on again).
+    severity: Literal["error", "warning"] = "error"
 
     def matches(self, values: Mapping[str, Any]) -> bool:
         return all(folded(values.get(k)) in {folded(v) for v in allowed} for k, allowed in self.when.items())
@@ -409,9 +412,12 @@ def _locked_rows(raw: dict[str, Any], name: str, columns: list[Column]) -> Locke
         raise ValueError(f"{where}: only a sheet of kind 'rows' can lock rows")
     if not isinstance(spec, dict) or not isinstance(spec.get("when"), dict) or not spec["when"]:
         raise ValueError(f"{where} needs 'when': {{plan column: [values]}}")
-    unknown = set(spec) - {"when", "note"}
+    unknown = set(spec) - {"when", "note", "severity"}
     if unknown:
-        raise ValueError(f"{where}: unknown option(s) {', '.join(sorted(unknown))} (when, note)")
+        raise ValueError(f"{where}: unknown option(s) {', '.join(sorted(unknown))} (when, note, severity)")
+    severity = spec.get("severity", "error")
+    if severity not in ("error", "warning"):
+        raise ValueError(f"{where}: severity must be error or warning, not {severity!r}")
     by_key = {c.key: c for c in columns}
     when: dict[str, tuple[str, ...]] = {}
     for key, values in spec["when"].items():
@@ -420,7 +426,7 @@ def _locked_rows(raw: dict[str, Any], name: str, columns: list[Column]) -> Locke
             raise ValueError(f"{where}: {key!r} is not a plan or previous-cycle column shown on this sheet")
         values = values if isinstance(values, list) else [values]
         when[key] = tuple(str(v) for v in values)
-    return LockedRows(when=when, note=str(spec.get("note", "")))
+    return LockedRows(when=when, note=str(spec.get("note", "")), severity=severity)
 
 
 def _locked_row_rules(sheet: Sheet, choices: dict[str, ChoiceList]) -> list[Rule]:
@@ -432,11 +438,12 @@ def _locked_row_rules(sheet: Sheet, choices: dict[str, ChoiceList]) -> list[Rule
         return []
     when = {k: list(v) for k, v in lock.when.items()}
     note = _literal(lock.note)
+    told = "must stay blank" if lock.severity == "error" else "was filled in although this row is locked: kept"
     rules = [
         Rule(
             kind="blank_when",
-            severity="error",
-            message=f"{_literal(col.header)} must stay blank: this row is locked. {note}".strip(),
+            severity=lock.severity,
+            message=f"{_literal(col.header)} {told}. {note}".strip(),
             params={"column": col.key, "when": when, "derived": True},
         )
         for col in sheet.editable_columns
