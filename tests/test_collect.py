@@ -147,7 +147,7 @@ def test_merged_values_are_typed_in_the_ledger(env: Env) -> None:
         (HELEN, BA1): {"feedback": "People value the link workers", "case_study": "Mrs A's story"}
     }
     with env.ledger() as ledger:
-        assert ledger.latest_by_ref(CYCLE, "Actions")["BA1.03"]["rag"] == "Green"
+        assert (CYCLE, HELEN, "BA1.03", "Green") in ledger.statuses("Actions", "rag")
 
 
 def test_joint_sponsors_each_return_the_shared_actions_without_conflict(env: Env) -> None:
@@ -176,7 +176,9 @@ def test_history_is_kept_across_two_cycles(two_cycles: Env) -> None:
     assert out.status == "merged", describe(out)
     with env.ledger() as ledger:
         assert ledger.previous_cycle(CYCLE) == PREVIOUS
-        history = ledger.history("Actions", "rag")
+        history: dict[str, dict[str, str]] = {}
+        for cycle, _who, ref, rag in ledger.statuses("Actions", "rag"):
+            history.setdefault(ref, {})[cycle] = rag
         q2, q3 = ledger.entries(PREVIOUS, "Actions"), ledger.entries(CYCLE, "Actions")
         audit = [(a.ref, a.field, a.old, a.new) for a in ledger.audit(CYCLE)]
     assert history["BA1.01"] == {PREVIOUS: "Amber", CYCLE: "Red"}

@@ -83,8 +83,12 @@ def test_a_schema_1_ledger_is_migrated_in_place_and_reads_the_same(tmp_path: Pat
             ("Sharon", "BA1.01"): {"rag": "Red", "revised_due": "2026-03-31"},
             ("Helen", "BA1.01"): {"rag": "Green", "progress": "Café opened"},
         }
-        assert ledger.latest_by_ref("2025-Q3", "Actions") == {"BA1.01": {"rag": "Green", "progress": "Café opened"}}
-        assert ledger.history("Actions", "rag") == {"BA1.01": {"2025-Q2": "Amber", "2025-Q3": "Green"}}
+        # Every sponsor's status, in the order merged (first rowid): Sharon's before Helen's.
+        assert ledger.statuses("Actions", "rag") == [
+            ("2025-Q2", "Helen", "BA1.01", "Amber"),
+            ("2025-Q3", "Sharon", "BA1.01", "Red"),
+            ("2025-Q3", "Helen", "BA1.01", "Green"),
+        ]
         assert ledger.previous_cycle("2025-Q3") == "2025-Q2"
         version = ledger.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
         assert version == str(SCHEMA_VERSION) == "2"

@@ -61,9 +61,13 @@ RETURNS: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
         ALLEN: {
             "BA3.01": {"progress": "Consultation closed", "rag": "Green"},
             "BA3.02": {"progress": "On schedule", "rag": "Green", "actual": 410},
-            "BA4.01": {"progress": "Supplier delays continue", "rag": "Amber", "actual": 880,
-                       "revised_due": date(2026, 3, 31)},
-        },  # fmt: skip
+            "BA4.01": {
+                "progress": "Supplier delays continue",
+                "rag": "Amber",
+                "actual": 880,
+                "revised_due": date(2026, 3, 31),
+            },
+        },
     },
     Q4: {
         SHARON: {
@@ -281,7 +285,10 @@ NAMES = st.text(alphabet="abcz019 _-", min_size=1, max_size=12)
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(names=st.lists(NAMES, min_size=3, max_size=3, unique=True), order=st.permutations([HELEN, SHARON, ALLEN]))
 def test_file_names_and_merge_order_never_change_the_statuses(
-    joint_returns: tuple[Path, dict[str, Path]], tmp_path_factory: pytest.TempPathFactory, names: list[str], order: list[str]
+    joint_returns: tuple[Path, dict[str, Path]],
+    tmp_path_factory: pytest.TempPathFactory,
+    names: list[str],
+    order: list[str],
 ) -> None:
     pristine, files = joint_returns
     root = tmp_path_factory.mktemp("run") / "plan"

@@ -24,6 +24,7 @@ from helpers import (
     PREVIOUS_SPG,
     SHARON,
     SPG,
+    TODAY,
     Env,
     codes,
     copy_cell,
@@ -37,6 +38,7 @@ from helpers import (
     only,
 )
 
+from xlplan.gaps import find_gaps
 from xlplan.generate import generate
 from xlplan.plan import load_plan
 
@@ -326,13 +328,34 @@ def test_red_or_amber_without_progress_is_an_error(env: Env, rag: str, progress:
     )
 
 
-def test_missing_status_is_an_error(env: Env) -> None:
+def test_missing_status_is_an_error_where_the_template_requires_it(env: Env) -> None:
+    """A blank status is a gap in the built-in template; `required: true` makes it an error."""
+    from importlib import resources
+
+    builtin = (resources.files("xlplan.templates") / "implementation-plan.yaml").read_text(encoding="utf-8")
+    required = builtin.replace("        required: false\n", "        required: true\n", 1)
+    assert required != builtin
+    (env.folder.root / "templates").mkdir()
+    (env.folder.root / "templates" / "implementation-plan.yaml").write_text(required, encoding="utf-8")
+    env = Env(env.folder, load_plan(env.folder))
     env.fill(HELEN, helen(BA1_03={"rag": None}))
     out = only(env.collect())
     assert out.status == "quarantined"
-    issue = one(out, "required")
+    issue = one(out, "required_when")  # "required" sparing the locked rows of completed actions
     assert issue.where == "Actions!K7"
     assert issue.message == "BA1.03: RAG status is empty: choose one of Red, Amber, Green, Grey, Blue."
+
+
+def test_a_blank_status_is_a_gap_and_the_rest_is_merged(env: Env) -> None:
+    env.fill(HELEN, helen(BA1_03={"rag": None, "progress": "Survey delayed a month"}))
+    out = only(env.collect())
+    assert out.status == "merged", describe(out)
+    assert not out.report.errors
+    with env.ledger() as ledger:
+        gaps = find_gaps(env.plan, ledger, CYCLE, TODAY)
+        assert ledger.entries(CYCLE, "Actions")[(HELEN, "BA1.03")]["progress"] == "Survey delayed a month"
+    assert [(g.ref, g.detail) for g in gaps.no_status] == [("BA1.03", "never reported")]
+    assert "BA1.03" not in [g.ref for g in gaps.no_update]
 
 
 @pytest.mark.parametrize(

@@ -161,7 +161,8 @@ def test_current_status_one_row_per_action(master: openpyxl.Workbook) -> None:
         "BA1.02": ("Blue", "Amber", "improved", "yes"),
         "BA1.03": ("Grey", "Grey", "unchanged", "yes"),
         "BA3.02": ("Amber", "Red", "improved", "yes"),
-        "BA4.01": (None, "Green", None, "no"),
+        # Allen sent nothing this cycle: his last status stands, marked not updated.
+        "BA4.01": ("Green", "Green", "not updated", "no"),
     }
     for ref, (status, before, move, updated) in expected.items():
         row = rows[ref]
@@ -353,7 +354,8 @@ def test_print_setup_on_every_sheet(master: openpyxl.Workbook) -> None:
     status = master["Current status"]
     assert status.print_title_rows == "$4:$4"
     assert status.freeze_panes == "B5"
-    assert status.auto_filter.ref == "A4:P10"  # 7 plan columns, sponsor, 5 from the return, last, movement, updated
+    # 7 plan columns, sponsor, 5 from the return, last, movement, updated, status from
+    assert status.auto_filter.ref == "A4:Q10"
 
 
 def test_page_headers_escape_an_ampersand_once(tmp_path: Path) -> None:

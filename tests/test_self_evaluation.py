@@ -166,8 +166,11 @@ def test_the_implementation_plan_keeps_the_status_summary() -> None:
     t = load_template("implementation-plan")
     assert t.summary_kind == "status" and t.distribution is None
     assert t.status_column == "rag"
-    assert t.rows_sheet.locked_rows is None
-    assert "blank_when" not in {r.kind for r in t.rules}
+    # Its one locked row: a completed action (Blue last cycle) is not asked for again, and a
+    # value typed there anyway is kept with a warning, never an error.
+    lock = t.rows_sheet.locked_rows
+    assert lock is not None and lock.when == {"last_rag": ("Blue",)} and lock.severity == "warning"
+    assert {r.severity for r in t.rules if r.kind == "blank_when"} == {"warning"}
 
 
 def test_row_lock_compares_like_a_person_would() -> None:

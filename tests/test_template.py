@@ -83,6 +83,7 @@ def test_builtin_template_structure() -> None:
     assert rows.column("last_rag").field == "rag"
     assert t.groups_sheet is not None and t.groups_sheet.name == "Feedback"
     assert {r.kind for r in t.rules} == {
+        "blank_when",  # derived from locked_rows: a completed action's row
         "required_when",
         "overdue",
         "past_date",

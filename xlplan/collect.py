@@ -465,7 +465,6 @@ def _files_kept(
     """
     last = {o.recipient: o for o in result.outcomes if o.status == "quarantined"}
     outcomes = [o for o in result.outcomes if o.status == "quarantined" and last[o.recipient] is o]
-    sheet = plan.template.rows_sheet.name
     context = _KeepContext(
         plan,
         result.cycle,

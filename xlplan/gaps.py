@@ -128,9 +128,7 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date, pic: Picture 
             target = gaps.no_status if status_key and ref in entered else gaps.no_update
             target.append(ActionGap(**base, status=status, detail=standing.note))
         if standing.disagreement:
-            gaps.disagreements.append(
-                ActionGap(**base, status=status, detail=standing.entry_statuses(status_key))
-            )
+            gaps.disagreements.append(ActionGap(**base, status=status, detail=standing.entry_statuses(status_key)))
         due = item.get(due_key) if due_key else None
         revised = parse_date(values.get(revised_key)) if revised_key and values.get(revised_key) else None
         if isinstance(due, date) and (revised or due) < deadline and not done:
@@ -144,9 +142,7 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date, pic: Picture 
             )
         if status in attention:
             detail = "" if standing.reported else standing.note
-            gaps.attention.append(
-                ActionGap(**base, status=status, last_status=last, movement=move, detail=detail)
-            )
+            gaps.attention.append(ActionGap(**base, status=status, last_status=last, movement=move, detail=detail))
         if tolerance and standing.reported and status in tolerance["applies_to"]:
             expected = expected_status(values.get(tolerance["actual"]), item.get(tolerance["target"]), tolerance)
             if expected and expected != status:
@@ -175,4 +171,4 @@ def _missing_returns(plan: Plan, ledger: Ledger, cycle: str, deadline: date, tod
 
 def merged_recipients(ledger: Ledger, cycle: str) -> set[str]:
     """Who has a return merged for the cycle."""
-    return {r.recipient for r in ledger.returns(cycle) if r.outcome == "merged"}
+    return {r.recipient for r in ledger.returns(cycle) if r.outcome == "merged" and r.recipient}

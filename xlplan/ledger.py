@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import orjson
 
 from xlplan.errors import LedgerError, UsageError
 from xlplan.issues import Issue
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 2  # 2: one row per (cycle, recipient, sheet, ref) in entries, and per change set in audit
 _SCHEMA = """
@@ -236,7 +238,7 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._latest: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        self._memo: dict[Hashable, Any] = {}
         try:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -301,7 +303,7 @@ class Ledger:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All writes inside happen together or not at all."""
-        self._latest.clear()  # whatever is written, cached reads may be stale
+        self._memo.clear()  # whatever is written, remembered reads may be stale
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -317,7 +319,7 @@ class Ledger:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """One write: part of the caller's transaction when one is open, else a transaction of its own."""
-        self._latest.clear()
+        self._memo.clear()
         if self.db.in_transaction:
             yield
         else:
@@ -519,7 +521,11 @@ class Ledger:
         return {(s, r): decode_json(f) for s, r, f in self.db.execute(sql, (cycle,))}
 
     def entries(self, cycle: str, sheet: str) -> dict[tuple[str, str], dict[str, Any]]:
-        """{(recipient, ref): {field: value}} merged for one cycle and sheet."""
+        """{(recipient, ref): {field: value}} merged for one cycle and sheet (remembered
+        until the next write: callers must not modify it)."""
+        return self.remembered(("entries", cycle, sheet), lambda: self._read_entries(cycle, sheet))
+
+    def _read_entries(self, cycle: str, sheet: str) -> dict[tuple[str, str], dict[str, Any]]:
         rows = self.db.execute(
             "SELECT recipient, ref, fields FROM entries WHERE cycle = ? AND sheet = ? ORDER BY rowid",
             (cycle, sheet),
@@ -538,41 +544,13 @@ class Ledger:
             for cyc, who, sheet, ref, fields, sha, at in self.db.execute(sql, (cycle,) if cycle else ())
         ]
 
-    def latest_by_ref(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
-        """{ref: {field: value}} for one cycle, the most recently merged recipient winning.
-
-        Joint sponsors both return a shared action; the later return is its status.
-        Read once until the next write: gaps, summary and the master all ask for it, and
-        at 50,000 actions each read costs most of a second. Callers must not modify it.
-        """
-        key = (cycle, sheet)
-        if key not in self._latest:
-            self._latest[key] = self._read_latest(cycle, sheet)
-        return self._latest[key]
-
-    def latest_before(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
-        """`latest_by_ref` of the cycle before `cycle` ({} when it is the first)."""
-        previous = self.previous_cycle(cycle)
-        return self.latest_by_ref(previous, sheet) if previous else {}
-
-    def _read_latest(self, cycle: str, sheet: str) -> dict[str, dict[str, Any]]:
-        # rowid follows insertion, and each merge replaces a recipient's rows whole: the
-        # recipient whose row for a ref came last is the one merged most recently.
-        rows = self.db.execute(
-            "SELECT ref, fields FROM entries WHERE cycle = ? AND sheet = ? ORDER BY rowid", (cycle, sheet)
-        )
-        return {ref: decode_json(fields) for ref, fields in rows}
-
-    def history(self, sheet: str, field: str) -> dict[str, dict[str, Any]]:
-        """{ref: {cycle: value}} of one field across all cycles (last merged wins)."""
-        out: dict[str, dict[str, Any]] = {}
-        rows = self.db.execute(  # json_extract in SQLite: no object is decoded in Python
-            "SELECT ref, cycle, json_extract(fields, ?) FROM entries WHERE sheet = ? ORDER BY rowid",
-            (f'$."{field}"', sheet),
-        )
-        for ref, cycle, value in rows:
-            out.setdefault(ref, {})[cycle] = value
-        return out
+    def remembered(self, key: Hashable, make: Callable[[], T]) -> T:
+        """`make()`, computed once until the next write. The gaps, the summary and the master
+        all read the same standings, and at 50,000 actions each read of a cycle's entries
+        costs most of a second. Callers must not modify what they get."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return cast(T, self._memo[key])
 
     def statuses(self, sheet: str, field: str) -> list[tuple[str, str, str, Any]]:
         """(cycle, recipient, ref, value of `field`) of every entry on a sheet, by cycle:

@@ -119,7 +119,10 @@ class _Statuses:
         self.rank = {s: i for i, s in enumerate(order)}
         # ref -> cycle -> recipient -> status (blank statuses are not reports)
         self.by_ref: dict[str, dict[str, dict[str, str]]] = {}
+        # ref -> cycle -> recipients with an entry for it, status or not (a note with no status)
+        self.entered: dict[str, dict[str, list[str]]] = {}
         for cycle, recipient, ref, status in rows:
+            self.entered.setdefault(ref, {}).setdefault(cycle, []).append(recipient)
             if is_blank(status):
                 continue
             self.by_ref.setdefault(ref, {}).setdefault(cycle, {})[recipient] = str(status)
@@ -135,7 +138,15 @@ class _Statuses:
 
 
 def picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
-    """Every item's standing at `cycle` and at the cycle before, read from the ledger once."""
+    """Every item's standing at `cycle` and at the cycle before, read from the ledger once
+    (and remembered until the ledger is next written)."""
+    kept = ledger.remembered(("picture", id(plan), cycle), lambda: (plan, _picture(plan, ledger, cycle)))
+    if kept[0] is plan:
+        return kept[1]
+    return _picture(plan, ledger, cycle)  # another plan object under a reused id: not remembered
+
+
+def _picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
     template = plan.template
     sheet = template.rows_sheet.name
     status_key = template.status_column
@@ -160,7 +171,9 @@ def picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
 
 def _merged_files(ledger: Ledger) -> dict[tuple[str, str], str]:
     """(cycle, recipient) -> the file name of the return merged for it."""
-    return {(r.cycle, r.recipient): r.file for r in ledger.returns() if r.outcome == "merged" and r.cycle}
+    return {
+        (r.cycle, r.recipient): r.file for r in ledger.returns() if r.outcome == "merged" and r.cycle and r.recipient
+    }
 
 
 class _EntryReader:
@@ -189,7 +202,7 @@ class _Builder:
     def standing(self, ref: str, cycle: str) -> Standing:
         as_of = self.known.last_reported(ref, cycle)
         if as_of is None:
-            return Standing(ref, cycle, "never")
+            return self._never(ref, cycle)
         per = self.known.by_ref[ref][as_of]
         entries = self.reader.entries(as_of, ref, list(per))
         status = self.known.worst(list(per.values()))
@@ -206,11 +219,20 @@ class _Builder:
             disagreement=len(set(per.values())) > 1,
         )
 
-    def _consolidated(self, entries: tuple[Entry, ...], status: str) -> dict[str, Any]:
+    def _never(self, ref: str, cycle: str) -> Standing:
+        """No status ever: the latest notes anyone left on it, if any, are still shown."""
+        cycles = [c for c in self.known.entered.get(ref, {}) if c <= cycle]
+        if not cycles:
+            return Standing(ref, cycle, "never")
+        latest = max(cycles)
+        entries = self.reader.entries(latest, ref, self.known.entered[ref][latest])
+        return Standing(ref, cycle, "never", entries=entries, values=self._consolidated(entries, None))
+
+    def _consolidated(self, entries: tuple[Entry, ...], status: str | None) -> dict[str, Any]:
         """The most severe entry's values; its blanks filled from the others (by name);
         text fields from several sponsors kept, each under the sponsor's name."""
         key = self.status_key or ""
-        worst = next(e for e in entries if e.values.get(key) == status)
+        worst = next((e for e in entries if e.values.get(key) == status), entries[0])
         values = dict(worst.values)
         for e in entries:
             for k, v in e.values.items():
@@ -230,4 +252,4 @@ def values_before(plan: Plan, ledger: Ledger, cycle: str) -> dict[str, dict[str,
     previous = ledger.previous_cycle(cycle)
     if not previous:
         return {}
-    return {ref: dict(s.values) for ref, s in picture(plan, ledger, previous).now.items() if s.source != "never"}
+    return {ref: dict(s.values) for ref, s in picture(plan, ledger, previous).now.items() if s.values}

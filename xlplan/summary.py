@@ -15,8 +15,8 @@ from typing import Any
 from xlplan.gaps import Gaps, expected_recipients, find_gaps
 from xlplan.ledger import Ledger
 from xlplan.look import BORDER, NAVY, WHITE
-from xlplan.standing import Picture, picture
 from xlplan.plan import Plan
+from xlplan.standing import Picture, picture
 from xlplan.text import markdown_text
 from xlplan.values import long_date
 
@@ -79,6 +79,7 @@ def summarise(
     group_key = template.plan.group_by
     key = template.plan.key
     pic = pic or picture(plan, ledger, cycle)
+    complete = template.summary.get("complete")
     groups = list(dict.fromkeys(str(i.get(group_key) or "") for i in plan.items))
     counts: dict[str, dict[str, int]] = {g: {} for g in groups}
     carried: dict[str, int] = {g: 0 for g in groups}
@@ -89,7 +90,7 @@ def summarise(
         status = standing.status or ""
         per = counts[group]
         per[status] = per.get(status, 0) + 1
-        carried[group] += standing.carried
+        carried[group] += standing.carried and standing.status != complete  # complete: not asked for again
         last = pic.last_status(item[key]) or ""
         previous_counts[last] = previous_counts.get(last, 0) + 1
     summary = Summary(

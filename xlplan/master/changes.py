@@ -15,7 +15,7 @@ from typing import Any
 
 from xlsxwriter.worksheet import Worksheet
 
-from xlplan.gaps import movement
+from xlplan.gaps import NOT_UPDATED, movement
 from xlplan.look import as_date
 from xlplan.master.context import Context
 from xlplan.master.sheets import (
@@ -87,11 +87,16 @@ def _change_sections(ctx: Context, styles: Styles) -> list[Section]:
     progress = Col(ctx.input_header(progress_key, "Progress"), w[6], editable=True)
     order, complete = ctx.status_order, ctx.complete
     moves: dict[str, list[list[Any]]] = {"worsened": [], "improved": []}
-    others = {"unchanged": 0, "new": 0}  # counted, not listed
+    others = {"unchanged": 0, "new": 0, NOT_UPDATED: 0}  # counted, not listed
     completed: list[list[Any]] = []
+    standings = ctx.picture.now
     for item in ctx.plan.items:
         ref = item[key]
         now, before = ctx.status_of(ref), ctx.last_status_of(ref)
+        standing = standings.get(ref)
+        if standing is not None and standing.carried:
+            others[NOT_UPDATED] += now != complete  # a completed action is not asked for again
+            continue  # nobody reported it this cycle: its status did not move
         move = movement(now, before, order)
         if move in others:
             others[move] += 1

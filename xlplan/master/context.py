@@ -25,6 +25,7 @@ from xlplan.gaps import Gaps
 from xlplan.ledger import CycleInfo, Ledger, ReturnRecord
 from xlplan.plan import Plan
 from xlplan.ratings import Ratings, distribution
+from xlplan.standing import Picture, picture
 from xlplan.summary import Summary, summarise
 from xlplan.template import Template
 
@@ -38,12 +39,13 @@ class Context:
     rendered_at: datetime
     previous_cycle: str | None
     previous_info: CycleInfo | None  # the previous cycle's deadline, for "newly overdue"
-    current: dict[str, dict[str, Any]]  # ref -> this cycle's values
-    previous: dict[str, dict[str, Any]]  # ref -> last cycle's values
-    history: dict[str, dict[str, Any]]  # ref -> cycle -> status
+    current: Mapping[str, Mapping[str, Any]]  # ref -> its values now: reported this cycle, or carried forward
+    previous: Mapping[str, Mapping[str, Any]]  # ref -> its values at the last cycle
+    history: Mapping[str, Mapping[str, Any]]  # ref -> cycle -> the status reported that cycle
     cycles: list[str]  # every cycle up to and including this one, in order
     feedback: dict[tuple[str, str], dict[str, Any]]  # (recipient, group) -> field -> text
     returns: list[ReturnRecord]
+    picture: Picture  # each item's standing: where its values come from, who said what
     ratings: Ratings | None = None  # a `distribution` summary: many respondents rate each item
     # The gaps, and summary.summarise() of them (the counts the report and the email show
     # too). None in a context sent to a worker before the gaps were found.
@@ -183,60 +185,41 @@ class Context:
         return per_cycle[max(earlier)] if earlier else None
 
     def cycles_at(self, ref: str, statuses: Sequence[str]) -> int:
-        """Consecutive cycles, up to and including this one, reported at one of `statuses`."""
+        """Consecutive cycles, up to and including this one, at one of `statuses`: a cycle
+        nobody reported it in keeps the status it last had (carried forward)."""
         per_cycle = self.history.get(ref) or {}
-        count = 0
-        for cycle in reversed(self.cycles):
-            if per_cycle.get(cycle) not in statuses:
-                break
-            count += 1
+        count, standing = 0, None
+        for cycle in self.cycles:
+            standing = per_cycle.get(cycle) or standing
+            count = count + 1 if standing in statuses else 0
         return count
 
 
 def gather(plan: Plan, ledger: Ledger, cycle: str) -> Context:
-    """What the sheets show, read from the ledger; the gaps are added by `Context.with_gaps`."""
+    """What the sheets show, read from the ledger; the gaps are added by `Context.with_gaps`.
+
+    Values, statuses and trend come from each item's standing (`standing.picture`), as the
+    gaps, the summary, the report and the email do: carried forward where nobody reported
+    this cycle, joint sponsors consolidated, whatever the files were called."""
     template = plan.template
-    sheet = template.rows_sheet.name
-    status_key = template.status_column
-    previous_cycle = ledger.previous_cycle(cycle)
-    current = ledger.latest_by_ref(cycle, sheet)
-    previous = ledger.latest_before(cycle, sheet)
-    history = ledger.history(sheet, status_key) if status_key else {}
-    if status_key:
-        # Trend shows this cycle and the last as Current status and Gaps do, even where
-        # joint sponsors disagree and history() would pick the other one.
-        _overlay(history, cycle, current, status_key)
-        if previous_cycle:
-            _overlay(history, previous_cycle, previous, status_key)
+    pic = picture(plan, ledger, cycle)
     groups = template.groups_sheet
     return Context(
         plan=plan,
         cycle=cycle,
         rendered_at=_now(),
-        previous_cycle=previous_cycle,
-        previous_info=ledger.cycle(previous_cycle) if previous_cycle else None,
-        current=current,
-        previous=previous,
-        history=history,
-        cycles=_cycles_up_to(cycle, ledger.cycles(), history),
+        previous_cycle=pic.previous_cycle,
+        previous_info=ledger.cycle(pic.previous_cycle) if pic.previous_cycle else None,
+        current={ref: s.values for ref, s in pic.now.items() if s.values},
+        previous={ref: s.values for ref, s in pic.before.items() if s.values},
+        history=pic.trend,
+        cycles=list(pic.cycles),
         feedback=ledger.entries(cycle, groups.name) if groups else {},
         returns=ledger.returns(),
+        picture=pic,
         ratings=distribution(plan, ledger, cycle) if template.distribution else None,
     )
 
 
-def _overlay(history: dict[str, dict[str, Any]], cycle: str, values: dict[str, dict[str, Any]], key: str) -> None:
-    for ref, fields in values.items():
-        history.setdefault(ref, {})[cycle] = fields.get(key)
-
-
 def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
-
-
-def _cycles_up_to(cycle: str, recorded: list[str], history: dict[str, dict[str, Any]]) -> list[str]:
-    seen = set(recorded)
-    seen.add(cycle)
-    for per_cycle in history.values():
-        seen.update(per_cycle)
-    return sorted(c for c in seen if c <= cycle)

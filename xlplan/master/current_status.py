@@ -13,7 +13,7 @@ from typing import Any
 
 from xlsxwriter.worksheet import Worksheet
 
-from xlplan.gaps import movement
+from xlplan.gaps import NOT_UPDATED, movement
 from xlplan.master.context import Context
 from xlplan.master.sheets import (
     HEADER_ROW,
@@ -33,6 +33,7 @@ from xlplan.master.sheets import (
     write_titles,
 )
 from xlplan.sheetxml import SheetData
+from xlplan.standing import Standing
 from xlplan.template import Column
 
 
@@ -57,6 +58,7 @@ def _status_cols(ctx: Context, styles: Styles) -> tuple[list[Col], list[str], li
             movement_col(styles, 11),
         ]
     cols.append(Col("Updated", 9, by_value={"no": styles.flag}))
+    cols.append(Col("Status from", 30))
     return cols, plan_keys, inputs
 
 
@@ -86,25 +88,34 @@ def write_current_status(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     key, status_key, order = ctx.template.plan.key, ctx.status_key, ctx.status_order
     blank_inputs: list[Any] = [None] * len(input_keys)
     row = HEADER_ROW
+    standings = ctx.picture.now
     for item in _items_built_here(data, ctx, len(cols)):
         row += 1
         ref = item[key]
         now = ctx.current.get(ref)
+        standing = standings.get(ref)
+        # Carried forward: last reported values shown, marked not updated (`Status from` says since when).
+        updated = "yes" if standing is None or standing.reported else "no"
         values = [item.get(k) for k in plan_keys]
+        values += blank_inputs if now is None else [now.get(k) for k in input_keys]
         if status_key:
             last = (ctx.previous.get(ref) or {}).get(status_key)
-            if now is None:
-                values += [*blank_inputs, last, "", "no"]
-            else:
-                status = now.get(status_key)
-                values += [now.get(k) for k in input_keys]
-                values += [last, movement(status, last, order) if status else "", "yes"]
-        else:
-            values += [*blank_inputs, "no"] if now is None else [*(now.get(k) for k in input_keys), "yes"]
+            status = now.get(status_key) if now else None
+            move = movement(status, last, order) if status and updated == "yes" else NOT_UPDATED if status else ""
+            values += [last, move]
+        values += [updated, _provenance(standing, status_key)]
         write_row(data, row, writers, values, wrapped)
     finish_table(ws, cols, HEADER_ROW + len(ctx.plan.items))
     setup_pages(ws, ctx)
     return ws
+
+
+def _provenance(standing: Standing | None, status_key: str | None) -> str:
+    """Where the row's values come from: who reported them, or since when they are carried."""
+    if standing is None:
+        return ""
+    disagree = standing.entry_statuses(status_key) if standing.disagreement else ""
+    return f"{standing.note} ({disagree})" if disagree else standing.note
 
 
 def write_trend(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:

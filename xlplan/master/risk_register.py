@@ -54,6 +54,7 @@ def _risk_cols(ctx: Context, styles: Styles) -> tuple[list[Col], list[str], list
     ]
     cols += [Col(c.header, 12, "date", editable=True) for c in dated]
     cols += [Col(c.header, 40 if i == 0 else 32, editable=True) for i, c in enumerate(texts)]
+    cols.append(Col("Status from", 24))  # reported this cycle, or carried forward since when
     return cols, plan_keys, [c.key for c in dated + texts]
 
 
@@ -71,8 +72,9 @@ def write_risk_register(book: Book, styles: Styles, ctx: Context) -> Worksheet |
         data,
         styles,
         ctx,
-        f"{ctx.items_label} at {attention} this cycle, worst first, then longest at {attention} "
-        f"(consecutive cycles up to this one). Notes over {TEXT_LIMIT} characters are cut (…).",
+        f"{ctx.items_label} at {attention}, worst first, then longest at {attention} "
+        f"(consecutive cycles up to this one). One not updated this cycle stays here at its last "
+        f"reported status until someone reports it otherwise. Notes over {TEXT_LIMIT} characters are cut (…).",
     )
     cols, plan_keys, input_keys = _risk_cols(ctx, styles)
     write_header(ws, data, styles, HEADER_ROW, cols)
@@ -89,6 +91,8 @@ def write_risk_register(book: Book, styles: Styles, ctx: Context) -> Worksheet |
         values += [item.get(k) for k in plan_keys]
         values += [gap.status, cycles, gap.movement, gap.last_status]
         values += [now.get(k) for k in input_keys]
+        standing = ctx.picture.now.get(gap.ref)
+        values.append(standing.note if standing else "")
         found.append((order.get(gap.status or "", len(order)), -cycles, values))
     found.sort(key=lambda f: (f[0], f[1]))  # stable: plan order within
     row = write_rows(data, styles, HEADER_ROW + 1, cols, [values for *_, values in found])
