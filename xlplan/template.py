@@ -423,7 +423,9 @@ def _locked_rows(raw: dict[str, Any], name: str, columns: list[Column]) -> Locke
     for key, values in spec["when"].items():
         col = by_key.get(key)
         if col is None or col.editable:
-            raise ValueError(f"{where}: {key!r} is not a plan column shown on this sheet (nor last cycle's value of one)")
+            raise ValueError(
+                f"{where}: {key!r} is not a plan column shown on this sheet (nor last cycle's value of one)"
+            )
         values = values if isinstance(values, list) else [values]
         when[key] = tuple(str(v) for v in values)
     return LockedRows(when=when, note=str(spec.get("note", "")), severity=severity)
