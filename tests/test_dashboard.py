@@ -419,3 +419,20 @@ def test_master_of_a_self_evaluation(tmp_path: Path) -> None:
 def expected_recipients_of(plan: Plan) -> list[str]:
     with Ledger(plan.folder.ledger_file) as ledger:
         return expected_recipients(plan, ledger, "2019-05")
+
+
+def test_the_demo_keeps_a_silent_sponsors_risks_and_never_calls_completed_work_overdue(demo: Path) -> None:
+    """Deborah Gillespie sent nothing for 2023-Q3 and Charlene Elliot's return is quarantined:
+    their Red and Amber actions stay on the Risk register, marked not updated; BA5.01, BA5.05
+    and BA6.04, complete (Blue) in 2023-Q2, are never overdue."""
+    book = openpyxl.load_workbook(demo / "master-tracker.xlsx")
+    register = {r["Ref"]: r for r in _table(book["Risk register"])}
+    for ref, status in {"BA5.04": "Red", "BA5.02": "Amber", "BA5.07": "Amber", "BA6.02": "Amber"}.items():
+        assert register[ref]["RAG status"] == status, ref
+        assert register[ref]["Movement"] == "not updated", ref
+        assert register[ref]["Status from"] == f"not updated: last reported {status} in 2023-Q2 (1 cycle ago)"
+    gaps = " ".join(str(v) for row in book["Gaps"].iter_rows(values_only=True) for v in row if v is not None)
+    overdue = gaps.split("past their due date")[1].split("at Red or Amber")[0]
+    for ref in ("BA5.01", "BA5.05", "BA6.04"):
+        assert ref not in overdue, ref
+        assert {r["Ref"]: r for r in _table(book["Current status"])}[ref]["RAG status"] == "Blue"

@@ -170,6 +170,7 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
         ("No update this cycle", gaps.no_update),
         ("No status given", gaps.no_status),
         ("Status contradicts the measure", gaps.contradictions),
+        ("Joint sponsors disagree (the most severe status is shown)", gaps.disagreements),
     ]
     for title, items in lines:
         if items:

@@ -190,6 +190,9 @@ def to_markdown(s: Summary) -> str:
         refs = ", ".join(esc(g.ref) for g in s.gaps.overdue[:LISTED])
         more = f" and {len(s.gaps.overdue) - LISTED} more" if len(s.gaps.overdue) > LISTED else ""
         lines += ["", f"Overdue actions: {refs}{more}."]
+    if s.gaps and s.gaps.disagreements:
+        said = "; ".join(f"{esc(g.ref)} ({esc(g.detail)})" for g in s.gaps.disagreements[:LISTED])
+        lines += ["", f"Joint sponsors who disagree (the most severe status is shown): {said}."]
     return "\n".join(lines) + "\n"
 
 
@@ -230,10 +233,11 @@ def to_html(s: Summary, *, standalone: bool = True) -> str:
             (
                 gaps.attention,
                 "Risk register",
-                lambda g: f"{e(g.ref)} is {e(g.status or '')} ({e(g.movement)}): {e(g.action)}",
+                lambda g: f"{e(g.ref)} is {e(g.status or '')} ({e(g.detail or g.movement)}): {e(g.action)}",
             ),
             (gaps.overdue, "Gaps", lambda g: f"{e(g.ref)} is overdue (due {e(g.due)}): {e(g.action)}"),
             (gaps.contradictions, "Gaps", lambda g: f"{e(g.ref)}: status {e(g.status or '')} but {e(g.detail)}"),
+            (gaps.disagreements, "Gaps", lambda g: f"{e(g.ref)}: joint sponsors disagree ({e(g.detail)})"),
         )
         for found, sheet, line in sections:
             items += [line(item) for item in found[:LISTED]]

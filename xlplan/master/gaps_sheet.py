@@ -73,6 +73,11 @@ def _gap_sections(ctx: Context, styles: Styles) -> list[tuple[str, list[Col], li
             rows(gaps.attention, "status", "last_status", "movement"),
         ),
         (
+            f"Joint {ctx.recipient_label.lower()}s who disagree",
+            [*base, Col(f"{status} shown", w[3], by_value=colours), Col("What each reported", w[4] + w[5])],
+            rows(gaps.disagreements, "status", "detail"),
+        ),
+        (
             f"{status} contradicted by the figures",
             [*base, status_col, Col("Detail", w[4] + w[5])],
             rows(gaps.contradictions, "status", "detail"),
