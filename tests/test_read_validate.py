@@ -717,3 +717,21 @@ def test_issues_stay_with_their_own_file_when_returns_share_refs(env: Env) -> No
     assert helen_out.status == "merged"
     assert [(i.code, i.where) for i in helen_out.report.warnings] == [("required_when", "Actions!J6")]
     assert {who for who, _ in env.entries()} == {ALLEN, HELEN}
+
+
+def test_a_blank_status_is_named_in_the_chase_with_nothing_attached(env: Env) -> None:
+    from xlplan.mail import chase_drafts
+
+    env.fill(HELEN, helen(BA1_03={"rag": None, "progress": "Survey delayed a month"}))
+    assert only(env.collect()).status == "merged"
+    drafts = dict(chase_drafts(env.plan, CYCLE, TODAY))
+    assert set(drafts) == {HELEN, SHARON, ALLEN}  # Sharon and Allen sent nothing
+    helen_msg = drafts[HELEN]
+    assert helen_msg["Subject"] == f"Test Strategic Plan: statuses missing from your {CYCLE} return"
+    assert not list(helen_msg.iter_attachments())  # a new return would replace the one merged
+    body = helen_msg.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "- BA1.03 @Deliver the Your Voice community survey every year: never reported" in text
+    assert "BA1.01" not in text
+    assert list(drafts[SHARON].iter_attachments())  # a missing return: the workbook again

@@ -22,7 +22,7 @@ from xlplan.errors import XlplanError
 from xlplan.files import atomic_path, safe_filename
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan
-from xlplan.summary import Summary, deadline_words, summarise, to_html, to_text
+from xlplan.summary import RecipientState, Summary, deadline_words, summarise, to_html, to_text
 from xlplan.values import long_date
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -89,13 +89,18 @@ def chase_message(
     sender: str,
     officer: str,
     problems: list[str],
-    attachment: Path,
+    attachment: Path | None,
     quarantined: bool,
+    blanks: bool = False,
 ) -> EmailMessage:
+    """A chaser: a return missing, quarantined (`quarantined`), or merged with statuses left
+    blank (`blanks`: nothing attached, as a new return would replace the one merged)."""
     when = long_date(summary.deadline)
     subject = (
         f"{summary.plan_title}: your {summary.cycle} return needs corrections"
         if quarantined
+        else f"{summary.plan_title}: statuses missing from your {summary.cycle} return"
+        if blanks
         else f"{summary.plan_title}: your {summary.cycle} return is due {when}"
     )
     msg = _base(sender, [formataddr((recipient, email))], subject)
@@ -104,6 +109,12 @@ def chase_message(
         lead = (
             "Thank you for your return. It could not be merged yet because of the points below. "
             "The attached copy keeps your entries and marks each cell to fix: please correct it and send it back."
+        )
+    elif blanks:
+        lead = (
+            "Thank you for your return, which has been merged. The actions below have no RAG status this "
+            "cycle, so the SPG will see their last status, marked as not updated. If you can, reply with "
+            "their status by " + when + "."
         )
     else:
         lead = (
@@ -118,7 +129,8 @@ def chase_message(
         f"<p>{html.escape(lead)}</p><ul>{items}</ul><p>Thank you,<br>{html.escape(officer)}</p></body></html>",
         subtype="html",
     )
-    attach_workbook(msg, attachment)
+    if attachment is not None:
+        attach_workbook(msg, attachment)
     return msg
 
 
@@ -241,6 +253,11 @@ def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMe
         issued = ledger.issued(cycle)
         returns = ledger.returns(cycle)
     for state in summary.recipients:
+        if state.state == "merged":
+            blank = _blank_statuses(plan, summary, state.recipient)
+            if blank:
+                out.append((state.recipient, _blanks_message(summary, state, blank, sender, officer)))
+            continue
         if state.state not in ("missing", "quarantined"):
             continue
         quarantined = state.state == "quarantined"
@@ -271,6 +288,27 @@ def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMe
         )
         out.append((state.recipient, msg))
     return out
+
+
+def _blank_statuses(plan: Plan, summary: Summary, who: str) -> list[str]:
+    """What the SPG will be told of each of `who`'s actions left without a status this cycle."""
+    mine = {item[plan.template.plan.key] for item in plan.items_for(who)}
+    gaps = summary.gaps.no_status if summary.gaps else []
+    return [f"{g.ref} {g.action}: {g.detail}" for g in gaps if g.ref in mine]
+
+
+def _blanks_message(summary: Summary, state: RecipientState, blank: list[str], sender: str, officer: str) -> EmailMessage:
+    return chase_message(
+        summary,
+        state.recipient,
+        state.email,
+        sender=sender,
+        officer=officer,
+        problems=blank,
+        attachment=None,
+        quarantined=False,
+        blanks=True,
+    )
 
 
 def _chase_attachment(
