@@ -70,3 +70,22 @@ def test_returns_export_lists_the_archived_file(collected: Path) -> None:
     assert record["file"] == "helen.xlsx" and record["outcome"] == "merged" and record["issues"] == []
     archived = collected / record["archived"]
     assert archived.is_file() and archived.name.startswith(record["sha256"])
+
+
+def test_standing_export_is_the_picture_the_spg_saw(built_demo: Path) -> None:
+    """One row per action and cycle: reported, carried forward (with since when) or never."""
+    result = CliRunner().invoke(main, ["--plan", str(built_demo), "export", "standing", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {(r["cycle"], r["ref"]): r for r in json.loads(result.stdout)}
+    assert len(rows) == 2 * 42  # two cycles of the sample's 42 actions
+    silent = rows[("2023-Q3", "BA5.04")]  # Deborah Gillespie sent nothing for 2023-Q3
+    assert (silent["status"], silent["source"], silent["as_of"], silent["cycles_without_update"]) == (
+        "Red",
+        "carried",
+        "2023-Q2",
+        1,
+    )
+    assert silent["note"] == "not updated: last reported Red in 2023-Q2 (1 cycle ago)"
+    joint = rows[("2023-Q3", "BA3.02")]  # Big Action 3 is joint; both sponsors reported
+    assert joint["source"] == "reported" and joint["reported_by"] == "Allen Stevenson; Sharon McAlees"
+    assert rows[("2023-Q2", "BA5.04")]["source"] == "reported"

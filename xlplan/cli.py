@@ -480,7 +480,7 @@ def cycles_remove(ctx: click.Context, cycle: str) -> None:
 
 
 @main.command()
-@click.argument("table", type=click.Choice(["entries", "audit", "returns"]))
+@click.argument("table", type=click.Choice(["entries", "audit", "returns", "standing"]))
 @click.option("--cycle", help="Only this cycle (default: every cycle).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option(
@@ -489,17 +489,21 @@ def cycles_remove(ctx: click.Context, cycle: str) -> None:
 @click.pass_context
 @reports_errors
 def export(ctx: click.Context, table: str, cycle: str | None, fmt: str, output: Path | None) -> None:
-    """Export the ledger's full history: every value (entries), every change (audit) or every return.
+    """Export the ledger's full history: every value (entries), every change (audit), every
+    return, or where each action stood at each cycle as the SPG saw it (standing: reported,
+    carried forward or never, who reported it, whether joint sponsors disagreed).
 
     CSV opens safely in Excel: UTF-8, and text that looks like a formula is kept as text.
     """
     from xlplan import export as ex
     from xlplan.files import atomic_path
     from xlplan.ledger import Ledger
+    from xlplan.plan import load_plan
 
     folder = _folder(ctx)
+    plan = load_plan(folder) if table == "standing" else None
     with Ledger(folder.ledger_file) as ledger:
-        records = ex.rows(ledger, table, cycle)
+        records = ex.rows(ledger, table, cycle, plan)
     text = ex.to_csv(records) if fmt == "csv" else ex.to_json(records)
     if output is None:
         click.echo(text.removeprefix("\ufeff"), nl=False)

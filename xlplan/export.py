@@ -14,15 +14,22 @@ import json
 from typing import Any
 
 from xlplan.ledger import EntryRecord, Ledger
+from xlplan.plan import Plan
+from xlplan.standing import Standing, picture
 
-TABLES = ("entries", "audit", "returns")
+TABLES = ("entries", "audit", "returns", "standing")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def rows(ledger: Ledger, table: str, cycle: str | None = None) -> list[dict[str, Any]]:
-    """The records of one ledger table (of one cycle, or all), in the order they were written."""
+def rows(ledger: Ledger, table: str, cycle: str | None = None, plan: Plan | None = None) -> list[dict[str, Any]]:
+    """The records of one ledger table (of one cycle, or all), in the order they were written;
+    `standing` (which needs the `plan`): where each item stood at each cycle, as the SPG saw it."""
     if table not in TABLES:
         raise ValueError(table)
+    if table == "standing":
+        if plan is None:
+            raise ValueError("the standing table needs the plan")
+        return _standings(plan, ledger, cycle)
     if table == "audit":  # one record per changed field
         return [a.as_dict() for a in ledger.audit(cycle)]
     if table == "returns":
@@ -35,6 +42,24 @@ def _entry(e: EntryRecord, name: str, value: Any) -> dict[str, Any]:
     return {
         "cycle": e.cycle, "recipient": e.recipient, "sheet": e.sheet, "ref": e.ref,
         "field": name, "value": value, "return_sha": e.return_sha, "merged_at": e.merged_at,
+    }  # fmt: skip
+
+
+def _standings(plan: Plan, ledger: Ledger, cycle: str | None) -> list[dict[str, Any]]:
+    cycles = [cycle] if cycle else ledger.cycles()
+    status_key = plan.template.status_column
+    out = []
+    for c in cycles:
+        for s in picture(plan, ledger, c).now.values():
+            out.append(_standing(s, status_key))
+    return out
+
+
+def _standing(s: Standing, status_key: str | None) -> dict[str, Any]:
+    return {
+        "cycle": s.cycle, "ref": s.ref, "status": s.status, "source": s.source, "as_of": s.as_of,
+        "cycles_without_update": s.cycles_without_update, "reported_by": "; ".join(s.reporters),
+        "disagreement": s.disagreement, "statuses": s.entry_statuses(status_key), "note": s.note,
     }  # fmt: skip
 
 
