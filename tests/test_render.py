@@ -305,7 +305,7 @@ def test_gaps_names_the_missing_sponsor(master: openpyxl.Workbook) -> None:
     headings = [r[0] for r in cells if r[0] and "(" in str(r[0]) and r[0].endswith(")")]
     assert len(headings) == 7  # the seventh: joint sponsors who disagree
     assert headings[0] == "Returns not received (deadline 15/09/2025) (1)"
-    assert headings[-1] == "Joint sponsors who disagree (0)"
+    assert "Joint sponsors who disagree (0)" in headings
     assert ["Allen Stevenson", "allen.stevenson@example.org", "missing", "5 days overdue"] in [r[:4] for r in cells]
     no_update = next(r for r in cells if r[0] == "BA4.01")
     assert no_update[2] == "Allen Stevenson"
