@@ -220,7 +220,9 @@ def expected(key: str, written: Any, choices: Any) -> tuple[bool, Any]:
     if isinstance(written, Serial):  # beyond any date: refused in a date column, anything elsewhere
         return (written.value < 61, EITHER) if key == "revised_due" else (True, EITHER)
     if isinstance(written, str):
-        written = CONTROL.sub("", written)
+        # openpyxl stores a CR as it is, and XML parsing turns CR LF and a lone CR into LF
+        # (XML 1.0, 2.11 End-of-Line Handling): the file holds LF, as Excel would show it.
+        written = CONTROL.sub("", written).replace("\r\n", "\n").replace("\r", "\n")
     if written is None or (isinstance(written, str) and not written.strip()):
         return True, None
     if key in ("progress", "comments"):
