@@ -253,10 +253,10 @@ def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMe
         issued = ledger.issued(cycle)
         returns = ledger.returns(cycle)
     for state in summary.recipients:
-        if state.state == "merged":
-            blank = _blank_statuses(plan, summary, state.recipient)
-            if blank:
-                out.append((state.recipient, _blanks_message(summary, state, blank, sender, officer)))
+        if state.state == "merged":  # statuses left blank: nothing attached (a new return would replace it)
+            problems = _blank_statuses(plan, summary, state.recipient)
+            if problems:
+                out.append((state.recipient, _chaser(summary, state, sender, officer, problems, None, blanks=True)))
             continue
         if state.state not in ("missing", "quarantined"):
             continue
@@ -276,17 +276,7 @@ def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMe
             problems = [
                 f"Your return covers {n} action{'s' if n != 1 else ''}: please give progress and a RAG status for each."
             ]
-        msg = chase_message(
-            summary,
-            state.recipient,
-            state.email,
-            sender=sender,
-            officer=officer,
-            problems=problems,
-            attachment=attachment,
-            quarantined=quarantined,
-        )
-        out.append((state.recipient, msg))
+        out.append((state.recipient, _chaser(summary, state, sender, officer, problems, attachment, quarantined)))
     return out
 
 
@@ -297,17 +287,27 @@ def _blank_statuses(plan: Plan, summary: Summary, who: str) -> list[str]:
     return [f"{g.ref} {g.action}: {g.detail}" for g in gaps if g.ref in mine]
 
 
-def _blanks_message(summary: Summary, state: RecipientState, blank: list[str], sender: str, officer: str) -> EmailMessage:
+def _chaser(
+    summary: Summary,
+    state: RecipientState,
+    sender: str,
+    officer: str,
+    problems: list[str],
+    attachment: Path | None,
+    quarantined: bool = False,
+    *,
+    blanks: bool = False,
+) -> EmailMessage:
     return chase_message(
         summary,
         state.recipient,
         state.email,
         sender=sender,
         officer=officer,
-        problems=blank,
-        attachment=None,
-        quarantined=False,
-        blanks=True,
+        problems=problems,
+        attachment=attachment,
+        quarantined=quarantined,
+        blanks=blanks,
     )
 
 
