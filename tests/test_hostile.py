@@ -589,14 +589,17 @@ def test_date_before_1900_is_refused(run: Run, tmp_path: Path) -> None:
     assert [(i.code, i.cell) for i in report.errors] == [("bad-date", "M5")]
 
 
-def test_feedback_text_over_the_cell_limit_is_refused(run: Run, tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["y" * 40_000, "🎉" * 20_000], ids=["letters", "emoji"])
+def test_feedback_text_over_the_cell_limit_is_refused(run: Run, tmp_path: Path, text: str) -> None:
+    """20,000 emoji are 40,000 characters as Excel counts them (UTF-16 units)."""
     from corpus import inline, set_cell, sheet_part
 
     data = run.corpus.filled(GOOD)
     part = sheet_part(data, "Feedback")
-    data = rezip(data, {part: lambda x: set_cell(x, "B5", inline("y" * 40_000), t=b"inlineStr")})
+    data = rezip(data, {part: lambda x: set_cell(x, "B5", inline(text), t=b"inlineStr")})
     report = judge(run.corpus, data, tmp_path)
     assert [(i.code, i.where) for i in report.errors] == [("too-long", "Feedback!B5")]
+    assert "is 40,000 characters; the limit is 32,767." in report.errors[0].message
 
 
 KILL = """

@@ -313,6 +313,39 @@ def test_status_far_from_any_choice_gets_no_suggestion(env: Env) -> None:
 # --- every error -------------------------------------------------------------------
 
 
+# Progress's max_length is 32,767: the length Excel's validation allows, as Excel counts
+# (LEN, and its cell limit): in UTF-16 units, so an emoji counts 2 (pitfall 17).
+@pytest.mark.parametrize(
+    ("progress", "units"),
+    [
+        ("x" * 32_767, None),
+        ("😀" * 16_383 + "x", None),  # 16,384 characters, 32,767 units: at the limit
+        ("😀" * 16_384, 32_768),  # one unit over
+        ("😀" * 20_000, 40_000),  # as long as 40,000 letters to Excel
+        ("x" * 40_000, 40_000),
+    ],
+    ids=["32767-letters", "32767-units-with-emoji", "32768-units-of-emoji", "20000-emoji", "40000-letters"],
+)
+def test_text_length_is_counted_as_excel_counts(env: Env, progress: str, units: int | None) -> None:
+    from corpus import inline, rezip, set_cell, sheet_part
+
+    path = env.fill(HELEN)
+    data = path.read_bytes()
+    # In the sheet's XML, as a client other than Excel may store it (openpyxl cuts text at 32,767 characters).
+    change = {sheet_part(data, "Actions"): lambda x: set_cell(x, "J7", inline(progress), t=b"inlineStr")}
+    path.write_bytes(rezip(data, change))
+    out = only(env.collect())
+    if units is None:
+        assert_merged_clean(out)
+        return
+    assert out.status == "quarantined", describe(out)
+    issue = one(out, "too-long")
+    assert issue.where == "Actions!J7"
+    assert issue.message == (
+        f"BA1.03: Progress this period is {units:,} characters; the limit is 32,767. Please shorten it."
+    )
+
+
 @pytest.mark.parametrize("rag", ["Red", "Amber"])
 @pytest.mark.parametrize("progress", [None, "   "])
 def test_red_or_amber_without_progress_is_an_error(env: Env, rag: str, progress: str | None) -> None:

@@ -676,3 +676,19 @@ def test_malformed_new_declarations_are_named(change: Callable[[dict[str, Any]],
     with pytest.raises(TemplateError) as err:
         parse_template(yaml.safe_dump(raw), "x.yaml")
     assert words in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["y" * 40_000, "🎉" * 20_000], ids=["letters", "emoji"])
+def test_collated_text_is_cut_as_excel_counts(text: str) -> None:
+    """The collated comments are cut under Excel's cell limit counted in UTF-16 units: 20,000
+    emoji are 40,000 to Excel, and a cut never splits one in two."""
+    from xlplan.ratings import MAX_CELL, _collated_text
+    from xlplan.sheetxml import fits
+
+    cut = _collated_text([("Respondent", text)])
+    assert cut.endswith(" ... (truncated)")
+    assert fits(cut, MAX_CELL)
+    assert not fits(cut + "y" * 25, MAX_CELL)  # cut near the limit, not far below it
+    assert "\ufffd" not in cut and cut.encode("utf-8")  # no half of a surrogate pair
+    short = "🎉" * 15_000  # 15,000 characters, 30,000 units: whole
+    assert _collated_text([("Respondent", short)]) == "Respondent: " + short

@@ -158,6 +158,7 @@ def wrapped_height(values: Sequence[Any], wrapped: Sequence[Wrapped]) -> float |
 FIRST_SERIAL_DAY = date(1900, 3, 1)  # before it, Excel's serials are off by its 29/02/1900
 LAST_DAY = date.max  # 31/12/9999, Excel's last day too
 _EPOCH = EXCEL_EPOCH.toordinal()
+LAST_SERIAL = LAST_DAY.toordinal() - _EPOCH  # 2,958,465: no date cell holds a number beyond it
 
 
 def excel_serial(day: date) -> int | None:

@@ -48,11 +48,12 @@ from xlplan.look import (
     row_height,
 )
 from xlplan.plan import Plan
+from xlplan.sheetxml import cut, fits
 from xlplan.template import DistributionSummary, Template
 from xlplan.text import markdown_text
 from xlplan.values import clean_text
 
-MAX_CELL = 32_000  # Excel's limit is 32,767 characters
+MAX_CELL = 32_000  # a margin under Excel's 32,767 a cell, counted as Excel counts (sheetxml.fits)
 ONE_LINE = 16.5  # the height row_height leaves to the default: these rows are always set
 
 
@@ -370,7 +371,7 @@ def _returns_line(r: Ratings) -> str:
 
 def _collated_text(entries: list[tuple[str, str]]) -> str:
     body = "\n\n".join(f"{who}: {text}" for who, text in entries)
-    return body if len(body) <= MAX_CELL else body[: MAX_CELL - 20] + " ... (truncated)"
+    return body if fits(body, MAX_CELL) else cut(body, MAX_CELL - 20) + " ... (truncated)"
 
 
 # --- text, Markdown and HTML for `xlplan report` -------------------------------------

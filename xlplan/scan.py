@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import unescape
 
+from xlplan.look import LAST_SERIAL
 from xlplan.ooxml import sheet_parts
 from xlplan.sniff import sniff
 from xlplan.values import column_letter
@@ -228,9 +229,6 @@ def _unescape(raw: bytes) -> str:
     return unescape(raw.decode("utf-8", "replace"))
 
 
-_DATE_LIMIT = 2958465  # 31/12/9999: no date cell holds a number beyond it, either way
-
-
 def odd_xlsx_numbers(archive: zipfile.ZipFile, part: str) -> list[str]:
     """Cells holding numbers beyond any date (slow path, used only after the reader failed)."""
     found = []
@@ -243,7 +241,7 @@ def odd_xlsx_numbers(archive: zipfile.ZipFile, part: str) -> list[str]:
             number = float(value.group(1)) if value else 0.0
         except ValueError:
             continue
-        if abs(number) > _DATE_LIMIT:
+        if abs(number) > LAST_SERIAL:  # beyond any date, either way
             found.append(f"{letters}{row}")
     return found
 

@@ -8,6 +8,7 @@ rule kind being generic code that any template can use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,6 +18,7 @@ import pandera.pandas as pa
 
 from xlplan.codes import Code
 from xlplan.template import Rule, Template, folded
+from xlplan.values import excel_length
 
 AS_OF = "__as_of__"  # the cycle's reference date, added as a column for date rules
 
@@ -38,6 +40,24 @@ def check_code(check: str) -> Code:
     if check == "not_nullable":  # Pandera's name for an empty cell in a column that is not nullable
         return Code.REQUIRED
     return next((code for start, code in _CHECK_CODES.items() if check.startswith(start)), Code.FAILED_CHECK)
+
+
+def _within(limit: int) -> Callable[[pd.Series], pd.Series]:
+    """A column check: each text at most `limit` long as Excel counts it (``excel_length``:
+    the template's max_length is the length validation Excel applies, in UTF-16 units, so
+    20,000 emoji are as long as 40,000 letters). Not text: failing, as Pandera's str_length."""
+
+    def check(series: pd.Series) -> pd.Series:
+        lengths = series.str.len()
+        # Only a text over half the limit in characters can be over it in UTF-16 units:
+        # Python counts those few again, the rest stay vectorised.
+        long = lengths > limit >> 1
+        if long.any():
+            lengths = lengths.copy()
+            lengths[long] = [excel_length(text) for text in series[long]]
+        return lengths <= limit
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -190,7 +210,7 @@ def build_schemas(template: Template) -> dict[str, tuple[pa.DataFrameSchema, dic
                 if col.choices:
                     checks.append(pa.Check.isin(list(template.choices[col.choices].names), name=CHOICE_CHECK))
                 if col.max_length:
-                    checks.append(pa.Check.str_length(max_value=col.max_length, name=LENGTH_CHECK))
+                    checks.append(pa.Check(_within(col.max_length), name=LENGTH_CHECK))
                 nullable = not col.required or spared
                 columns[col.key] = pa.Column(object, checks=checks, nullable=nullable, required=False)
         rules: dict[str, RuleCheck] = {}

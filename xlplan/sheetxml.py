@@ -26,6 +26,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 
 from xlplan.ooxml import sheet_parts
+from xlplan.values import excel_length
 from xlplan.zipwriter import Deflated, ZipWriter, deflate
 
 # xlsxwriter's options for a package that `pack` finishes: kept in memory, and text is
@@ -118,7 +119,7 @@ def xml_text(text: str, limit: int) -> str:
     """Text as OOXML stores it: cut to `limit` UTF-16 units (`fits`), &<> escaped, control
     characters as _xHHHH_ (as Excel does), and a literal "_x0041_" kept from reading back as "A"."""
     if len(text) > limit >> 1 and not fits(text, limit):
-        text = _cut(text, limit - 1) + "…"
+        text = cut(text, limit - 1) + "…"
     if text.isprintable() and "&" not in text and "<" not in text and ">" not in text and "_x" not in text:
         return text  # nearly every cell: four scans in C beat one regular expression
     if not _SPECIAL.search(text):
@@ -132,10 +133,10 @@ def fits(text: str, limit: int) -> bool:
     """Whether `text` is at most `limit` characters as Excel counts them: in UTF-16 units,
     so a character beyond the BMP (an emoji) counts 2. Excel repairs a file with a cell
     over 32,767 of them."""
-    return len(text) <= limit >> 1 or len(text.encode("utf-16-le", "surrogatepass")) >> 1 <= limit
+    return len(text) <= limit >> 1 or excel_length(text) <= limit  # at most 2 units a character
 
 
-def _cut(text: str, units: int) -> str:
+def cut(text: str, units: int) -> str:
     """The longest start of `text` of at most `units` UTF-16 units, never half a surrogate pair."""
     head = text.encode("utf-16-le", "surrogatepass")[: units * 2]
     if head and 0xD8 <= head[-1] <= 0xDB:  # a high surrogate whose low half was cut off

@@ -25,7 +25,15 @@ from xlplan.plan import Plan
 from xlplan.read import Return
 from xlplan.schema import build_schemas, check_code, columns_needed, frame
 from xlplan.template import Column, Template
-from xlplan.values import clean_text, column_letter, format_value, is_blank, parse_date, parse_number
+from xlplan.values import (
+    clean_text,
+    column_letter,
+    excel_length,
+    format_value,
+    is_blank,
+    parse_date,
+    parse_number,
+)
 
 _SCHEMAS: dict[tuple[str, int, str], Any] = {}
 
@@ -95,7 +103,7 @@ def _check_group_lengths(ret: Return, report: Report, template: Template, group:
         return
     for key, (value, cell) in fields.items():
         col = sheet.column(key)
-        size = len(clean_text(value))
+        size = excel_length(clean_text(value))  # as Excel counts: the limit is its length validation's
         if col is not None and col.max_length and size > col.max_length:
             report.error(
                 f"{group}: {col.header} is {size:,} characters; the limit is {col.max_length:,}. Please shorten it.",
@@ -402,7 +410,7 @@ def _schema_issue(
         report.error(f"{ref}: {header} is empty{allowed}.", code=Code.REQUIRED, **where)
     elif code is Code.TOO_LONG and col is not None:
         report.error(
-            f"{ref}: {header} is {len(str(value)):,} characters; the limit is {col.max_length or 32767:,}. Please shorten it.",
+            f"{ref}: {header} is {excel_length(str(value)):,} characters; the limit is {col.max_length or 32767:,}. Please shorten it.",
             code=Code.TOO_LONG,
             **where,
         )  # type: ignore[union-attr]

@@ -29,6 +29,12 @@ _DATE_FORMATS = (
 _NUMBER_TEXT = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?$")
 
 
+def excel_length(text: str) -> int:
+    """How long `text` is as Excel counts it (LEN, a cell's 32,767 limit, a length
+    validation): in UTF-16 units, so a character beyond the BMP (an emoji) counts 2."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) >> 1
+
+
 def is_blank(value: object) -> bool:
     if value is None:
         return True
