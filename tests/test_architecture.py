@@ -183,3 +183,27 @@ def test_library_never_imports_click() -> None:
                 if any(m == "click" or m.startswith("click.") for m in modules) and not getattr(node, "level", 0):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, f"click imported outside xlplan/cli.py: {', '.join(offenders)}"
+
+
+# --- the README's module table ------------------------------------------------------------
+
+_TABLE_ROW = re.compile(r"^\| `([^`]+)` \|(.+)\|$")
+
+
+def _readme_modules() -> dict[str, str]:
+    """The README's "For developers" table: file (relative to xlplan/) -> what it owns."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## For developers\n", 1)[1].split("\n## ", 1)[0]
+    table = section.split("| module | owns |", 1)[1].split("\n\n", 1)[0]
+    rows = [_TABLE_ROW.match(line) for line in table.splitlines()[2:]]  # past the header's rule
+    assert all(rows), "a row of the README's module table is not | `file` | owns |"
+    return {m.group(1): m.group(2).strip() for m in rows if m}
+
+
+def test_readme_module_table_lists_every_module_file() -> None:
+    """Every module under xlplan/ has a row saying what it owns, and every row names a file that exists."""
+    listed = _readme_modules()
+    files = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")}
+    assert sorted(files - set(listed)) == [], "modules missing from the README's 'For developers' table"
+    assert sorted(set(listed) - files) == [], "rows of the README's 'For developers' table name no file"
+    assert all(listed.values()), "a row of the README's module table says nothing"
