@@ -116,6 +116,7 @@ def make_plan_folder(
     actions: list[dict[str, Any]] | None = None,
     sponsors: list[Recipient] | None = None,
     settings: dict[str, str] | None = None,
+    decisions: list[dict[str, Any]] | None = None,
 ) -> PlanFolder:
     folder = PlanFolder(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -126,6 +127,7 @@ def make_plan_folder(
         settings or SETTINGS,
         SPONSORS if sponsors is None else sponsors,
         ACTIONS if actions is None else actions,
+        decisions=decisions,
     )
     return folder
 

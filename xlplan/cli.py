@@ -171,6 +171,11 @@ def generate(
     if note is not None and note.moved_to is not None:
         click.echo(str(note))
     click.echo(f"Return deadline: {long_date(result.deadline)}.")
+    if result.plan_changes:
+        click.echo(
+            f"The plan changed since it was last used: {len(result.plan_changes)} change(s) logged "
+            "(the master's Plan changes sheet; `xlplan export audit`)."
+        )
 
 
 @main.command()

@@ -23,9 +23,10 @@ from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.issues import Report
-from xlplan.ledger import CycleInfo, Ledger, ReturnRecord
+from xlplan.ledger import CycleInfo, Ledger, PlanChange, ReturnRecord
 from xlplan.merge import RECORDED, Outcome, Status, archive_bytes, archive_path, record
 from xlplan.plan import Plan
+from xlplan.plan_log import note_plan
 from xlplan.read import read_return
 from xlplan.sniff import MAX_FILE_BYTES
 from xlplan.standing import values_before
@@ -50,6 +51,7 @@ class Collected:
     dry_run: bool = False
     master_cycle: str | None = None  # the cycle the master written shows: always the current one
     other_cycles: dict[str, str] = field(default_factory=dict)  # cycle -> the command that collects its returns
+    plan_changes: list[PlanChange] = field(default_factory=list)  # logged since the plan was last recorded
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -74,6 +76,7 @@ class Collected:
             "feedback": [str(p) for p in self.feedback],
             "changed_values": self.changed_values,
             "other_cycles": self.other_cycles,
+            "plan_changes": len(self.plan_changes),
         }
 
 
@@ -173,6 +176,8 @@ def collect(
             settle()
             return result.gaps
 
+        # A changed plan (or a new SPG decision) is logged, and the master rendered again to show it.
+        result.plan_changes = note_plan(plan, ledger, "collect", cycle)
         # The master shows the current cycle even when this run filed a late return for an earlier one.
         shown = current_cycle(ledger) or cycle
         state = _master_out_of_date(plan, ledger, shown) if render else None

@@ -120,7 +120,16 @@ def print_collected(result: Collected, plan: Plan) -> None:
         f"Summary: {merged} merged, {bad} need attention, {result.count('unchanged') + result.count('duplicate')} already seen; "
         f"{result.changed_values} value(s) changed."
     )
+    if result.plan_changes:
+        out.print(_plan_changes_line(len(result.plan_changes)), markup=False, soft_wrap=True)
     _print_elsewhere(out, result)
+
+
+def _plan_changes_line(n: int) -> str:
+    return (
+        f"The plan changed since it was last used: {n} change(s) logged (the master's Plan changes sheet; "
+        "`xlplan export audit`)."
+    )
 
 
 def _print_elsewhere(out: Console, result: Collected) -> None:

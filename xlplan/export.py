@@ -1,6 +1,8 @@
 """The ledger's full history as CSV or JSON, for analysts and archives.
 
-The master tracker shows what the SPG reads; everything else (every value of every
+The audit lists every value a return changed, then every change to the plan itself (logged
+by generate and collect: no recipient, the file plan.xlsx, the sheet "plan: Actions" and
+the like; SPG decisions are "plan: Decisions" rows). The master tracker shows what the SPG reads; everything else (every value of every
 cycle, every change) stays in the ledger and leaves through here. CSV is written so
 Excel opens it safely: UTF-8 with a byte-order mark, and any cell that a spreadsheet
 would take for a formula (= + - @, tab, CR) prefixed with an apostrophe (OWASP's advice).
@@ -30,8 +32,8 @@ def rows(ledger: Ledger, table: str, cycle: str | None = None, plan: Plan | None
         if plan is None:
             raise ValueError("the standing table needs the plan")
         return _standings(plan, ledger, cycle)
-    if table == "audit":  # one record per changed field
-        return [a.as_dict() for a in ledger.audit(cycle)]
+    if table == "audit":  # one record per changed field; then the plan's own changes (no recipient)
+        return [a.as_dict() for a in ledger.audit(cycle)] + [c.as_audit() for c in ledger.plan_changes(cycle)]
     if table == "returns":
         return [r.as_dict() for r in ledger.returns(cycle, order="recorded")]
     # One record per field, as a spreadsheet user expects.

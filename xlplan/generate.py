@@ -23,7 +23,7 @@ from xlplan import __version__
 from xlplan.errors import OutputError, PlanError, UsageError, XlplanError
 from xlplan.files import atomic_path, safe_filename
 from xlplan.issues import Issue
-from xlplan.ledger import Ledger
+from xlplan.ledger import Ledger, PlanChange
 from xlplan.look import (
     CELL,
     EDIT_FILL,
@@ -48,6 +48,7 @@ from xlplan.look import (
 )
 from xlplan.manifest import PREFIX, SHEET, Manifest, fingerprint, sheet_rows
 from xlplan.plan import Plan
+from xlplan.plan_log import note_plan
 from xlplan.sheetxml import BOOK_OPTIONS, CellXml, SheetData, pack, xf
 from xlplan.standing import values_before
 from xlplan.template import Column, Sheet, Template
@@ -83,6 +84,7 @@ class Generated:
     deadline: date | None = None
     outbox: Path | None = None
     deadline_note: DeadlineNote | None = None  # the deadline is not a working day: moved, or kept as given
+    plan_changes: list[PlanChange] = field(default_factory=list)  # since the plan was last recorded
 
 
 def default_deadline(spg_date: date) -> date:
@@ -162,6 +164,7 @@ def generate(
                 result.files.append((name, path, count))
         if record:
             ledger.record_cycle(cycle, spg_date, deadline, [(n, p.name, k) for n, p, k in result.files])
+            result.plan_changes = note_plan(plan, ledger, "generate", cycle)
     return result
 
 

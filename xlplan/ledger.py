@@ -85,6 +85,27 @@ CREATE TABLE IF NOT EXISTS audit (
     file TEXT NOT NULL
 );
 """
+_PLAN = """
+CREATE TABLE IF NOT EXISTS plan_versions (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    command TEXT NOT NULL,          -- generate | collect: the command that found it
+    cycle TEXT NOT NULL,
+    file_sha TEXT NOT NULL,         -- sha256 of plan.xlsx as read
+    digest TEXT NOT NULL,           -- sha256 of `plan`: what the plan says, however the file was saved
+    plan TEXT NOT NULL              -- JSON: settings, sponsors, items (the plan's own values), decisions
+);
+CREATE TABLE IF NOT EXISTS plan_changes (
+    id INTEGER PRIMARY KEY,
+    version INTEGER NOT NULL,       -- the plan_versions row that made the change
+    kind TEXT NOT NULL,             -- e.g. action added, action moved, sponsor replaced, decision recorded
+    sheet TEXT NOT NULL,            -- the sheet of plan.xlsx: Settings, Sponsors, Actions, Decisions
+    ref TEXT NOT NULL,              -- the action's ref, the sponsor's name or the setting
+    field TEXT NOT NULL,
+    old TEXT,                       -- JSON
+    new TEXT                        -- JSON
+);
+"""
 _REMOVED = """
 CREATE TABLE IF NOT EXISTS removed_cycles (
     id INTEGER PRIMARY KEY,
@@ -208,6 +229,50 @@ class AuditRecord:
 
 
 @dataclass(frozen=True)
+class PlanVersion:
+    """The plan as one generate or collect found it (a row of `plan_versions`)."""
+
+    id: int
+    at: str
+    command: str
+    cycle: str
+    file_sha: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """One change to the plan between two versions: what, where, from what to what."""
+
+    kind: str  # action added | action removed | action moved | action changed | sponsor added |
+    # sponsor removed | sponsor replaced | sponsor changed | setting changed | decision recorded |
+    # decision withdrawn
+    sheet: str  # the plan.xlsx sheet: Settings, Sponsors, Actions, Decisions
+    ref: str  # the action's ref, the sponsor's name, or the setting's key
+    field: str  # the column or setting changed; the kind's last word for a whole row
+    old: Any = None
+    new: Any = None
+
+
+@dataclass(frozen=True)
+class PlanChangeRecord:
+    """A plan change as the ledger keeps it: the change and the version that made it."""
+
+    id: int
+    version: PlanVersion
+    change: PlanChange
+
+    def as_audit(self) -> dict[str, Any]:
+        """As `xlplan export audit` lists it, in the shape of a return's change (`AuditRecord`):
+        no recipient, the file plan.xlsx and its hash."""
+        c, v = self.change, self.version
+        return {
+            "id": self.id, "at": v.at, "cycle": v.cycle, "recipient": "", "sheet": f"plan: {c.sheet}",
+            "ref": c.ref, "field": c.field, "old": c.old, "new": c.new, "return_sha": v.file_sha, "file": "plan.xlsx",
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
 class CycleOverview:
     """One cycle as `xlplan cycles` lists it: what was sent, what came back."""
 
@@ -243,7 +308,7 @@ class Ledger:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(_SCHEMA + _ENTRIES + _AUDIT + _REMOVED)
+            self.db.executescript(_SCHEMA + _ENTRIES + _AUDIT + _REMOVED + _PLAN)
             self._migrate()
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
@@ -363,6 +428,10 @@ class Ledger:
 
     def cycles(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT cycle FROM cycles ORDER BY cycle")]
+
+    def generated(self) -> list[tuple[str, str]]:
+        """(cycle, generated_at) of every cycle, in order."""
+        return [(r[0], r[1]) for r in self.db.execute("SELECT cycle, generated_at FROM cycles ORDER BY cycle")]
 
     def latest_cycle(self) -> str | None:
         row = self.db.execute("SELECT max(cycle) FROM cycles").fetchone()
@@ -577,6 +646,61 @@ class Ledger:
             AuditRecord(n, at, cyc, who, sheet, ref, name, old, new, sha, file)
             for n, at, cyc, who, sheet, ref, changes, sha, file in self.db.execute(sql, (cycle,) if cycle else ())
             for name, (old, new) in decode_json(changes).items()
+        ]
+
+    # --- the plan's versions and changes ---------------------------------------
+
+    def latest_plan_version(self) -> tuple[PlanVersion, Any] | None:
+        """The plan last recorded, and what it said (None before the first)."""
+        row = self.db.execute(
+            "SELECT id, at, command, cycle, file_sha, digest, plan FROM plan_versions ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return PlanVersion(*row[:6]), decode_json(row[6])
+
+    def latest_plan_digest(self) -> tuple[str, str] | None:
+        """(file_sha, digest) of the plan last recorded, without reading it."""
+        row = self.db.execute("SELECT file_sha, digest FROM plan_versions ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def record_plan_version(
+        self, command: str, cycle: str, file_sha: str, digest: str, plan: Any, changes: list[PlanChange]
+    ) -> PlanVersion:
+        """Keep a new version of the plan and the changes since the last one, together. With
+        changes, the ledger's state moves on (once something was collected), so the master is rendered again."""
+        at = now()
+        with self._writing():
+            cur = self.db.execute(
+                "INSERT INTO plan_versions (at, command, cycle, file_sha, digest, plan) VALUES (?, ?, ?, ?, ?, ?)",
+                (at, command, cycle, file_sha, digest, encode_json(plan)),
+            )
+            version = PlanVersion(int(cur.lastrowid or 0), at, command, cycle, file_sha, digest)
+            self.db.executemany(
+                "INSERT INTO plan_changes (version, kind, sheet, ref, field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (version.id, c.kind, c.sheet, c.ref, c.field, encode_json(c.old), encode_json(c.new))
+                    for c in changes
+                ],
+            )
+            if changes and self.state() is not None:
+                self.bump_state()
+        return version
+
+    def plan_changes(self, cycle: str | None = None) -> list[PlanChangeRecord]:
+        """Every change to the plan (found by a generate or collect of `cycle`, or all), oldest first."""
+        sql = (
+            "SELECT c.id, v.id, v.at, v.command, v.cycle, v.file_sha, v.digest, "
+            "c.kind, c.sheet, c.ref, c.field, c.old, c.new "
+            "FROM plan_changes c JOIN plan_versions v ON v.id = c.version"
+            + (" WHERE v.cycle = ?" if cycle else "")
+            + " ORDER BY c.id"
+        )
+        return [
+            PlanChangeRecord(
+                r[0], PlanVersion(*r[1:7]), PlanChange(r[7], r[8], r[9], r[10], decode_json(r[11]), decode_json(r[12]))
+            )
+            for r in self.db.execute(sql, (cycle,) if cycle else ())
         ]
 
     # --- the ledger's state, and the master tracker that shows it ------------

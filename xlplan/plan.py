@@ -25,13 +25,16 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from xlplan import __version__
+from xlplan.decisions import COLUMNS as DECISION_COLUMNS
+from xlplan.decisions import DECISIONS, DECISIONS_SHEET, Decision, apply_due_dates, read_decisions
+from xlplan.decisions import HELP as DECISION_HELP
 from xlplan.errors import OutputError, PlanError
 from xlplan.files import atomic_path
 from xlplan.look import DATE_FORMAT, GREY_TEXT, NAVY, WHITE
@@ -135,6 +138,12 @@ class Plan:
     items: list[dict[str, Any]]
     # Excel row of each item in plan.xlsx, for messages.
     rows: dict[str, int] = field(default_factory=dict)
+    # The SPG's decisions from the Decisions sheet, in date order (none without the sheet).
+    decisions: list[Decision] = field(default_factory=list)
+    # The due date plan.xlsx gives each action whose due date an approved decision replaced
+    # (the items carry the agreed date): ref -> the plan's own date.
+    planned_due: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""  # of plan.xlsx as read
     _by_recipient: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -195,11 +204,13 @@ def load_plan(folder: PlanFolder) -> Plan:
             f"Cannot read {path}: {exc.strerror or exc} (is it open and locked by another program?)."
         ) from exc
     digest = hashlib.sha256(data).hexdigest()
-    cached = _from_cache(folder, digest)
-    if cached is not None:
-        return cached
-    plan = _parse(folder, data)
-    _to_cache(plan, digest)
+    plan = _from_cache(folder, digest)
+    if plan is None:
+        plan = _parse(folder, data)
+        _to_cache(plan, digest)
+    plan.sha256 = digest
+    # After caching: the cache keeps the plan's own due dates, the decisions are applied afresh.
+    plan.planned_due = apply_due_dates(plan.decisions, plan.by_ref, plan.template.due_key)
     return plan
 
 
@@ -228,7 +239,11 @@ def _parse(folder: PlanFolder, data: bytes) -> Plan:
     problems: list[str] = []
     recipients = _read_recipients(rows_of(spec.recipients_sheet), spec.recipients_sheet, problems)
     items, item_rows = _read_items(rows_of(spec.items_sheet), template, problems)
-    plan = Plan(folder, template, settings, recipients, items, item_rows)
+    decisions_sheet = sheets.get(normalise_header(DECISIONS_SHEET))
+    decisions = (
+        read_decisions(rows_of(decisions_sheet), item_rows, problems, decisions_sheet) if decisions_sheet else []
+    )
+    plan = Plan(folder, template, settings, recipients, items, item_rows, decisions)
     if not settings.get("plan_id"):
         problems.append(f"{SETTINGS_SHEET}: 'Plan id' is empty; give the plan a short id that never changes.")
     _check_assignments(plan, problems)
@@ -238,7 +253,7 @@ def _parse(folder: PlanFolder, data: bytes) -> Plan:
     return plan
 
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: the decisions
 
 
 def _cache_key(digest: str, template_digest: str) -> dict[str, Any]:
@@ -261,7 +276,8 @@ def _from_cache(folder: PlanFolder, digest: str) -> Plan | None:
         keys = list(columns)
         items = [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)]
         recipients = [Recipient(*r) for r in cache["recipients"]]
-        return Plan(folder, template, settings, recipients, items, cache["rows"])
+        decisions = [Decision.from_row(row) for row in cache["decisions"]]
+        return Plan(folder, template, settings, recipients, items, cache["rows"], decisions)
     except Exception:  # no cache, or one from another version, or damaged: read plan.xlsx instead
         return None
 
@@ -275,6 +291,7 @@ def _to_cache(plan: Plan, digest: str) -> None:
         "recipients": [[r.name, r.email, r.role] for r in plan.recipients],
         "columns": columns,
         "rows": plan.rows,
+        "decisions": [d.as_row() for d in plan.decisions],
     }
     try:
         plan.folder.cache_file.parent.mkdir(exist_ok=True)
@@ -474,8 +491,13 @@ def write_plan_workbook(
     settings: dict[str, str],
     recipients: list[Recipient],
     items: list[dict[str, Any]],
+    decisions: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Write a plan.xlsx laid out from the template: used by `xlplan init` and the sample."""
+    """Write a plan.xlsx laid out from the template: used by `xlplan init` and the sample.
+
+    `decisions` (rows of the Decisions sheet, by the keys of `decisions.COLUMNS`) are written
+    on a Decisions sheet with a dropdown of the decisions; None writes no such sheet.
+    """
     import xlsxwriter
 
     spec = template.plan
@@ -532,12 +554,70 @@ def write_plan_workbook(
             ws.write_string(r, 0, label)
             ws.write_string(r, 1, settings.get(key, ""))
             ws.write_string(r, 2, help_text, note)
+        if decisions is not None:
+            _decisions_sheet(book, head, datef, wrap, note, decisions)
         book.close()
 
 
-def _as_datetime(value: object) -> Any:
-    from datetime import datetime
+DECISION_ROWS = 500  # rows of the Decisions sheet given the dropdown and date checks
 
+
+def _decisions_sheet(book: Any, head: Any, datef: Any, wrap: Any, note: Any, decisions: list[dict[str, Any]]) -> None:
+    """The SPG's decisions: one row each, the Decision column a dropdown."""
+    from xlplan.errors import XlplanError
+
+    ws = book.add_worksheet(DECISIONS_SHEET)
+    widths = {"date": 12, "ref": 10, "decision": 24, "new_due": 14, "note": 60}
+    for c, (key, header, _others) in enumerate(DECISION_COLUMNS):
+        ws.write_string(0, c, header, head)
+        ws.set_column(c, c, widths[key], datef if key in ("date", "new_due") else wrap)
+    for r, decision in enumerate(decisions, start=1):
+        for c, (key, _header, _others) in enumerate(DECISION_COLUMNS):
+            value = decision.get(key)
+            if value in (None, ""):
+                continue
+            if key in ("date", "new_due"):
+                ws.write_datetime(r, c, _as_datetime(value), datef)
+            else:
+                ws.write_string(r, c, str(value), wrap)
+    last = max(DECISION_ROWS, len(decisions))
+    codes = []
+    for c, (key, header, _others) in enumerate(DECISION_COLUMNS):
+        options: dict[str, Any] = {"input_title": header[:32], "input_message": DECISION_HELP[key][:255]}
+        if key == "decision":
+            options |= {
+                "validate": "list",
+                "source": list(DECISIONS),
+                "error_type": "stop",
+                "error_title": header,
+                "error_message": f"Choose one of: {', '.join(DECISIONS)}."[:255],
+            }
+        elif key in ("date", "new_due"):
+            options |= {
+                "validate": "date",
+                "criteria": "between",
+                "minimum": datetime(2000, 1, 1),
+                "maximum": datetime(2100, 12, 31),
+                "error_type": "stop",
+                "error_title": header,
+                "error_message": "Enter a date, e.g. 14/10/2025.",
+            }
+        else:
+            options |= {"validate": "any"}
+        codes.append(ws.data_validation(1, c, last, c, options))
+    if any(codes):  # xlsxwriter only warns (e.g. a list over 255 characters)
+        raise XlplanError(f"Cannot add the dropdowns to the {DECISIONS_SHEET} sheet (codes {codes}).")
+    ws.write_string(
+        0,
+        len(DECISION_COLUMNS) + 1,
+        "One row per SPG decision. xlplan applies them in date order: an approved date becomes the "
+        "action's due date, Close completes it, Reopen asks for it again.",
+        note,
+    )
+    ws.freeze_panes(1, 0)
+
+
+def _as_datetime(value: object) -> Any:
     d = parse_date(value)
     return datetime(d.year, d.month, d.day) if d else None
 
@@ -555,5 +635,5 @@ def init_folder(directory: Path, template_name: str, title: str = "") -> PlanFol
         raise PlanError(f"Cannot create {folder.root}: {exc.strerror or exc}.") from exc
     plan_id = re.sub(r"[^a-z0-9]+", "-", (title or folder.root.name).casefold()).strip("-") or "plan"
     settings = {"title": title, "plan_id": plan_id, "template": template.name}
-    write_plan_workbook(folder.plan_file, template, settings, [], [])
+    write_plan_workbook(folder.plan_file, template, settings, [], [], decisions=[])
     return folder

@@ -16,16 +16,23 @@ For each item and cycle the standing is one of:
   completed action stays complete.
 - **never**: nobody has ever reported it.
 
+An SPG decision recorded in the plan (``decisions``) comes after the returns of the cycle
+it was taken in: **Close** gives the action the template's complete status from that
+cycle on, **Reopen** clears a complete status, each until a sponsor reports on it in a
+later cycle. The standing then says so (``decision``).
+
 The model is built from the ledger's statuses (read with `json_extract`, no object
 decoded) and decodes whole entries only for the cycles a standing is taken from.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from xlplan.decisions import CLOSE, Timed, status_decision, timed
 from xlplan.ledger import Ledger
 from xlplan.plan import Plan
 from xlplan.template import Template
@@ -56,6 +63,7 @@ class Standing:
     entries: tuple[Entry, ...] = ()  # every recipient's entry behind it, by name
     values: Mapping[str, Any] = field(default_factory=dict)  # consolidated fields
     disagreement: bool = False  # joint sponsors reported different statuses
+    decision: str = ""  # an SPG decision that set the status: "closed by the SPG on 14/10/2025"
 
     @property
     def reported(self) -> bool:
@@ -72,6 +80,8 @@ class Standing:
     @property
     def note(self) -> str:
         """Where the status comes from, in words for the SPG."""
+        if self.decision:
+            return self.decision
         if self.source == "never":
             return "never reported"
         if self.source == "carried":
@@ -159,7 +169,7 @@ def _picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
     files = _merged_files(ledger)
     reader = _EntryReader(ledger, sheet, files)
     refs = [str(item[template.plan.key]) for item in plan.items]
-    build = _Builder(template, known, cycles, reader)
+    build = _Builder(template, known, cycles, reader, timed(plan.decisions, ledger.generated()))
     now = {ref: build.standing(ref, cycle) for ref in refs}
     before = {ref: build.standing(ref, previous) for ref in refs} if previous else {}
     trend = {
@@ -193,13 +203,46 @@ class _EntryReader:
 
 
 class _Builder:
-    def __init__(self, template: Template, known: _Statuses, cycles: tuple[str, ...], reader: _EntryReader) -> None:
+    def __init__(
+        self,
+        template: Template,
+        known: _Statuses,
+        cycles: tuple[str, ...],
+        reader: _EntryReader,
+        timeline: list[Timed] | None = None,
+    ) -> None:
         self.known, self.cycles, self.reader = known, cycles, reader
         self.status_key = template.status_column
+        complete = template.summary.get("complete")
+        self.complete = complete if self.status_key and complete in known.rank else None
+        self.timeline: dict[str, list[Timed]] = {}
+        for t in timeline or []:
+            if t.decision.about_status:
+                self.timeline.setdefault(t.decision.ref, []).append(t)
         rows = template.rows_sheet
         self.text_keys = [c.key for c in rows.editable_columns if c.type == "text"]
 
     def standing(self, ref: str, cycle: str) -> Standing:
+        found = self._reported(ref, cycle)
+        decided = status_decision(self.timeline[ref], ref, cycle) if ref in self.timeline else None
+        if decided is None or self.complete is None or self.status_key is None:
+            return found
+        if found.as_of is not None and decided.cycle is not None and found.as_of > decided.cycle:
+            return found  # reported since the decision: the report stands
+        d = decided.decision
+        values = dict(found.values)
+        if d.decision == CLOSE:
+            values[self.status_key] = self.complete
+            source: Source = found.source if found.source != "never" else "carried"
+            note = f"closed by the SPG on {d.date:%d/%m/%Y}" + (f" ({d.note})" if d.note else "")
+            return dataclasses.replace(found, source=source, status=self.complete, values=values, decision=note)
+        if found.status != self.complete:
+            return found  # reopened, and not complete since: as it stands
+        values[self.status_key] = None
+        note = f"reopened by the SPG on {d.date:%d/%m/%Y}: no status since" + (f" ({d.note})" if d.note else "")
+        return dataclasses.replace(found, status=None, values=values, decision=note, disagreement=False)
+
+    def _reported(self, ref: str, cycle: str) -> Standing:
         as_of = self.known.last_reported(ref, cycle)
         if as_of is None:
             return self._never(ref, cycle)

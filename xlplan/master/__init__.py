@@ -7,7 +7,10 @@ Its sheets, in the order the SPG reads them (``build.SHEETS``), each in its own 
     (ratings, for a distribution)    ratings_sheet.py   how the respondents rated each item
     Risk register                    risk_register.py   every action at an `attention` status
     Changes since last cycle         changes.py         status moves, completions, newly overdue
-    Proposed changes to timescales   timescales.py      revised due dates for the SPG to approve
+    Proposed changes to timescales   timescales.py      revised due dates for the SPG to approve,
+                                                        and what it decided
+    SPG decisions                    decisions_sheet.py the decisions recorded in plan.xlsx
+    Plan changes                     plan_changes_sheet.py  what was changed in plan.xlsx, and when
     Current status, Trend            current_status.py  every action beside this cycle's return
     Gaps                             gaps_sheet.py      what to chase
     Feedback                         feedback_sheet.py  the groups' feedback, in full

@@ -43,8 +43,10 @@ from xlplan.master.changes import write_changes
 from xlplan.master.context import Context, gather
 from xlplan.master.current_status import write_current_status, write_trend
 from xlplan.master.dashboard import write_dashboard
+from xlplan.master.decisions_sheet import write_decisions
 from xlplan.master.feedback_sheet import write_feedback
 from xlplan.master.gaps_sheet import write_gaps
+from xlplan.master.plan_changes_sheet import write_plan_changes
 from xlplan.master.ratings_sheet import write_ratings
 from xlplan.master.returns_sheet import write_returns
 from xlplan.master.risk_register import write_risk_register
@@ -63,6 +65,8 @@ SHEETS: tuple[SheetWriter, ...] = (
     write_risk_register,
     write_changes,
     write_timescales,
+    write_decisions,
+    write_plan_changes,
     write_current_status,
     write_trend,
     write_gaps,

@@ -21,8 +21,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from xlplan.decisions import Timed, timed
 from xlplan.gaps import Gaps
-from xlplan.ledger import CycleInfo, Ledger, ReturnRecord
+from xlplan.ledger import CycleInfo, Ledger, PlanChangeRecord, ReturnRecord
 from xlplan.plan import Plan
 from xlplan.ratings import Ratings, distribution
 from xlplan.standing import Picture, picture
@@ -47,6 +48,8 @@ class Context:
     returns: list[ReturnRecord]
     picture: Picture  # each item's standing: where its values come from, who said what
     ratings: Ratings | None = None  # a `distribution` summary: many respondents rate each item
+    plan_changes: tuple[PlanChangeRecord, ...] = ()  # every change to the plan logged, oldest first
+    decisions: tuple[Timed, ...] = ()  # the SPG's decisions from the plan, in date order, with their cycle
     # The gaps, and summary.summarise() of them (the counts the report and the email show
     # too). None in a context sent to a worker before the gaps were found.
     found: tuple[Gaps, Summary] | None = None
@@ -153,6 +156,13 @@ class Context:
         """The return's main note: the first editable text column of the rows sheet."""
         return next((c.key for c in self.template.rows_sheet.editable_columns if c.type == "text"), None)
 
+    def planned_due(self, item: Mapping[str, Any]) -> Any:
+        """The due date plan.xlsx itself gives an item (before any approved revised date)."""
+        ref = item.get(self.template.plan.key)
+        if ref in self.plan.planned_due:
+            return self.plan.planned_due[ref]
+        return item.get(self.due_key) if self.due_key else None
+
     def plan_header(self, key: str | None, default: str) -> str:
         col = next((c for c in self.template.plan.columns if c.key == key), None)
         return col.header if col else default
@@ -218,6 +228,8 @@ def gather(plan: Plan, ledger: Ledger, cycle: str) -> Context:
         returns=ledger.returns(),
         picture=pic,
         ratings=distribution(plan, ledger, cycle) if template.distribution else None,
+        plan_changes=tuple(ledger.plan_changes()),
+        decisions=tuple(timed(plan.decisions, ledger.generated())),
     )
 
 

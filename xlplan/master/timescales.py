@@ -1,8 +1,10 @@
 """Proposed changes to timescales: the revised due dates this cycle's returns propose.
 
-For the SPG to approve or not: the plan is unchanged, and the plan workbook stays the
-officer's to change once the SPG has decided. Beside each, the plan's due date, how many
-days later, and what was proposed last cycle.
+For the SPG to approve or not. Beside each, the plan's due date, how many days later, what
+was proposed last cycle, and the SPG's decision as the officer recorded it on the plan's
+Decisions sheet (``decisions``): nothing is typed into the master, which is rebuilt every
+time. A proposal already agreed in an earlier cycle is no longer listed; one decided in
+this cycle stays, marked.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from xlsxwriter.worksheet import Worksheet
 
+from xlplan.decisions import Decision
 from xlplan.look import as_date
 from xlplan.master.context import Context
 from xlplan.master.sheets import (
@@ -28,6 +31,16 @@ from xlplan.master.sheets import (
 )
 
 
+def _decided(ctx: Context) -> dict[str, tuple[Decision, bool]]:
+    """ref -> its latest timescale decision, and whether it was taken in this cycle."""
+    out: dict[str, tuple[Decision, bool]] = {}
+    for t in ctx.decisions:
+        d = t.decision
+        if d.about_timescale and (t.cycle is None or t.cycle <= ctx.cycle):
+            out[d.ref] = (d, t.cycle is None or t.cycle == ctx.cycle)
+    return out
+
+
 def write_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
     if ctx.revised_key is None:
         return None
@@ -37,7 +50,8 @@ def write_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | No
         styles,
         ctx,
         "Revised due dates proposed in this cycle's returns, for the SPG to approve or not. "
-        "The plan is unchanged: the plan workbook stays the officer's to change once the SPG has decided.",
+        "Record each decision on the Decisions sheet of plan.xlsx (Approve revised date or Keep due date): "
+        "the next collect shows it here and an approved date becomes the agreed due date.",
     )
     due_key, revised_key = ctx.due_key, ctx.revised_key
     key, label = ctx.template.plan.key, ctx.label_key
@@ -59,14 +73,17 @@ def write_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | No
         cols.append(Col(ctx.status_header, 10, by_value=styles.status, editable=True))
     if progress_key:
         cols.append(Col(ctx.input_header(progress_key, "Progress"), 44, editable=True))
-    cols.append(Col("SPG decision", 18))
+    cols += [Col("SPG decision", 24), Col("Agreed due date", 12, "date")]
+    decided = _decided(ctx)
     rows = []
     for item in ctx.plan.items:
         ref = item[key]
         now = ctx.current.get(ref) or {}
         proposed = as_date(now.get(revised_key))
-        due = item.get(due_key) if due_key else None
-        if proposed is None or proposed == due:
+        agreed = item.get(due_key) if due_key else None  # the plan's date, or the one the SPG approved
+        due = ctx.planned_due(item)
+        decision = decided.get(ref)
+        if proposed is None or (proposed == agreed and (decision is None or not decision[1])):
             continue
         line: list[Any] = [ref, item.get(label)]
         if ctx.sponsor_key:
@@ -77,7 +94,11 @@ def write_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | No
             line.append(now.get(ctx.status_key))
         if progress_key:
             line.append(now.get(progress_key))
-        line.append(None)
+        if decision is None:
+            line += ["Not decided yet", None]
+        else:
+            d = decision[0]
+            line += [f"{d.describe()} ({d.date:%d/%m/%Y}){': ' + d.note if d.note else ''}", agreed]
         rows.append(line)
     write_header(ws, data, styles, HEADER_ROW, cols)
     row = write_rows(data, styles, HEADER_ROW + 1, cols, rows)
