@@ -102,6 +102,8 @@ MASTER_SHEETS = [
     "Risk register",
     "Changes since last cycle",
     "Proposed changes to timescales",
+    "SPG decisions",
+    "Plan changes",
     "Current status",
     "Trend",
     "Gaps",

@@ -299,7 +299,7 @@ def test_risk_register_over_three_cycles(three: tuple[Plan, openpyxl.Workbook]) 
 def test_proposed_changes_to_timescales(three: tuple[Plan, openpyxl.Workbook]) -> None:
     _, book = three
     ws = book["Proposed changes to timescales"]
-    assert "the plan workbook stays the officer's to change" in ws["A2"].value
+    assert "Record each decision on the Decisions sheet of plan.xlsx" in ws["A2"].value
     rows = _table(ws)
     assert [r["Ref"] for r in rows] == ["BA1.02", "BA4.01"]  # BA1.03 proposed the plan's own date
     ba102, ba401 = rows
@@ -312,6 +312,7 @@ def test_proposed_changes_to_timescales(three: tuple[Plan, openpyxl.Workbook]) -
     assert ba401["Days later"] == (date(2026, 3, 31) - date(2025, 9, 30)).days
     assert ba401["Proposed in 2025-Q2"] is None  # nothing proposed last cycle
     assert "SPG decision" in [c.value for c in ws[HEADER]]
+    assert (ba102["SPG decision"], ba102["Agreed due date"]) == ("Not decided yet", None)  # read from the plan
 
 
 def test_dashboard_of_three_cycles(three: tuple[Plan, openpyxl.Workbook]) -> None:
@@ -408,7 +409,7 @@ def test_master_of_a_self_evaluation(tmp_path: Path) -> None:
     result = collect(plan, cycle="2019-05", today=made.deadline)
     assert result.master is not None
     book = openpyxl.load_workbook(result.master)
-    assert book.sheetnames == ["Dashboard", "Ratings", "Current status", "Gaps", "Feedback", "Returns"]
+    assert book.sheetnames == ["Dashboard", "Ratings", "Plan changes", "Current status", "Gaps", "Feedback", "Returns"]
     dashboard = book["Dashboard"]
     assert dashboard._charts == []
     assert "results are on the Ratings sheet" in dashboard["A7"].value

@@ -82,9 +82,7 @@ def _edited_plan(folder_root: Path) -> None:
     ]
     sponsors[0] = Recipient(HELEN, "h.watson@example.org", sponsors[0].role)  # details changed
     settings = {**SETTINGS, "title": "Test Strategic Plan 2025-2028"}  # a setting changed
-    write_plan_workbook(
-        folder_root / "plan.xlsx", load_template("implementation-plan"), settings, sponsors, actions
-    )
+    write_plan_workbook(folder_root / "plan.xlsx", load_template("implementation-plan"), settings, sponsors, actions)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +103,7 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
 
 
 def test_a_plan_edited_between_cycles_logs_each_kind_of_change(edited: tuple[Path, Any]) -> None:
-    root, result = edited
+    _root, result = edited
     kinds = {(c.kind, c.ref, c.field, c.old, c.new) for c in result.plan_changes}
     assert ("setting changed", "Plan title", "title", "Test Strategic Plan", "Test Strategic Plan 2025-2028") in kinds
     assert ("action removed", "BA1.02", "removed", ACTIONS[1]["action"], None) in kinds
@@ -120,7 +118,7 @@ def test_a_plan_edited_between_cycles_logs_each_kind_of_change(edited: tuple[Pat
 
 
 def test_plan_changes_are_in_the_master_and_export_audit(edited: tuple[Path, Any]) -> None:
-    root, result = edited
+    root = edited[0]
     master = root / "master-tracker.xlsx"
     book = openpyxl.load_workbook(master, read_only=True)
     assert "Plan changes" in book.sheetnames and "SPG decisions" in book.sheetnames
@@ -340,3 +338,16 @@ def test_init_writes_a_decisions_sheet_with_a_dropdown(tmp_path: Path) -> None:
     lists = [v for v in ws.data_validations.dataValidation if v.type == "list"]
     assert [v.formula1 for v in lists] == ['"' + ",".join(DECISIONS) + '"']
     assert str(lists[0].sqref).startswith("C2:")
+
+
+def test_decisions_already_in_the_first_plan_recorded_are_logged_once(tmp_path: Path) -> None:
+    folder = make_plan_folder(
+        tmp_path / "plan",
+        decisions=[{"date": date(2025, 7, 3), "ref": "BA1.01", "decision": "Keep due date", "note": "Minute 4"}],
+    )
+    plan = load_plan(folder)
+    first = generate(plan, Q3, spg_date=SPG[Q3], deadline=None)
+    assert [(c.kind, c.ref, c.new["decision"]) for c in first.plan_changes] == [
+        ("decision recorded", "BA1.01", "Keep due date")
+    ]
+    assert generate(plan, Q3, spg_date=SPG[Q3], deadline=None).plan_changes == []

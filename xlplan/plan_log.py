@@ -10,7 +10,7 @@ withdrawn. The master's "Plan changes" sheet and `xlplan export audit` show them
 The plan is compared as the officer wrote it: an action's due date as plan.xlsx gives it,
 not as an approved decision replaced it (the decision itself is logged). A plan saved
 again without a change (say by another spreadsheet program) is no new version. The first
-version recorded is the baseline: it has no changes.
+version recorded is the baseline: its only changes are the decisions it already holds.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def digest_of(shot: Mapping[str, Any]) -> str:
 
 def note_plan(plan: Plan, ledger: Ledger, command: str, cycle: str) -> list[PlanChange]:
     """Record the plan if it changed since the version last recorded; return the changes
-    (none the first time: that version is the baseline)."""
+    (the first time, only its decisions: that version is the baseline)."""
     last = ledger.latest_plan_digest()
     if last is not None and plan.sha256 and last[0] == plan.sha256:
         return []  # the very file last recorded
@@ -64,7 +64,8 @@ def note_plan(plan: Plan, ledger: Ledger, command: str, cycle: str) -> list[Plan
     if last is not None and last[1] == digest:
         return []
     previous = ledger.latest_plan_version()
-    changes = diff(previous[1], shot, plan) if previous is not None else []
+    # The first version is the baseline: only its decisions are news (each is logged once).
+    changes = diff(previous[1] if previous is not None else {**shot, "decisions": []}, shot, plan)
     ledger.record_plan_version(command, cycle, plan.sha256, digest, shot, changes)
     return changes
 

@@ -30,7 +30,9 @@ from xlplan.master.sheets import (
 SHEET = "SPG decisions"
 
 
-def write_decisions(book: Book, styles: Styles, ctx: Context) -> Worksheet:
+def write_decisions(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
+    if not ctx.status_key:
+        return None  # nothing to close, reopen or reschedule in this kind of return
     ws, data = book.add_sheet(SHEET)
     write_titles(
         data,
