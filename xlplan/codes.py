@@ -101,6 +101,15 @@ class Code(StrEnum):
     MISSING_REF = "missing-ref", "error", "One of the recipient's rows is missing (deleted)."
     LOCKED_CHANGED = "locked-changed", "error", "A locked value (the plan's) was changed."
 
+    # --- the plan edited since the workbook was sent: the officer's doing, never an error ---
+    PLAN_ADDED = "plan-added", "note", "An action added to the recipient since the workbook was made: not in it, it will be in the next one."
+    PLAN_REMOVED = "plan-removed", "note", "An action removed from the plan since the workbook was made: its update is kept in the ledger as history."
+    PLAN_MOVED = "plan-moved", "note", "An action given to another recipient since the workbook was made: the update made on it is kept."
+    PLAN_RENAMED = "plan-renamed", "note", "An action's ref changed since (the plan's Previous ref says so): its update is filed under the new ref."
+    RECIPIENT_REPLACED = "recipient-replaced", "note", "The recipient is no longer in the plan: the return is filed for the current recipient of its actions."
+    GROUP_RENAMED = "group-renamed", "note", "A feedback area whose group (Big Action) title changed since: filed under its title now, by its number."
+    GROUP_UNPLACED = "group-unplaced", "warning or note", "A feedback area matching no group of the plan: kept under the title it came with (a note if it was sent so)."
+
     # --- its values ---
     BAD_DATE = "bad-date", "error", "A date column holds something that cannot be read as a date."
     BAD_NUMBER = "bad-number", "error", "A number column holds something that cannot be read as a number."

@@ -23,7 +23,7 @@ from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.issues import Report
-from xlplan.ledger import CycleInfo, Ledger, PlanChange, ReturnRecord
+from xlplan.ledger import CycleInfo, IssuedPlan, Ledger, PlanChange, ReturnRecord
 from xlplan.merge import RECORDED, Outcome, Status, archive_bytes, archive_path, record
 from xlplan.plan import Plan
 from xlplan.plan_log import note_plan
@@ -138,7 +138,10 @@ def collect(
                 progress(path)
             if data is not None:
                 to_read.append((outcome, data))
-        _judge_all(to_read, plan, cycle, as_of, jobs, progress)
+        issued: dict[str, list[IssuedPlan]] = {}
+        for sent in ledger.issued_plans(cycle):  # what each workbook of the cycle was sent, oldest first
+            issued.setdefault(sent.recipient, []).append(sent)
+        _judge_all(to_read, plan, cycle, as_of, jobs, progress, issued)
         settle()
         for out in result.outcomes:
             if out.status == "duplicate":  # its twin has only now been read
@@ -250,6 +253,7 @@ class _JudgeContext:
     plan: Plan
     cycle: str
     as_of: date  # what date rules (overdue, past_date) judge against: the deadline, or today
+    issued: dict[str, list[IssuedPlan]] = field(default_factory=dict)  # recipient -> plans issued this cycle
 
 
 @dataclass(frozen=True)
@@ -300,12 +304,14 @@ def _judge_all(
     as_of: date,
     jobs: int,
     progress: Callable[[Path], None] | None,
+    issued: dict[str, list[IssuedPlan]] | None = None,
 ) -> None:
     """Read and check every file, in pieces spread over `jobs` processes; fill in each outcome."""
     pieces = chunks([_Received(o.path, data) for o, data in to_read], jobs)
     if len(pieces) > 1:
         warm(plan)  # once here rather than once in every worker: ~0.2 s each at national scale
-    _fill_in(to_read, map_tasks(_judge_piece, _JudgeContext(plan, cycle, as_of), pieces, jobs), progress)
+    context = _JudgeContext(plan, cycle, as_of, issued or {})
+    _fill_in(to_read, map_tasks(_judge_piece, context, pieces, jobs), progress)
 
 
 def _fill_in(
@@ -327,7 +333,7 @@ def _judge_piece(context: _JudgeContext, piece: list[_Received]) -> list[_Judged
     """Read and check some files (in a worker process, or here); one schema pass for them all."""
     plan = context.plan
     with gc_paused():
-        judged = [_judge(f.path, f.data, plan, context.cycle) for f in piece]
+        judged = [_judge(f.path, f.data, plan, context.cycle, context.issued) for f in piece]
         batch = [p for _, p in judged if p is not None]
         check_all(batch, plan.template, context.as_of)
     for j, prepared in judged:
@@ -338,7 +344,9 @@ def _judge_piece(context: _JudgeContext, piece: list[_Received]) -> list[_Judged
     return [j for j, _ in judged]
 
 
-def _judge(path: Path, data: bytes, plan: Plan, cycle: str) -> tuple[_Judged, Prepared | None]:
+def _judge(
+    path: Path, data: bytes, plan: Plan, cycle: str, issued: dict[str, list[IssuedPlan]]
+) -> tuple[_Judged, Prepared | None]:
     template = plan.template
     ret, report = read_return(path, lambda name: template if name == template.name else None, data=data)
     judged = _Judged(report)
@@ -349,8 +357,21 @@ def _judge(path: Path, data: bytes, plan: Plan, cycle: str) -> tuple[_Judged, Pr
     key = template.plan.key
     judged.raw_rows = {row.values[key]: {k: v for k, v in row.values.items() if k in editable} for row in ret.rows}
     judged.raw_groups = {g: {k: clean_text(v) for k, (v, _cell) in fields.items()} for g, fields in ret.groups.items()}
-    prepared = prepare(ret, report, plan, cycle) if ret.identity else None
+    if not ret.identity:
+        return judged, None
+    sent = _issued_for(issued.get(ret.recipient, []), ret.identity.get("generated_at", ""))
+    prepared = prepare(ret, report, plan, cycle, sent)
+    if prepared is not None:
+        judged.recipient = prepared.result.recipient  # the recipient now, when the sponsor was replaced
     return judged, prepared
+
+
+def _issued_for(plans: list[IssuedPlan], generated_at: str) -> IssuedPlan | None:
+    """The issued plan a return answers: the workbook generated at `generated_at` (its
+    metadata), else the latest issued to that recipient (None in an older ledger)."""
+    exact = [p for p in plans if p.generated_at == generated_at]
+    chosen = exact or plans
+    return chosen[-1] if chosen else None
 
 
 def _quarantined_for_another_cycle(known: ReturnRecord, generated: set[str]) -> bool:

@@ -23,7 +23,7 @@ from xlplan import __version__
 from xlplan.errors import OutputError, PlanError, UsageError, XlplanError
 from xlplan.files import atomic_path, safe_filename
 from xlplan.issues import Issue
-from xlplan.ledger import Ledger, PlanChange
+from xlplan.ledger import IssuedPlan, Ledger, PlanChange, plain
 from xlplan.look import (
     CELL,
     EDIT_FILL,
@@ -162,8 +162,12 @@ def generate(
                 if progress:
                     progress(name)
                 result.files.append((name, path, count))
-        if record:
-            ledger.record_cycle(cycle, spg_date, deadline, [(n, p.name, k) for n, p, k in result.files])
+        if record:  # the cycle and what each workbook was sent, together
+            written = {t.recipient: t.manifest.generated_at for t in tasks}
+            issued = [issued_plan(plan, n, cycle, written[n]) for n, _p, _k in result.files]
+            with ledger.transaction():
+                ledger.record_cycle(cycle, spg_date, deadline, [(n, p.name, k) for n, p, k in result.files])
+                ledger.record_issued_plans(issued)
             result.plan_changes = note_plan(plan, ledger, "generate", cycle)
     return result
 
@@ -223,6 +227,15 @@ def _write_piece(context: _WriteContext, piece: list[_ToWrite]) -> list[tuple[st
             write_return(task.path, c.plan, task.recipient, items, c.previous, task.manifest, c.spg_date, c.password)
             done.append((task.recipient, task.path, len(items)))
     return done
+
+
+def issued_plan(plan: Plan, recipient: str, cycle: str, generated_at: str) -> IssuedPlan:
+    """The plan as a workbook for `recipient` is written from it now: what the ledger keeps of
+    it, so that the return is checked against what was sent (`validate.Sent`)."""
+    spec = plan.template.plan
+    keys = [c.key for c in spec.columns]
+    items = {item[spec.key]: {k: plain(item.get(k)) for k in keys} for item in plan.items_for(recipient)}
+    return IssuedPlan(cycle, recipient, generated_at, items, tuple(plan.groups_for(recipient)))
 
 
 def new_manifest(plan: Plan, recipient: str, cycle: str, deadline: date, generated_at: str | None = None) -> Manifest:

@@ -114,6 +114,18 @@ CREATE TABLE IF NOT EXISTS removed_cycles (
     held TEXT NOT NULL              -- JSON: the cycle's row, its issued workbooks and its returns, as they were
 );
 """
+# What each recipient was sent: the plan as issued to them (each item's plan values, the group
+# names), one row per workbook generated, so a return is checked against the workbook it answers.
+_ISSUED_PLANS = """
+CREATE TABLE IF NOT EXISTS issued_plans (
+    cycle TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    generated_at TEXT NOT NULL,     -- as in the workbook's metadata
+    items TEXT NOT NULL,            -- JSON object: ref -> {plan column: value}, in plan order
+    groups TEXT NOT NULL,           -- JSON array: the group (Big Action) names, in plan order
+    PRIMARY KEY (cycle, recipient, generated_at)
+);
+"""
 
 
 def plain(value: Any) -> Any:
@@ -273,6 +285,17 @@ class PlanChangeRecord:
 
 
 @dataclass(frozen=True)
+class IssuedPlan:
+    """The plan as issued to one recipient in one workbook: what their return answers."""
+
+    cycle: str
+    recipient: str
+    generated_at: str  # the workbook's own (its metadata's) generated_at
+    items: dict[str, dict[str, Any]] = field(hash=False)  # ref -> plan column -> plain value, in plan order
+    groups: tuple[str, ...] = ()  # group (Big Action) names, in plan order
+
+
+@dataclass(frozen=True)
 class CycleOverview:
     """One cycle as `xlplan cycles` lists it: what was sent, what came back."""
 
@@ -308,7 +331,7 @@ class Ledger:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(_SCHEMA + _ENTRIES + _AUDIT + _REMOVED + _PLAN)
+            self.db.executescript(_SCHEMA + _ENTRIES + _AUDIT + _REMOVED + _PLAN + _ISSUED_PLANS)
             self._migrate()
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
@@ -495,7 +518,7 @@ class Ledger:
                 "returns": [r.as_dict() for r in self.returns(cycle)],
             }
             removed = RemovedCycle(now(), cycle, held)
-            for table in ("issued", "returns", "cycles"):
+            for table in ("issued", "issued_plans", "returns", "cycles"):
                 self.db.execute(f"DELETE FROM {table} WHERE cycle = ?", (cycle,))
             self.db.execute(
                 "INSERT INTO removed_cycles (removed_at, cycle, held) VALUES (?, ?, ?)",
@@ -510,6 +533,28 @@ class Ledger:
     def issued(self, cycle: str) -> dict[str, tuple[str, int]]:
         rows = self.db.execute("SELECT recipient, file, items FROM issued WHERE cycle = ?", (cycle,))
         return {r[0]: (r[1], r[2]) for r in rows}
+
+    def record_issued_plans(self, plans: list[IssuedPlan]) -> None:
+        """Keep what each workbook generated was sent (a workbook made again at the same second replaces it)."""
+        with self._writing():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO issued_plans VALUES (?, ?, ?, ?, ?)",
+                [
+                    (p.cycle, p.recipient, p.generated_at, encode_json(p.items), encode_json(list(p.groups)))
+                    for p in plans
+                ],
+            )
+
+    def issued_plans(self, cycle: str) -> list[IssuedPlan]:
+        """Every workbook's plan as issued for the cycle, oldest first ([] in a ledger from before they were kept)."""
+        rows = self.db.execute(
+            "SELECT cycle, recipient, generated_at, items, groups FROM issued_plans WHERE cycle = ? "
+            "ORDER BY generated_at, recipient",
+            (cycle,),
+        )
+        return [
+            IssuedPlan(c, who, at, decode_json(items), tuple(decode_json(groups))) for c, who, at, items, groups in rows
+        ]
 
     # --- returns -----------------------------------------------------------
 

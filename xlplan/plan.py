@@ -40,7 +40,7 @@ from xlplan.files import atomic_path
 from xlplan.look import DATE_FORMAT, GREY_TEXT, NAVY, WHITE
 from xlplan.scan import workbook_problem
 from xlplan.template import Template, load_template
-from xlplan.values import clean_text, column_letter, normalise_header, parse_date, parse_number
+from xlplan.values import clean_text, column_letter, is_blank, normalise_header, parse_date, parse_number
 
 PLAN_FILE = "plan.xlsx"
 SETTINGS_SHEET = "Settings"
@@ -181,9 +181,82 @@ class Plan:
         key = self.template.plan.group_by
         return list(dict.fromkeys(item[key] for item in self.items_for(recipient) if item.get(key)))
 
+    @functools.cached_property
+    def renamed(self) -> dict[str, str]:
+        """Earlier ref -> the item's ref now, from the optional "Previous ref" column.
+
+        An earlier ref that is still an item's own ref is not a rename (ignored); one named
+        by two items goes to the first, in plan order.
+        """
+        spec = self.template.plan
+        if not spec.previous_key:
+            return {}
+        out: dict[str, str] = {}
+        for item in self.items:
+            for old in split_refs(item.get(spec.previous_key)):
+                if old not in self.by_ref and old not in out:
+                    out[old] = item[spec.key]
+        return out
+
+    @functools.cached_property
+    def group_titles(self) -> frozenset[str]:
+        """Every group (Big Action) title in the plan."""
+        key = self.template.plan.group_by
+        return frozenset(str(item[key]) for item in self.items if key and item.get(key))
+
+    def group_now(self, title: str) -> str | None:
+        """The group (Big Action) a title names in the plan now: itself, or the one group with
+        its number (a title corrected since); None when neither."""
+        if title in self.group_titles:
+            return title
+        return next((self.group_keys[k] for k in group_keys_of(title) if k in self.group_keys), None)
+
+    @functools.cached_property
+    def group_keys(self) -> dict[str, str]:
+        """A stable key -> the title of the one group it names now (`group_keys_of`).
+
+        Keys that name two groups are left out: they place nothing.
+        """
+        spec = self.template.plan
+        found: dict[str, set[str]] = {}
+        for item in self.items:
+            title = item.get(spec.group_by) if spec.group_by else None
+            if title:
+                for key in group_keys_of(title, item.get(spec.group_id) if spec.group_id else None):
+                    found.setdefault(key, set()).add(title)
+        return {key: next(iter(titles)) for key, titles in found.items() if len(titles) == 1}
+
 
 def split_recipients(value: object) -> list[str]:
     return [p.strip() for p in _SPLIT_RECIPIENTS.split(clean_text(value)) if p.strip()]
+
+
+_SPLIT_REFS = re.compile(r"[;,\n]+")
+
+
+def split_refs(value: object) -> list[str]:
+    """The refs a "Previous ref" cell names: one, or several separated by ";", "," or new lines."""
+    return [p.strip() for p in _SPLIT_REFS.split(clean_text(value)) if p.strip()]
+
+
+# "Big Action 3: ...", "BA3 - ...", "Big Action 03", "Key Feature 2.1": up to three words, then the number.
+_GROUP_NUMBER = re.compile(r"\s*[A-Za-z][A-Za-z&.]*(?:\s+[A-Za-z][A-Za-z&.]*){0,2}\s*0*(\d+(?:\.\d+)*)(?![\w.])")
+
+
+def group_keys_of(title: object, group_id: object = None) -> list[str]:
+    """The stable keys a group (Big Action) is known by, whatever its title says after them.
+
+    Its explicit id when the plan has a group id column, and the number its title starts
+    with ("Big Action 3: Protect..." and "BA3 Protect..." are both group 3), so correcting
+    the words of a title keeps its feedback filed under it.
+    """
+    keys = []
+    if not is_blank(group_id):
+        keys.append(f"id:{clean_text(group_id).casefold()}")
+    found = _GROUP_NUMBER.match(clean_text(title))
+    if found:
+        keys.append(f"number:{found.group(1)}")
+    return keys
 
 
 def load_plan(folder: PlanFolder) -> Plan:

@@ -109,6 +109,12 @@ class PlanSpec:
     group_by: str
     key: str
     columns: tuple[PlanColumn, ...]
+    # Optional: a plan column where the officer names an item's earlier ref when it is renamed
+    # mid-cycle, so a return made before the rename is filed under the new ref.
+    previous_key: str = ""
+    # Optional: a plan column holding a stable id for each group (Big Action); without it, the
+    # group's number is read from its title ("Big Action 3: ...", "BA3 ...").
+    group_id: str = ""
 
     def column(self, key: str) -> PlanColumn:
         return next(c for c in self.columns if c.key == key)
@@ -344,6 +350,8 @@ def _build(raw: dict[str, Any], source: str) -> Template:
         group_by=plan_raw.get("group_by", ""),
         key=plan_raw.get("key", "ref"),
         columns=tuple(PlanColumn(**c) for c in _need(plan_raw, "columns", "plan")),
+        previous_key=plan_raw.get("previous_key", ""),
+        group_id=plan_raw.get("group_id", ""),
     )
     sheets = tuple(_sheet(s, choices, plan) for s in _need(raw, "sheets", "the template"))
     rules = tuple(_rule(r) for r in raw.get("rules") or ())
@@ -522,6 +530,10 @@ def _check(t: Template) -> None:
         raise ValueError(f"plan.key {t.plan.key!r} is not a plan column")
     if t.plan.assign_by != "all" and t.plan.assign_by not in plan_keys:
         raise ValueError(f"plan.assign_by {t.plan.assign_by!r} is not a plan column or 'all'")
+    for name in ("previous_key", "group_id"):
+        value = getattr(t.plan, name)
+        if value and (value not in plan_keys or t.plan.column(value).required):
+            raise ValueError(f"plan.{name} {value!r} is not an optional plan column")
     if [s.kind for s in t.sheets].count("rows") != 1:
         raise ValueError("a template needs exactly one sheet of kind 'rows'")
     for sheet in t.sheets:

@@ -1,7 +1,9 @@
 """The Feedback sheet: the groups sheet's text received this cycle, in full.
 
 One band per group (Big Action), in plan order, then each recipient's feedback for it;
-"None received this cycle." where none came.
+"None received this cycle." where none came. Feedback filed under a title the officer
+has corrected since is shown under the title now (found by the group's number); any that
+matches no group keeps a band of its own: nothing received is left out.
 """
 
 from __future__ import annotations
@@ -31,8 +33,13 @@ from xlplan.sheetxml import BLANK, CELL_LIMIT
 def _groups_in_order(ctx: Context) -> list[str]:
     key = ctx.group_key
     groups = dict.fromkeys(str(i[key]) for i in ctx.plan.items if key and i.get(key))
-    groups.update(dict.fromkeys(group for _, group in ctx.feedback))
+    groups.update(dict.fromkeys(_title_now(ctx, group) for _, group in ctx.feedback))
     return list(groups)
+
+
+def _title_now(ctx: Context, group: str) -> str:
+    """The group's title in the plan now: as filed, else the one its number names."""
+    return ctx.plan.group_now(group) or group
 
 
 def write_feedback(book: Book, styles: Styles, ctx: Context) -> Worksheet:
@@ -55,7 +62,7 @@ def write_feedback(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     by_group: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for (recipient, group), values in ctx.feedback.items():
         if any(values.get(f) not in (None, "") for f in fields):
-            by_group.setdefault(group, []).append((recipient, values))
+            by_group.setdefault(_title_now(ctx, group), []).append((recipient, values))
     row = HEADER_ROW
     for group in _groups_in_order(ctx):
         row += 1
