@@ -47,7 +47,7 @@ from xlplan.look import (
     row_height,
 )
 from xlplan.manifest import PREFIX, SHEET, Manifest, fingerprint, sheet_rows
-from xlplan.plan import Plan
+from xlplan.plan import Plan, shown
 from xlplan.plan_log import note_plan
 from xlplan.sheetxml import BOOK_OPTIONS, CellXml, SheetData, pack, xf
 from xlplan.standing import values_before
@@ -254,7 +254,7 @@ def new_manifest(plan: Plan, recipient: str, cycle: str, deadline: date, generat
 def row_values(column: Column, item: dict[str, Any], previous: dict[str, Any]) -> Any:
     """The value a locked column shows for an item: from the plan or last cycle."""
     if column.source == "plan":
-        return item.get(column.key)
+        return shown(item, column.key)  # a due date written as words: as written, beside its date
     if column.source == "previous":
         return previous.get(column.field or column.key)
     return None

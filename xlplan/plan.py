@@ -40,7 +40,17 @@ from xlplan.files import atomic_path
 from xlplan.look import DATE_FORMAT, GREY_TEXT, NAVY, WHITE
 from xlplan.scan import workbook_problem
 from xlplan.template import Template, load_template
-from xlplan.values import clean_text, column_letter, is_blank, normalise_header, parse_date, parse_number
+from xlplan.values import (
+    TIMESCALE_EXAMPLES,
+    Timescale,
+    clean_text,
+    column_letter,
+    is_blank,
+    normalise_header,
+    parse_date,
+    parse_number,
+    parse_timescale,
+)
 
 PLAN_FILE = "plan.xlsx"
 SETTINGS_SHEET = "Settings"
@@ -61,7 +71,25 @@ SETTINGS = (
         "(blank: Scotland).",
     ),
 )
-RECIPIENT_COLUMNS = (("name", "Name"), ("email", "Email"), ("role", "Role"))
+RECIPIENT_COLUMNS = (("name", "Name"), ("email", "Email"), ("role", "Role"), ("greeting", "Greeting"))
+# A due date written as words ("March 2025", "Ongoing") is kept beside the date it means,
+# in the item under this key (a template key never holds a space).
+AS_WRITTEN = "{key} as written"
+
+
+def as_written_key(key: str) -> str:
+    return AS_WRITTEN.format(key=key)
+
+
+def shown(item: dict[str, Any], key: str) -> Any:
+    """An item's value as workbooks show it: a date written as words is shown as written
+    beside the date it means ("March 2025 (31/03/2025)", "Ongoing"), else the value itself."""
+    wording = item.get(as_written_key(key))
+    if wording:
+        return Timescale(item.get(key), wording).shown
+    return item.get(key)
+
+
 _SPLIT_RECIPIENTS = re.compile(r"[;\n]+")
 
 
@@ -127,6 +155,31 @@ class Recipient:
     name: str
     email: str = ""
     role: str = ""
+    greeting: str = ""  # how emails address them ("Dear ..."): the Sponsors sheet's Greeting column
+
+    @property
+    def salutation(self) -> str:
+        """Who "Dear ..." names: the Greeting given, else the first name of a person's name,
+        else the whole name when it is a role or an organisation ("Head of Trading Standards")."""
+        return self.greeting or salutation_for(self.name)
+
+
+# Words that say a name is a role or an organisation, not a person: greet it whole.
+_NOT_A_PERSON = re.compile(
+    r"\b(head|chief|director|officer|manager|lead|chair|service|services|team|council|board|partnership|"
+    r"department|nhs|hscp|fire|rescue|police|trust|group|committee|association|authority|of|and|&)\b",
+    re.IGNORECASE,
+)
+
+
+def salutation_for(name: str) -> str:
+    words = name.split()
+    if not words:
+        return "colleague"
+    if _NOT_A_PERSON.search(name) or len(words) > 4 or "(" in name:
+        return " ".join(words)
+    title = words[0].rstrip(".").casefold() in {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "cllr"}
+    return " ".join(words[:1] if not title else [words[0], words[-1]])
 
 
 @dataclass
@@ -326,7 +379,7 @@ def _parse(folder: PlanFolder, data: bytes) -> Plan:
     return plan
 
 
-_CACHE_FORMAT = 2  # 2: the decisions
+_CACHE_FORMAT = 3  # 2: the decisions; 3: recipients' greetings, due dates as written
 
 
 def _cache_key(digest: str, template_digest: str) -> dict[str, Any]:
@@ -342,6 +395,7 @@ def _from_cache(folder: PlanFolder, digest: str) -> Plan | None:
         if cache["key"] != _cache_key(digest, template.digest):
             return None
         types = {c.key: c.type for c in template.plan.columns}
+        types |= {as_written_key(k): "text" for k, t in list(types.items()) if t == "date"}
         columns = cache["columns"]
         for key, values in columns.items():
             if types[key] == "date":
@@ -357,11 +411,12 @@ def _from_cache(folder: PlanFolder, digest: str) -> Plan | None:
 
 def _to_cache(plan: Plan, digest: str) -> None:
     keys = [c.key for c in plan.template.plan.columns]
+    keys += [as_written_key(k) for k in keys if any(as_written_key(k) in item for item in plan.items)]
     columns = {k: [_json_value(item.get(k)) for item in plan.items] for k in keys}
     cache = {
         "key": _cache_key(digest, plan.template.digest),
         "settings": plan.settings,
-        "recipients": [[r.name, r.email, r.role] for r in plan.recipients],
+        "recipients": [[r.name, r.email, r.role, r.greeting] for r in plan.recipients],
         "columns": columns,
         "rows": plan.rows,
         "decisions": [d.as_row() for d in plan.decisions],
@@ -422,8 +477,26 @@ def _read_recipients(rows: list[list[Any]], sheet: str, problems: list[str]) -> 
             problems.append(f"{sheet}!row {r}: '{name}' is listed twice.")
             continue
         seen.add(name.casefold())
-        recipients.append(Recipient(name, values.get("email", ""), values.get("role", "")))
+        email = values.get("email", "")
+        if email:
+            problem = email_problem(email)
+            if problem:
+                letter = column_letter(cols["email"])
+                problems.append(f"{sheet}!{letter}{r} (Email of {name}): '{email}' is not an email address: {problem}")
+        greeting = " ".join(values.get("greeting", "").split())
+        recipients.append(Recipient(name, email, values.get("role", ""), greeting))
     return recipients
+
+
+def email_problem(address: str) -> str:
+    """Why `address` is not an email address one can send to, or "" (its form only: no DNS)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return ""
 
 
 def _read_items(
@@ -442,11 +515,17 @@ def _read_items(
     raw = {col.key: _column(body, cols.get(col.key)) for col in spec.columns}
     blank_row = [all(flags) for flags in zip(*(_blanks(values) for values in raw.values()), strict=True)]
     found: list[tuple[int, int, str]] = []  # (row, column, problem): reported in sheet order
+    wordings: dict[str, list[str]] = {col.key: [] for col in spec.columns if col.type == "date"}
     typed = {
-        col.key: _typed_column(raw[col.key], col, blank_row, _cell_name(sheet, cols, col.key), head + 2, n, found)
+        col.key: _typed_column(
+            raw[col.key], col, blank_row, _cell_name(sheet, cols, col.key), head + 2, n, found, wordings.get(col.key)
+        )
         for n, col in enumerate(spec.columns)
     }
     keys = [col.key for col in spec.columns]
+    worded = {as_written_key(k): v for k, v in wordings.items() if any(v)}
+    keys += list(worded)
+    typed |= worded
     items: list[dict[str, Any]] = []
     where: dict[str, int] = {}
     ref_at = keys.index(spec.key)
@@ -495,8 +574,12 @@ def _typed_column(
     first: int,
     n: int,
     found: list[tuple[int, int, str]],
+    wordings: list[str] | None = None,
 ) -> list[Any]:
-    """A plan column's values by its type; what cannot be read, or is missing, goes to `found`."""
+    """A plan column's values by its type; what cannot be read, or is missing, goes to `found`.
+
+    A date column reads timescales too ("March 2025", "2024/25", "Ongoing": `parse_timescale`);
+    their wording goes to `wordings`, one per value ("" for a plain date)."""
     if col.type == "text":
         texts = [v.strip() if type(v) is str else clean_text(v) for v in values]
         out: list[Any] = [" ".join(t.split()) if "\n" not in t else t for t in texts]
@@ -506,14 +589,22 @@ def _typed_column(
             kind = type(value)
             plain_date = kind is date and col.type == "date" and value.year >= 1900  # type: ignore[attr-defined]
             plain_number = kind is float and col.type == "number" and math.isfinite(value)  # type: ignore[arg-type]
+            if wordings is not None:
+                wordings.append("")
             if value is None or plain_date or plain_number:
                 out.append(value)
                 continue
             try:
+                if wordings is not None:
+                    timescale = parse_timescale(value)
+                    out.append(timescale.due if timescale else None)
+                    wordings[-1] = timescale.wording if timescale else ""
+                    continue
                 out.append(_typed(value, col.type))
             except ValueError:
                 if not blank_row[i]:
-                    what = "a date (e.g. 31/03/2024)" if col.type == "date" else "a number"
+                    what = TIMESCALE_EXAMPLES if col.type == "date" else "a number"
+                    what = f"a date: give {what}" if col.type == "date" else what
                     found.append(
                         (first + i, n, f"{cell(first + i)} ({col.header}): '{clean_text(value)}' is not {what}.")
                     )
@@ -522,7 +613,7 @@ def _typed_column(
         found += [
             (first + i, n, f"{cell(first + i)} ({col.header}): is empty.")
             for i, v in enumerate(out)
-            if not blank_row[i] and (v is None or v == "")
+            if not blank_row[i] and (v is None or v == "") and not (wordings and wordings[i])
         ]
     return out
 
@@ -598,7 +689,9 @@ def write_plan_workbook(
                 value = item.get(col.key)
                 if value in (None, ""):
                     continue
-                if col.type == "date":
+                if col.type == "date" and item.get(as_written_key(col.key)):
+                    items_ws.write_string(r, c, str(item[as_written_key(col.key)]), wrap)  # "March 2025", as written
+                elif col.type == "date":
                     items_ws.write_datetime(r, c, _as_datetime(value), datef)
                 elif col.type == "number":
                     items_ws.write_number(r, c, float(value))
@@ -613,8 +706,12 @@ def write_plan_workbook(
         people.set_column(0, 0, 24)
         people.set_column(1, 1, 34)
         people.set_column(2, 2, 50)
+        people.set_column(3, 3, 24)
+        people.write_comment(
+            0, 3, "How emails address them: 'Dear <Greeting>,'. Blank: a person's first name, or a role's whole name."
+        )
         for r, rec in enumerate(recipients, start=1):
-            for c, value in enumerate((rec.name, rec.email, rec.role)):
+            for c, value in enumerate((rec.name, rec.email, rec.role, rec.greeting)):
                 people.write_string(r, c, value)
 
         ws = book.add_worksheet(SETTINGS_SHEET)

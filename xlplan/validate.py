@@ -31,7 +31,7 @@ from xlplan.codes import BAD_VALUE, RULE, Code
 from xlplan.issues import Issue, Report
 from xlplan.ledger import IssuedPlan
 from xlplan.manifest import fingerprint
-from xlplan.plan import Plan, group_keys_of
+from xlplan.plan import Plan, group_keys_of, shown
 from xlplan.read import Return
 from xlplan.schema import build_schemas, check_code, columns_needed, frame
 from xlplan.template import Column, Template
@@ -531,7 +531,7 @@ def _tamper(
         prints = ret.fingerprints.get(ref)
         if not prints or len(prints) != len(locked):
             # The hidden sheet was deleted or edited: the plan columns can still be checked.
-            prints = [fingerprint(item.get(c.key)) if c.source == "plan" else "" for c in locked]
+            prints = [fingerprint(shown(item, c.key)) if c.source == "plan" else "" for c in locked]
         for col, expected in zip(locked, prints, strict=True):
             if col.key not in ret.columns or not expected:
                 continue
@@ -542,7 +542,7 @@ def _tamper(
                 with contextlib.suppress(ValueError):  # a date typed back as text is the same date
                     value = parse_date(value) or value
             if fingerprint(value) != expected:
-                if col.source == "plan" and fingerprint(value) == fingerprint(current.get(col.key)):
+                if col.source == "plan" and fingerprint(value) == fingerprint(shown(current, col.key)):
                     continue  # the plan's value now (the workbook was made before the officer's edit)
                 report.error(
                     f"The locked '{col.header}' of {ref} was changed to '{clean_text(value)[:80]}'. "

@@ -75,7 +75,7 @@ def strip_invisible(text: str) -> tuple[str, str]:
 
 
 def not_applicable(value: object) -> bool:
-    """"N/A", "-", "none", "TBC" and the like: nothing to give yet, read as blank."""
+    """ "N/A", "-", "none", "TBC" and the like: nothing to give yet, read as blank."""
     return isinstance(value, str) and " ".join(value.split()).casefold() in NOT_APPLICABLE
 
 
@@ -170,14 +170,35 @@ _TIMESCALE = re.compile(
 )
 # Words around a timescale that change nothing: "Short term (by March 2020)", "end of 2024/25".
 _FILLER = frozenset(
-    "by end of the in before until due complete completed completion short medium long term "
-    "quarter year financial fy".split()
+    [
+        "by",
+        "end",
+        "of",
+        "the",
+        "in",
+        "before",
+        "until",
+        "due",
+        "complete",
+        "completed",
+        "completion",
+        "short",
+        "medium",
+        "long",
+        "term",
+        "quarter",
+        "year",
+        "financial",
+        "fy",
+    ]
 )
 # Written instead of a date for work with no end: no due date, never overdue.
 NO_DUE_DATE = frozenset(
     {"ongoing", "on-going", "on going", "quarterly", "monthly", "annually", "annual", "yearly", "continuous"}
 )
-TIMESCALE_EXAMPLES = "a date such as 31/03/2025, a month (March 2025), a financial year (2024/25), a quarter (Q3 2024/25) or Ongoing"
+TIMESCALE_EXAMPLES = (
+    "a date such as 31/03/2025, a month (March 2025), a financial year (2024/25), a quarter (Q3 2024/25) or Ongoing"
+)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from xlplan.master.sheets import (
     write_section_table,
     write_titles,
 )
+from xlplan.plan import shown
 
 CHANGE_WIDTHS = (11, 48, 22, 13, 13, 13, 44)
 
@@ -107,7 +108,7 @@ def _change_sections(ctx: Context, styles: Styles) -> list[Section]:
         if move in moves:
             moves[move].append([*line, before, now, move, note])
         if complete and now == complete and (known := ctx.last_known(ref)) != complete:
-            completed.append([*line, known, now, item.get(ctx.due_key or ""), note])
+            completed.append([*line, known, now, shown(item, ctx.due_key) if ctx.due_key else None, note])
     last_col = Col(f"{status} {previous}" if previous else f"Last {status}", w[3], by_value=colours)
     now_col = Col(f"{status} {ctx.cycle}", w[4], by_value=colours, editable=True)
     sections = []

@@ -32,6 +32,7 @@ from xlplan.master.sheets import (
     write_row,
     write_titles,
 )
+from xlplan.plan import shown
 from xlplan.sheetxml import SheetData
 from xlplan.standing import Standing
 from xlplan.template import Column
@@ -96,7 +97,7 @@ def write_current_status(book: Book, styles: Styles, ctx: Context) -> Worksheet:
         standing = standings.get(ref)
         # Carried forward: last reported values shown, marked not updated (`Status from` says since when).
         updated = "yes" if standing is None or standing.reported else "no"
-        values = [item.get(k) for k in plan_keys]
+        values = [shown(item, k) for k in plan_keys]  # a due date as written beside its date
         values += blank_inputs if now is None else [now.get(k) for k in input_keys]
         if status_key:
             last = (ctx.previous.get(ref) or {}).get(status_key)

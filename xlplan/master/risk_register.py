@@ -26,6 +26,7 @@ from xlplan.master.sheets import (
     write_rows,
     write_titles,
 )
+from xlplan.plan import shown
 
 
 def _risk_cols(ctx: Context, styles: Styles) -> tuple[list[Col], list[str], list[str]]:
@@ -88,7 +89,7 @@ def write_risk_register(book: Book, styles: Styles, ctx: Context) -> Worksheet |
         values: list[Any] = [gap.ref, gap.action]
         if ctx.sponsor_key:
             values.append(gap.sponsor)
-        values += [item.get(k) for k in plan_keys]
+        values += [shown(item, k) for k in plan_keys]
         values += [gap.status, cycles, gap.movement, gap.last_status]
         values += [now.get(k) for k in input_keys]
         standing = ctx.picture.now.get(gap.ref)

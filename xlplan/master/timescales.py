@@ -29,6 +29,7 @@ from xlplan.master.sheets import (
     write_rows,
     write_titles,
 )
+from xlplan.plan import shown
 
 
 def _decided(ctx: Context) -> dict[str, tuple[Decision, bool]]:
@@ -89,7 +90,12 @@ def write_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | No
         if ctx.sponsor_key:
             line.append(ctx.sponsor_of(item))
         earlier = as_date((ctx.previous.get(ref) or {}).get(revised_key))
-        line += [due, proposed, (proposed - due).days if isinstance(due, date) else None, earlier]
+        line += [
+            shown(item, due_key) if due_key else due,
+            proposed,
+            (proposed - due).days if isinstance(due, date) else None,
+            earlier,
+        ]
         if ctx.status_key:
             line.append(now.get(ctx.status_key))
         if progress_key:
