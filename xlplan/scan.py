@@ -266,6 +266,20 @@ class WorkbookScan:
             self._ods = scan_ods(self.archive)
         return list(self._ods)
 
+    def percent_cells(self, name: str) -> frozenset[str]:
+        """Cells of sheet `name` formatted as a percentage (.xlsx only)."""
+        part = self.parts.get(name)
+        if self.kind == "ods" or part is None:
+            return frozenset()
+        return percent_cells(self.archive, part, percent_styles(self.archive))
+
+    def notes(self, name: str) -> dict[str, str]:
+        """The cell notes and comments on sheet `name` (.xlsx only)."""
+        part = self.parts.get(name)
+        if self.kind == "ods" or part is None:
+            return {}
+        return cell_notes(self.archive, part)
+
     def scan(self, name: str) -> SheetScan:
         if self.kind == "ods":
             if self._ods is None:
@@ -363,3 +377,91 @@ def workbook_problem(data: bytes) -> str:
                 "right of the table (Ctrl+End shows the last cell in use) and save it."
             )
     return ""
+
+
+# --- what people see but calamine does not say: percent formats and cell notes ----------
+
+_STYLE_ATTR = re.compile(rb'\bs="(\d{1,6})"')
+_BUILTIN_PERCENT = {9, 10}  # 0% and 0.00%
+_QUOTED = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
+
+
+def percent_styles(archive: zipfile.ZipFile) -> frozenset[int]:
+    """The cell style indices (cellXfs) whose number format shows a percentage."""
+    from defusedxml.ElementTree import fromstring
+
+    try:
+        root = fromstring(archive.read("xl/styles.xml"))
+    except KeyError:
+        return frozenset()
+    custom: set[int] = set()
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1] == "numFmt":
+            code = _QUOTED.sub("", element.get("formatCode", ""))
+            if "%" in code:
+                custom.add(int(element.get("numFmtId", "-1")))
+    percent = _BUILTIN_PERCENT | custom
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1] == "cellXfs":
+            xfs = [xf for xf in element if xf.tag.rsplit("}", 1)[-1] == "xf"]
+            return frozenset(n for n, xf in enumerate(xfs) if int(xf.get("numFmtId", "0") or 0) in percent)
+    return frozenset()
+
+
+def percent_cells(archive: zipfile.ZipFile, part: str, styles: frozenset[int]) -> frozenset[str]:
+    """The cells ("L5") of a sheet whose number format shows a percentage (`percent_styles`)."""
+    if not styles or part not in archive.NameToInfo:
+        return frozenset()
+    found: set[str] = set()
+    for buf, limit in _chunks(archive, part):
+        for match in _CELL_OPEN.finditer(buf, 0, limit):
+            attrs = match.group(1)
+            style, ref = _STYLE_ATTR.search(attrs), _R_CELL.search(attrs)
+            if style and ref and int(style.group(1)) in styles:
+                found.add(f"{ref.group(1).decode()}{ref.group(2).decode()}")
+    return frozenset(found)
+
+
+OUR_AUTHOR = "xlplan"  # the notes xlplan writes itself (an annotated copy's): not the sponsor's
+
+
+def cell_notes(archive: zipfile.ZipFile, part: str) -> dict[str, str]:
+    """A sheet's cell notes and comments ("L5" -> text), as Excel and LibreOffice save them
+    (legacy comments; Excel's threaded comments carry a copy there), but xlplan's own."""
+    from defusedxml.ElementTree import fromstring
+
+    folder, _, name = part.rpartition("/")
+    rels = f"{folder}/_rels/{name}.rels"
+    if rels not in archive.NameToInfo:
+        return {}
+    out: dict[str, str] = {}
+    for attrs in re.findall(rb"<(?:\w+:)?Relationship\b([^>]*)>", archive.read(rels)):
+        kind, target = re.search(rb'\bType="([^"]*)"', attrs), re.search(rb'\bTarget="([^"]*)"', attrs)
+        if not kind or not target or not kind.group(1).endswith(b"/comments"):
+            continue
+        path = unescape(target.group(1).decode())
+        path = path.lstrip("/") if path.startswith("/") else _join(folder, path)
+        if path not in archive.NameToInfo:
+            continue
+        root = fromstring(archive.read(path))
+        authors = [a.text or "" for a in root.iter() if a.tag.rsplit("}", 1)[-1] == "author"]
+        for comment in root.iter():
+            if comment.tag.rsplit("}", 1)[-1] != "comment":
+                continue
+            author_id = int(comment.get("authorId", "-1") or -1)
+            if 0 <= author_id < len(authors) and authors[author_id] == OUR_AUTHOR:
+                continue
+            text = "".join(t.text or "" for t in comment.iter() if t.tag.rsplit("}", 1)[-1] == "t").strip()
+            if text and comment.get("ref"):
+                out[comment.get("ref", "")] = text
+    return out
+
+
+def _join(folder: str, target: str) -> str:
+    parts = folder.split("/")
+    for piece in target.split("/"):
+        if piece == "..":
+            parts = parts[:-1]
+        elif piece not in ("", "."):
+            parts.append(piece)
+    return "/".join(parts)
