@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -31,6 +30,7 @@ from xlplan.look import (
     ERROR_FILL,
     GREY_TEXT,
     HEAD,
+    LIST_LIMIT,
     LOCKED_FILL,
     NAVY,
     OFF_FILL,
@@ -42,7 +42,10 @@ from xlplan.look import (
     WARNING_FILL,
     CellStyles,
     as_date,
+    cell_range,
     cell_writer,
+    formula_string,
+    inline_list,
     print_setup,
     row_height,
 )
@@ -462,7 +465,7 @@ def _rows_sheet(
                     {
                         "type": "cell",
                         "criteria": "==",
-                        "value": f'"{choice.value}"',
+                        "value": formula_string(choice.value),  # its quotes doubled
                         "format": styles.choice[(col.choices, choice.value)],
                     },
                 )
@@ -553,7 +556,7 @@ def _add_validation(ws: Worksheet, runs: list[tuple[int, int]], c1: int, c2: int
     if more:
         options = {
             **options,
-            "multi_range": " ".join(f"{xl_rowcol_to_cell(a, c1)}:{xl_rowcol_to_cell(b, c2)}" for a, b in runs),
+            "multi_range": " ".join(cell_range(a, c1, b, c2) for a, b in runs),  # "I5", never "I5:I5"
         }
     return ws.data_validation(first, c1, last, c2, options)
 
@@ -586,9 +589,15 @@ def _validation(ws: Worksheet, runs: list[tuple[int, int]], c: int, col: Column,
     }
     if col.type == "choice" and col.choices:
         names = template.choices[col.choices].names
+        listed = inline_list(names)
+        if listed is None:
+            raise XlplanError(
+                f"Template {template.name}: the choices of column {col.header!r} are too long for a dropdown "
+                f"(over {LIST_LIMIT} characters together): shorten them."
+            )
         options |= {
             "validate": "list",
-            "source": list(names),
+            "source": listed,  # a value's quotes doubled; commas are refused at load
             "error_message": f"Choose one of: {', '.join(names)}."[:255],
         }
     elif col.type == "number":

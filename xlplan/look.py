@@ -14,6 +14,11 @@ writes (``plan.write_plan_workbook``) and the report's HTML (``summary``) take f
                      inline string, never a formula or a link; ``sheetxml`` keeps the XML strings
     dates            the range Excel shows as dates: 01/03/1900 (before it Excel's serials are
                      off by its 29/02/1900) to 31/12/9999
+    Excel's limits   what Excel refuses or repairs and LibreOffice accepts silently: a cell's
+                     32,767 characters counted in UTF-16 units (``values.excel_length``, ``fits``),
+                     string literals in formulas (``formula_string``), list validations
+                     (``LIST_LIMIT``, ``inline_list``), literal characters in number formats
+                     (``number_format``) and ranges of one cell (``cell_range``)
 
 Reading dates back is ``values.parse_date``'s (it is below this module: this one uses it).
 """
@@ -29,7 +34,7 @@ from typing import Any
 from xlsxwriter.worksheet import Worksheet
 
 from xlplan.sheetxml import CELL_LIMIT, CellXml, cell_start, fits, text_cell, text_style, xml_text
-from xlplan.values import EXCEL_EPOCH, format_value
+from xlplan.values import EXCEL_EPOCH, excel_length, format_value
 
 # --- the palette ------------------------------------------------------------------
 
@@ -196,6 +201,56 @@ def as_datetime(value: Any) -> datetime | None:
         return datetime.fromisoformat(value).replace(tzinfo=None, microsecond=0)
     except ValueError:
         return None
+
+
+# --- Excel's limits ---------------------------------------------------------------
+# (excel-pitfalls.md 17-20.) Every writer takes these from here; tests/test_excel_limits.py
+# checks every workbook xlplan writes against them.
+
+CELL_LIMITS = (CELL_LIMIT, fits, excel_length)  # a cell limit, counted as Excel counts it (sheetxml)
+LIST_LIMIT = 255  # characters of an explicit list validation ("Red,Amber,Green")
+
+
+def formula_string(text: str) -> str:
+    """`text` as a string literal inside a formula: quoted, quotes doubled (On ""hold"")."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def inline_list(values: Sequence[str]) -> str | None:
+    """An explicit dropdown list for a data validation's formula, as a string literal
+    (quotes doubled), or None when Excel cannot hold one: a value with a comma (no escape
+    exists for it; templates refuse them at load) or a list over LIST_LIMIT characters."""
+    if any("," in v for v in values):
+        return None
+    joined = ",".join(values)
+    return formula_string(joined) if excel_length(joined) <= LIST_LIMIT else None
+
+
+def number_format(code: str) -> str:
+    """A number format with its literal characters escaped (an en dash is written backslash, en dash), as Excel
+    writes them; strict readers refuse an unescaped one. Quoted text and escapes are kept."""
+    out, quoted, escaped = [], False, False
+    for ch in code:
+        if escaped or quoted:
+            out.append(ch)
+            escaped = False
+            quoted = quoted and ch != '"'
+            continue
+        if ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = True
+        elif not ch.isascii():
+            out.append("\\")
+        out.append(ch)
+    return "".join(out)
+
+
+def cell_range(first_row: int, first_col: int, last_row: int, last_col: int) -> str:
+    """An A1 range, written as one cell when it is one ("I5", never "I5:I5")."""
+    from xlsxwriter.utility import xl_range
+
+    return xl_range(first_row, first_col, last_row, last_col)
 
 
 # --- cells by type ----------------------------------------------------------------

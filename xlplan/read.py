@@ -53,6 +53,8 @@ class Return:
     rows: list[Row] = field(default_factory=list)
     groups: dict[str, dict[str, tuple[Any, str]]] = field(default_factory=dict)  # group -> field -> (value, cell)
     protected: dict[str, bool] = field(default_factory=dict)
+    percent: frozenset[str] = frozenset()  # cells of the rows sheet formatted as a percentage ("L5")
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)  # sheet -> cell -> the note left on it
 
     @property
     def name(self) -> str:
@@ -198,6 +200,8 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
     if cells is None:
         cells = cells_of(real)
     ret.protected = {real: scan.protected}
+    ret.percent = parts.percent_cells(real)
+    ret.notes[real] = parts.notes(real)
     _rows(ret, cells, template, report, real)
     if not scan.protected:
         report.note(
@@ -220,6 +224,7 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
                 {c.header: c.key for c in groups.columns},
             )
             _report_group_cells(ret, parts.scan(gname), report, gname)
+            ret.notes[gname] = parts.notes(gname)
 
 
 def _check_extent(scan: SheetScan, name: str) -> None:

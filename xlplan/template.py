@@ -341,6 +341,15 @@ def _build(raw: dict[str, Any], source: str) -> Template:
         )
         for key, spec in (raw.get("choices") or {}).items()
     }
+    for key, listed in choices.items():
+        for choice in listed.values:
+            if "," in choice.value or not choice.value.strip():
+                raise ValueError(
+                    f"choices.{key}: the value {choice.value!r} "
+                    + ("contains a comma" if choice.value.strip() else "is empty")
+                    + ": Excel's dropdown lists split values at commas, so it could never be chosen. "
+                    "Write it without a comma (e.g. 'On hold - funding' for 'On hold, funding')."
+                )
     plan_raw = _need(raw, "plan", "the template")
     plan = PlanSpec(
         items_sheet=_need(plan_raw, "items_sheet", "plan"),

@@ -36,14 +36,24 @@ from xlplan.read import Return
 from xlplan.schema import build_schemas, check_code, columns_needed, frame
 from xlplan.template import Column, Template
 from xlplan.values import (
+    TIMESCALE_EXAMPLES,
+    ambiguous_thousands,
     clean_text,
     column_letter,
     excel_length,
     format_value,
+    has_invisible,
     is_blank,
+    not_applicable,
     parse_date,
     parse_number,
+    parse_timescale,
+    strip_invisible,
 )
+
+# A date typed in a return before this is a number typed in a date column ("6" for six
+# months is 06/01/1900) or a slip of the keyboard: refused, never merged as a date.
+EARLIEST_DATE = date(2000, 1, 1)
 
 _SCHEMAS: dict[tuple[str, int, str], Any] = {}
 
@@ -176,6 +186,18 @@ def prepare(ret: Return, report: Report, plan: Plan, cycle: str, issued: IssuedP
     rows, items, now = _match_rows(ret, report, plan, sheet, sent, filed_as)
     _tamper(ret, report, plan, rows, items, now, sheet)
     typed = _typed_rows(ret, report, plan, rows, items, sheet)
+    _report_notes(ret, report, template, rows)
+    if rows and not report.errors and _nothing_filled(ret, template, typed):
+        kept = [i for i in report.issues if i.code in (Code.CELL_NOTE, Code.TEMPLATE_VERSION)]
+        report.issues[:] = kept
+        report.error(
+            f"Nothing was filled in: the workbook came back as it was sent, with no "
+            f"{', '.join(c.header for c in template.rows_sheet.editable_columns if not c.carry)} given. "
+            "Was the wrong file attached? Please fill in the workbook and send it again.",
+            recipient=ret.recipient,
+            code=Code.NOTHING_FILLED,
+        )
+        return None
     result = Validated(filed_as, ret.cycle)
     editable = [c.key for c in template.rows_sheet.editable_columns]
     for ref, row in typed.items():
@@ -265,6 +287,43 @@ def _group_label(plan: Plan) -> str:
     spec = plan.template.plan
     column = next((c for c in spec.columns if c.key == spec.group_by), None)
     return column.header if column else "group"
+
+
+def _nothing_filled(ret: Return, template: Template, typed: dict[str, tuple[int, dict[str, Any]]]) -> bool:
+    """Whether no editable cell holds anything but what was written into it (a carried
+    value), and no feedback area was filled in: the workbook came back untouched."""
+    asked = [c.key for c in template.rows_sheet.editable_columns if not c.carry]
+    if not asked:
+        return False
+    for _row, values in typed.values():
+        if any(values.get(k) is not None for k in asked):
+            return False
+    return not any(not is_blank(v) for fields in ret.groups.values() for v, _cell in fields.values())
+
+
+def _report_notes(ret: Return, report: Report, template: Template, rows: dict[str, Any]) -> None:
+    """The notes and comments the sponsor left on cells: shown to the officer, kept with the return."""
+    by_letter = {column_letter(i): key for key, i in ret.columns.items()}
+    by_row = {row.excel_row: ref for ref, row in rows.items()}
+    for sheet, notes in ret.notes.items():
+        for cell, text in sorted(notes.items(), key=lambda kv: _cell_order(kv[0])):
+            letters = "".join(ch for ch in cell if ch.isalpha())
+            number = int("".join(ch for ch in cell if ch.isdigit()) or 0)
+            ref = by_row.get(number, "") if sheet in ret.protected else ""  # the rows sheet, as it is named
+            column = template.rows_sheet.column(by_letter.get(letters, "")) if ref else None
+            about = f"{ref}: a note on {column.header}" if ref and column else f"{ref}: a note" if ref else "A note"
+            said = text if len(text) <= 2000 else text[:2000] + "…"
+            report.note(
+                f"{about}: “{said}”",
+                sheet=sheet, cell=cell, ref=ref, field=column.key if column else "",
+                value=text[:200], recipient=ret.recipient, code=Code.CELL_NOTE,
+            )  # fmt: skip
+
+
+def _cell_order(cell: str) -> tuple[int, int, str]:
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    letters = "".join(ch for ch in cell if ch.isalpha())
+    return int(digits or 0), len(letters), letters
 
 
 def _check_group_lengths(ret: Return, report: Report, template: Template, group: str, fields: dict[str, Any]) -> None:
@@ -583,11 +642,12 @@ def _typed_rows(
             if raw is None or raw == "":
                 typed[col.key] = None
                 continue
-            if type(raw) is str and (col.type == "text" or raw in exact.get(col.key, ())):
+            if type(raw) is str and (col.type == "text" or raw in exact.get(col.key, ())) and raw.isascii():
                 typed[col.key] = raw.strip() or None  # as _typed would say, without its checks
                 continue
             cell = f"{letters[col.key]}{row.excel_row}" if col.key in letters else ""
-            typed[col.key] = _typed(col, raw, template, report, sheet, cell, ref, ret.recipient)
+            percent = cell in ret.percent
+            typed[col.key] = _typed(col, raw, template, report, sheet, cell, ref, ret.recipient, percent)
         out[ref] = (row.excel_row, typed)
     return out
 
@@ -601,6 +661,7 @@ def _typed(
     cell: str,
     ref: str,
     who: str,
+    percent: bool = False,
 ) -> Any:
     def where() -> dict[str, Any]:  # built only when there is something to say
         return {
@@ -612,16 +673,63 @@ def _typed(
             "recipient": who,
         }
 
+    if isinstance(raw, str) and not raw.isascii() and has_invisible(raw):
+        stripped, inside = strip_invisible(raw)
+        if inside and col.type != "text":
+            if col.editable:
+                report.error(
+                    f"{ref}: '{stripped[:80]}' in {col.header} holds an invisible character ({inside}): "
+                    "delete the cell's content and type it again.",
+                    code=Code.INVISIBLE_CHARACTERS,
+                    **where(),
+                )
+            return None
+        if stripped != raw.strip() and col.editable:
+            report.note(
+                f"Invisible characters (zero-width or non-breaking spaces) around '{stripped[:80]}' were removed.",
+                code=Code.INVISIBLE_CHARACTERS,
+                **where(),
+            )
+        raw = stripped
+        if not raw:
+            return None
+    if col.type in ("date", "number") and not_applicable(raw):
+        if col.editable:
+            report.note(
+                f"'{raw.strip()}' in {col.header} was read as blank (nothing to give).",
+                code=Code.NOT_APPLICABLE,
+                **where(),
+            )
+        return None
     try:
         if col.type == "date":
-            return parse_date(raw)
+            return _date(col, raw, report, where)
         if col.type == "number":
-            return parse_number(raw)
+            number = parse_number(raw)
+            if percent and isinstance(raw, float) and number is not None:
+                number = round(number * 100, 9)
+                if col.editable:
+                    report.note(
+                        f"{col.header} shows {format_value(number)}% (a percentage format): read as "
+                        f"{format_value(number)}, the number shown, not {format_value(raw)}.",
+                        code=Code.PERCENT,
+                        **where(),
+                    )
+            elif ambiguous_thousands(raw) and col.editable:
+                report.note(
+                    f"'{raw.strip()}' in {col.header} was read as {format_value(number)} (a decimal point); "
+                    f"if you meant {raw.strip().replace('.', ',')}, type {raw.strip().replace('.', '')}.",
+                    code=Code.DECIMAL_POINT,
+                    **where(),
+                )
+            return number
+    except _NotADate as exc:
+        if col.editable:
+            report.error(str(exc), code=Code.BAD_DATE, **where())
+        return None
     except ValueError:
         if col.editable:
-            example = (
-                "a date such as 31/03/2025" if col.type == "date" else "a number only, such as 85 (no units or words)"
-            )
+            example = TIMESCALE_EXAMPLES if col.type == "date" else "a number only, such as 85 (no units or words)"
             report.error(
                 f"'{clean_text(raw)[:80]}' in {col.header} cannot be read: enter {example}.",
                 code=BAD_VALUE[col.type],
@@ -638,6 +746,29 @@ def _typed(
                     report.note(f"'{raw}' was read as {fixed}.", code=Code.NORMALISED, **where())
                 return fixed
     return text or None
+
+
+class _NotADate(ValueError):
+    """A value read as a date that cannot be meant as one: the message says why."""
+
+
+def _date(col: Column, raw: Any, report: Report, where: Any) -> date | None:
+    """A date column's value: a date, or a timescale ("April 2020", "Q3 2024/25", said in a
+    note); never a small number that would be a date in 1900."""
+    timescale = parse_timescale(raw)
+    if timescale is None:
+        return None
+    day = timescale.due
+    if day is not None and day < EARLIEST_DATE:
+        typed = clean_text(raw)[:40] if not isinstance(raw, date) else format_value(raw)
+        number = f" (as a date, {format_value(day)})" if isinstance(raw, int | float) else ""
+        raise _NotADate(
+            f"'{typed}' in {col.header} is not a date{number}: enter {TIMESCALE_EXAMPLES}." if col.editable else ""
+        )
+    if timescale.wording and col.editable:
+        read_as = f"read as {format_value(day)}, {timescale.means}" if day else f"read as no date ({timescale.means})"
+        report.note(f"'{timescale.wording}' in {col.header} was {read_as}.", code=Code.TIMESCALE, **where())
+    return day
 
 
 def _schema_issue(

@@ -45,6 +45,7 @@ from xlplan.look import (
     Wrapped,
     cell_writer,
     chars_per_line,
+    number_format,
     print_setup,
     wrapped_height,
 )
@@ -112,10 +113,10 @@ class Styles:
         self.dash_group = book.add_format({**base, "valign": "vcenter", "text_wrap": True})
         self.dash_definition = book.add_format({**base, "text_wrap": True, "font_size": 9, "valign": "vcenter"})
         self.dash_group_short = book.add_format({**base, "valign": "vcenter", "bold": True})
-        self.dash_count = book.add_format({**cell, "num_format": "#,##0;-#,##0;\u2013"})
-        self.dash_change = book.add_format({**cell, "num_format": "+#,##0;-#,##0;\u2013"})
+        self.dash_count = book.add_format({**cell, "num_format": number_format("#,##0;-#,##0;\u2013")})
+        self.dash_change = book.add_format({**cell, "num_format": number_format("+#,##0;-#,##0;\u2013")})
         total = {**cell, "bold": True, "bg_color": PALE, "top": 2, "top_color": NAVY}
-        self.dash_total = book.add_format({**total, "num_format": "#,##0;-#,##0;\u2013"})
+        self.dash_total = book.add_format({**total, "num_format": number_format("#,##0;-#,##0;\u2013")})
         self.dash_total_label = book.add_format({**total, "align": "left"})
         self.dash_status_head = {
             value: book.add_format({**HEAD, **centre, "bg_color": fmt.bg_color, "font_color": fmt.font_color})
