@@ -368,7 +368,8 @@ def _deliver(messages: list[tuple[str, Any]], send: bool, smtp: Any, out_dir: Pa
     for name, msg in messages:
         if send:
             accepted, refused = send_message(msg, smtp)
-            click.echo(f"Sent '{msg['Subject']}' to {', '.join(accepted)}")
+            if accepted:
+                click.echo(f"Sent '{msg['Subject']}' to {', '.join(accepted)}")
             for address, reason in refused.items():
                 click.echo(f"Warning: the mail server refused {address} ({reason}): it was not sent there.", err=True)
         else:
@@ -440,7 +441,10 @@ def email_chase(
         click.echo(f"Nobody to chase for {summary.cycle}: every return is in and merged.")
         return
     smtp = _smtp(plan, smtp_host, smtp_port, smtp_security, smtp_user) if send else None
-    named = [(f"{summary.cycle} chase - {who}", msg) for who, msg in drafts]
+    from xlplan.files import recipient_filenames
+
+    stems = recipient_filenames([who for who, _msg in drafts], f"{summary.cycle} chase - {{name}}")
+    named = [(stems[who], msg) for who, msg in drafts]  # one file each, whatever the names
     _deliver(named, send, smtp, out_dir or plan.folder.outgoing_dir(summary.cycle))
 
 

@@ -31,6 +31,7 @@ _SEVERITIES: dict[str, tuple[Severity, ...]] = {
     "note": ("note",),
     "error or warning": ("error", "warning"),
     "warning or note": ("warning", "note"),
+    "error or note": ("error", "note"),
 }
 
 

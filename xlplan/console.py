@@ -145,7 +145,7 @@ def _print_issues(out: Console, issues: list[Issue], annotated: bool) -> None:
     """A return's issues, most serious first; past ISSUES_SHOWN, how many more and where they all are."""
     # Written as they are, one line each: rich's layout costs ~100 µs a line (a national run
     # prints thousands), and an unwrapped line is what grep and a log file want.
-    lines = [f"    {i.severity}: {i.where + ' ' if i.where else ''}{i.message}\n" for i in issues[:ISSUES_SHOWN]]
+    lines = [f"    {_issue_line(i)}\n" for i in issues[:ISSUES_SHOWN]]
     out.file.write("".join(lines))
     if len(issues) > ISSUES_SHOWN:
         copy = ", and the annotated copy marks each cell" if annotated else ""
@@ -153,6 +153,19 @@ def _print_issues(out: Console, issues: list[Issue], annotated: bool) -> None:
             f"    ... and {len(issues) - ISSUES_SHOWN} more: `xlplan export returns` lists them all{copy}.",
             markup=False,
         )
+
+
+def _issue_line(issue: Issue) -> str:
+    """ "error: Actions!K5 message": one space between the parts, whichever are there."""
+    return " ".join(part for part in (f"{issue.severity}:", issue.where.strip(), issue.message.strip()) if part)
+
+
+def ref_list(refs: list[str], shown: int = 30) -> str:
+    """Refs as a readable list: "H02.01, H02.02 and 3 more"; refs that are plain numbers get
+    a "#" ("#1, #2") so that "Overdue: 31: 1, 2" cannot be misread as counts."""
+    numeric = all(r.strip().isdigit() for r in refs)
+    listed = ", ".join(f"#{r}" if numeric else r for r in refs[:shown])
+    return listed + (f" and {len(refs) - shown} more" if len(refs) > shown else "")
 
 
 def _print_gaps(out: Console, result: Collected, label: str) -> None:
@@ -183,8 +196,7 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
     ]
     for title, items in lines:
         if items:
-            refs = ", ".join(g.ref for g in items[:30]) + (f" and {len(items) - 30} more" if len(items) > 30 else "")
-            out.print(f"{title}: {len(items)}: {refs}", markup=False)
+            out.print(f"{title}: {len(items)}: {ref_list([g.ref for g in items])}", markup=False)
 
 
 def _cells(*values: str | None) -> list[Text]:
@@ -217,7 +229,12 @@ def print_status(summary: Summary, plan: Plan, current: str = "") -> None:
     for r in summary.recipients:
         style = _OUTCOME_STYLE.get(r.state, "red")
         table.add_row(
-            Text(r.recipient), str(r.items), Text(r.state, style=style), Text(r.file), str(r.errors), str(r.warnings)
+            Text(r.recipient),
+            str(r.items),
+            Text(f"{r.state}: {r.note}" if r.note else r.state, style=style),
+            Text(r.file),
+            str(r.errors),
+            str(r.warnings),
         )
     out.print(table)
     expected = len(summary.recipients)

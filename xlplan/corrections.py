@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from xlplan.files import safe_filename
+from xlplan.files import recipient_filenames
 from xlplan.generate import Annotations, new_manifest, write_return
 from xlplan.ledger import CycleInfo
 from xlplan.merge import Outcome
@@ -23,7 +23,9 @@ from xlplan.plan import Plan
 
 def correction_path(plan: Plan, cycle: str, who: str) -> Path:
     """Where the annotated copy of a recipient's return for a cycle lives."""
-    return plan.folder.feedback_dir(cycle) / f"{safe_filename(f'{cycle} return - {who} - PLEASE FIX')}.xlsx"
+    names = [r.name for r in plan.recipients]
+    stems = recipient_filenames(names if who in names else [*names, who], f"{cycle} return - {{name}} - PLEASE FIX")
+    return plan.folder.feedback_dir(cycle) / f"{stems[who]}.xlsx"  # "PLEASE FIX" never cut; one file each
 
 
 def write_correction(

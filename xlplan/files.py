@@ -31,6 +31,33 @@ def safe_filename(text: str, limit: int = 80) -> str:
     return name
 
 
+def recipient_filenames(names: list[str], pattern: str, limit: int = 120) -> dict[str, str]:
+    """A file name (no extension) for each recipient, `pattern` with {name} in it
+    ("2025-Q3 return - {name} - PLEASE FIX"): valid everywhere, different for every
+    recipient whatever their names, and never cut in the words around {name} (a suffix
+    such as "PLEASE FIX" is kept whole). Names too long are cut in the middle, so that
+    the end that tells "(North)" from "(South)" stays; names still alike (or alike but
+    for case or characters Windows refuses) get " (2)", " (3)"."""
+    head, _, tail = pattern.partition("{name}")
+    head, tail = _UNSAFE.sub(" ", head), _UNSAFE.sub(" ", tail)
+    room = max(20, limit - len(head) - len(tail))
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        middle = " ".join(_UNSAFE.sub(" ", name).split())
+        if len(middle) > room:
+            keep = room - 1
+            middle = middle[: keep // 2].rstrip() + "…" + middle[-(keep - keep // 2) :].lstrip()
+        stem = safe_filename(f"{head}{middle}{tail}", limit=limit + 10)
+        unique, n = stem, 1
+        while unique.casefold() in taken:
+            n += 1
+            unique = f"{stem} ({n})"
+        taken.add(unique.casefold())
+        out[name] = unique
+    return out
+
+
 def checkpoint(name: str) -> None:
     """Fault injection for the crash-safety tests: die here, hard, if XLPLAN_CRASH_AT names this point.
 

@@ -20,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlplan import __version__
 from xlplan.errors import OutputError, PlanError, UsageError, XlplanError
-from xlplan.files import atomic_path, safe_filename
+from xlplan.files import atomic_path, recipient_filenames
 from xlplan.issues import Issue
 from xlplan.ledger import IssuedPlan, Ledger, PlanChange, plain
 from xlplan.look import (
@@ -204,12 +204,14 @@ def _tasks(
     if unknown:
         raise UsageError(f"Not on the plan's {template.plan.recipients_sheet} sheet: {', '.join(unknown)}.")
     generated_at = datetime.now().astimezone().isoformat(timespec="seconds")
+    everyone = [r.name for r in plan.recipients]
+    stems = recipient_filenames(everyone, f"{cycle} return - {{name}}")  # one file each, whatever the names
     tasks: list[_ToWrite] = []
     for name in wanted:
         if not plan.items_for(name):
             result.skipped.append((name, f"no {template.plan.items_sheet.lower()} in the plan"))
             continue
-        path = outbox / f"{safe_filename(f'{cycle} return - {name}')}.xlsx"
+        path = outbox / f"{stems[name]}.xlsx"
         tasks.append(_ToWrite(name, path, new_manifest(plan, name, cycle, deadline, generated_at)))
     if not tasks:  # recording a cycle with nothing issued would only haunt later dashboards
         nobody = ", ".join(who for who, _why in result.skipped)

@@ -21,7 +21,7 @@ from xlplan.corrections import correction_path
 from xlplan.errors import XlplanError
 from xlplan.files import atomic_path, safe_filename
 from xlplan.ledger import Ledger
-from xlplan.plan import Plan
+from xlplan.plan import Plan, email_problem, salutation_for
 from xlplan.summary import RecipientState, Summary, deadline_words, summarise, to_html, to_text
 from xlplan.values import long_date
 
@@ -92,6 +92,7 @@ def chase_message(
     attachment: Path | None,
     quarantined: bool,
     blanks: bool = False,
+    greeting: str = "",
 ) -> EmailMessage:
     """A chaser: a return missing, quarantined (`quarantined`), or merged with statuses left
     blank (`blanks`: nothing attached, as a new return would replace the one merged)."""
@@ -104,7 +105,7 @@ def chase_message(
         else f"{summary.plan_title}: your {summary.cycle} return is due {when}"
     )
     msg = _base(sender, [formataddr((recipient, email))], subject)
-    first = recipient.split()[0] if recipient else "colleague"
+    first = greeting or salutation_for(recipient)  # "Dear Head of Trading Standards", never "Dear Head"
     if quarantined:
         lead = (
             "Thank you for your return. It could not be merged yet because of the points below. "
@@ -135,7 +136,7 @@ def chase_message(
 
 
 def write_eml(msg: EmailMessage, out_dir: Path, name: str) -> Path:
-    path = out_dir / f"{safe_filename(name)}.eml"
+    path = out_dir / f"{safe_filename(name, limit=160)}.eml"
     with atomic_path(path) as tmp:
         tmp.write_bytes(msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))  # mail wants CRLF
     return path
@@ -146,6 +147,11 @@ def send(msg: EmailMessage, smtp: Smtp) -> tuple[list[str], dict[str, str]]:
 
     Raises MailError when nothing was accepted: nothing is reported as sent unless the server took it.
     """
+    to = [address for _name, address in getaddresses([str(msg["To"] or "")])]
+    bad = [(a, email_problem(a)) for a in to if email_problem(a)] if to else [("(nobody)", "no address")]
+    if bad:
+        said = "; ".join(f"'{a}': {why}" for a, why in bad)
+        raise MailError(f"Not an email address ({said}): '{msg['Subject']}' was not sent. Fix it on the plan's sheet.")
     del msg["X-Unsent"]  # a sent message is not a draft
     try:
         client = _connect(smtp)
@@ -184,7 +190,6 @@ def send(msg: EmailMessage, smtp: Smtp) -> tuple[list[str], dict[str, str]]:
         raise MailError(
             f"The connection to {smtp.host} failed while sending ({_reason(exc)}). Nothing was reported as sent."
         ) from exc
-    to = [address for _name, address in getaddresses([str(msg["To"])])]
     reasons = {a: f"{c} {m.decode(errors='replace')}" for a, (c, m) in refused.items()}
     return [a for a in to if a not in refused], reasons
 
@@ -256,7 +261,9 @@ def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMe
         if state.state == "merged":  # statuses left blank: nothing attached (a new return would replace it)
             problems = _blank_statuses(plan, summary, state.recipient)
             if problems:
-                out.append((state.recipient, _chaser(summary, state, sender, officer, problems, None, blanks=True)))
+                out.append(
+                    (state.recipient, _chaser(summary, state, sender, officer, problems, None, blanks=True, plan=plan))
+                )
             continue
         if state.state not in ("missing", "quarantined"):
             continue
@@ -276,7 +283,9 @@ def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMe
             problems = [
                 f"Your return covers {n} action{'s' if n != 1 else ''}: please give progress and a RAG status for each."
             ]
-        out.append((state.recipient, _chaser(summary, state, sender, officer, problems, attachment, quarantined)))
+        out.append(
+            (state.recipient, _chaser(summary, state, sender, officer, problems, attachment, quarantined, plan=plan))
+        )
     return out
 
 
@@ -297,7 +306,9 @@ def _chaser(
     quarantined: bool = False,
     *,
     blanks: bool = False,
+    plan: Plan | None = None,
 ) -> EmailMessage:
+    rec = plan.recipient(state.recipient) if plan is not None else None
     return chase_message(
         summary,
         state.recipient,
@@ -308,6 +319,7 @@ def _chaser(
         attachment=attachment,
         quarantined=quarantined,
         blanks=blanks,
+        greeting=rec.salutation if rec else "",  # the Sponsors sheet's Greeting, else the default
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from xlplan.codes import Code
 from xlplan.gaps import Gaps, expected_recipients, find_gaps
 from xlplan.ledger import Ledger
 from xlplan.look import BORDER, NAVY, WHITE
@@ -31,6 +32,7 @@ class RecipientState:
     received: str = ""
     errors: int = 0
     warnings: int = 0
+    note: str = ""  # said beside the state: "nothing was filled in"
 
 
 @dataclass
@@ -112,6 +114,11 @@ def summarise(
     return summary
 
 
+def _state_note(record: Any) -> str:
+    """Why a quarantined return is, when one word says it: it came back with nothing filled in."""
+    return "nothing was filled in" if any(i.code == Code.NOTHING_FILLED for i in record.issues) else ""
+
+
 def _recipients(plan: Plan, ledger: Ledger, cycle: str) -> list[RecipientState]:
     returns = ledger.returns(cycle)
     out = []
@@ -133,6 +140,7 @@ def _recipients(plan: Plan, ledger: Ledger, cycle: str) -> list[RecipientState]:
                 received=(latest.received_at or "")[:16] if latest else "",
                 errors=latest.errors if latest else 0,
                 warnings=latest.warnings if latest else 0,
+                note=_state_note(latest) if latest and state == "quarantined" else "",
             )
         )
     return out

@@ -729,7 +729,9 @@ def _typed(
         return None
     except ValueError:
         if col.editable:
-            example = TIMESCALE_EXAMPLES if col.type == "date" else "a number only, such as 85 (no units or words)"
+            example = (
+                "a date such as 31/03/2025" if col.type == "date" else "a number only, such as 85 (no units or words)"
+            )
             report.error(
                 f"'{clean_text(raw)[:80]}' in {col.header} cannot be read: enter {example}.",
                 code=BAD_VALUE[col.type],
