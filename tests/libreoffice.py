@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 TIMEOUT = 120.0
@@ -135,8 +136,26 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Percent:
+    """A number shown as a percentage (format 0%), as Calc stores a typed "93%": Percent(0.93)."""
+
+    value: float
+
+
+@dataclass(frozen=True)
+class Note:
+    """A cell note added to the cell (Insert > Comment); its content is left as it is."""
+
+    text: str
+
+
 def _encode(value: object) -> dict[str, object]:
     """Tag a cell value for the JSON job read by ``lo_uno_edit.py``."""
+    if isinstance(value, Percent):
+        return {"t": "percent", "v": value.value}
+    if isinstance(value, Note):
+        return {"t": "note", "v": value.text}
     if value is None:
         return {"t": "none"}
     if isinstance(value, bool):

@@ -16,7 +16,8 @@ The job is a JSON object on stdin::
       "edits": [["Actions", "C2", {"t": "str", "v": "Grenn"}], ...]
     }
 
-Value tags: ``str``, ``num``, ``bool``, ``none`` (clear the cell),
+Value tags: ``str``, ``num``, ``percent`` (a number with the format 0%), ``note``
+(add a cell note, the content unchanged), ``bool``, ``none`` (clear the cell),
 ``date`` (ISO date) and ``datetime`` (ISO date-time). Dates are written as
 serial numbers (days since 1899-12-30) with an ISO date number format.
 """
@@ -92,6 +93,12 @@ def _apply(doc: Any, sheet_name: str, address: str, value: dict[str, Any]) -> No
     elif tag == "bool":
         cell.setValue(1.0 if raw else 0.0)
         cell.NumberFormat = doc.getNumberFormats().getStandardFormat(BOOLEAN, Locale())
+    elif tag == "percent":  # a number shown as a percentage, as typing "93%" makes it
+        cell.setValue(float(raw))
+        cell.NumberFormat = _format_key(doc, "0%")
+    elif tag == "note":  # a cell note (Insert > Comment), its content left as it is
+        sheet = sheets.getByName(sheet_name)
+        sheet.getAnnotations().insertNew(cell.getCellAddress(), raw)
     elif tag == "none":
         cell.clearContents(CLEAR_CONTENT)
     elif tag == "date":

@@ -689,8 +689,8 @@ def write_plan_workbook(
                 value = item.get(col.key)
                 if value in (None, ""):
                     continue
-                if col.type == "date" and item.get(as_written_key(col.key)):
-                    items_ws.write_string(r, c, str(item[as_written_key(col.key)]), wrap)  # "March 2025", as written
+                if col.type == "date" and (item.get(as_written_key(col.key)) or _worded(value)):
+                    items_ws.write_string(r, c, str(item.get(as_written_key(col.key)) or value), wrap)  # as written
                 elif col.type == "date":
                     items_ws.write_datetime(r, c, _as_datetime(value), datef)
                 elif col.type == "number":
@@ -727,6 +727,17 @@ def write_plan_workbook(
         if decisions is not None:
             _decisions_sheet(book, head, datef, wrap, note, decisions)
         book.close()
+
+
+def _worded(value: object) -> bool:
+    """A due date given as words ("March 2025", "Ongoing"): written as the text it is."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_date(value)
+    except ValueError:
+        return True
+    return False
 
 
 DECISION_ROWS = 500  # rows of the Decisions sheet given the dropdown and date checks

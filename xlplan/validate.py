@@ -762,15 +762,25 @@ def _date(col: Column, raw: Any, report: Report, where: Any) -> date | None:
         return None
     day = timescale.due
     if day is not None and day < EARLIEST_DATE:
-        typed = clean_text(raw)[:40] if not isinstance(raw, date) else format_value(raw)
-        number = f" (as a date, {format_value(day)})" if isinstance(raw, int | float) else ""
-        raise _NotADate(
-            f"'{typed}' in {col.header} is not a date{number}: enter {TIMESCALE_EXAMPLES}." if col.editable else ""
-        )
+        serial = _serial(day)
+        if not isinstance(raw, date) or serial < 3_653:
+            # A number: typed as one, or into a cell formatted as a date (then read as 1900's)
+            typed = clean_text(raw)[:40] if not isinstance(raw, date) else str(serial)
+            said = f"'{typed}' in {col.header} is not a date (as a date, {format_value(day)})"
+        else:
+            said = f"'{format_value(day)}' in {col.header} is too early for a due date"
+        raise _NotADate(f"{said}: enter {TIMESCALE_EXAMPLES}.")
     if timescale.wording and col.editable:
         read_as = f"read as {format_value(day)}, {timescale.means}" if day else f"read as no date ({timescale.means})"
         report.note(f"'{timescale.wording}' in {col.header} was {read_as}.", code=Code.TIMESCALE, **where())
     return day
+
+
+def _serial(day: date) -> int:
+    """The number Excel shows as `day` (its 29/02/1900 that never was included)."""
+    if day < date(1900, 3, 1):
+        return (day - date(1899, 12, 31)).days
+    return (day - date(1899, 12, 30)).days
 
 
 def _schema_issue(
