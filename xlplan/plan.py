@@ -337,6 +337,8 @@ def load_plan(folder: PlanFolder) -> Plan:
     plan.sha256 = digest
     # After caching: the cache keeps the plan's own due dates, the decisions are applied afresh.
     plan.planned_due = apply_due_dates(plan.decisions, plan.by_ref, plan.template.due_key)
+    for ref in plan.planned_due:  # an agreed new date replaces the wording it had ("March 2025")
+        plan.by_ref[ref].pop(as_written_key(plan.template.due_key or ""), None)
     return plan
 
 
