@@ -91,7 +91,7 @@ def write_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | No
             line.append(ctx.sponsor_of(item))
         earlier = as_date((ctx.previous.get(ref) or {}).get(revised_key))
         line += [
-            shown(item, due_key) if due_key else due,
+            shown({**item, due_key: due}, due_key) if due_key else due,  # as written, if it was
             proposed,
             (proposed - due).days if isinstance(due, date) else None,
             earlier,
