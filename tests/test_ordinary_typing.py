@@ -369,3 +369,10 @@ def test_numeric_refs_are_listed_readably() -> None:
     assert ref_list(["1", "2", "3"]) == "#1, #2, #3"
     assert ref_list(["H02.01", "7"]) == "H02.01, 7"
     assert ref_list([str(n) for n in range(35)], shown=2) == "#0, #1 and 33 more"
+
+
+def test_a_non_breaking_space_between_thousands_is_still_a_number(env: Env) -> None:
+    env.fill(HELEN, helen(BA1_01={"actual": "1\u00a0190"}))
+    out = only(env.collect())
+    assert out.status == "merged", describe(out)
+    assert env.entries()[(HELEN, "BA1.01")]["actual"] == 1190.0

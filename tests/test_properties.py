@@ -35,7 +35,7 @@ from openpyxl.utils.datetime import from_excel
 from xlplan.issues import Report
 from xlplan.read import read_return
 from xlplan.validate import Prepared, check_all, prepare
-from xlplan.values import clean_text
+from xlplan.values import clean_text, parse_timescale
 
 FIRST_ROW = 5  # Helen's actions are on rows 5, 6, 7 (see tests/helpers.py)
 LAST_COLUMN = 14  # N
@@ -215,8 +215,32 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # removed on reading,
 EITHER = object()  # the outcome is not pinned down here (see the test named in its branch)
 
 
+# Issue 17: characters nobody sees are stripped around a value (said in a note) and refused
+# inside a status, a number or a date (named); "N/A" and the like are blank in a number or a
+# date; a date before 2000 is refused as not a date.
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u00a0\u202f\u2007"
+NOT_APPLICABLE = {"n/a", "na", "n.a.", "-", "--", "\u2013", "\u2014", "none", "tbc", "tbd", "not applicable"}
+EARLIEST = date(2000, 1, 1)
+
+
+def around(text: str) -> str:
+    """`text` without spaces or invisible characters at either end."""
+    while True:
+        stripped = text.strip().strip(INVISIBLE)
+        if stripped == text:
+            return text
+        text = stripped
+
+
 def expected(key: str, written: Any, choices: Any) -> tuple[bool, Any]:
     """(readable, the value it must be merged as) for what was stored in an editable column."""
+    if isinstance(written, str) and any(ch in INVISIBLE for ch in written):
+        written = around(written)
+        inside = any(ch in INVISIBLE for ch in written)
+        if key in ("rag", "revised_due") and inside:
+            return False, None
+        if key == "actual" and any(ch in INVISIBLE.replace("\u00a0", "") for ch in written):
+            return False, None
     if isinstance(written, Serial):  # beyond any date: refused in a date column, anything elsewhere
         return (written.value < 61, EITHER) if key == "revised_due" else (True, EITHER)
     if isinstance(written, str):
@@ -233,6 +257,12 @@ def expected(key: str, written: Any, choices: Any) -> tuple[bool, Any]:
         if isinstance(written, datetime):
             return True, clean_text(written)
         return True, written.strip()
+    if (
+        key in ("actual", "revised_due")
+        and isinstance(written, str)
+        and " ".join(written.split()).casefold() in NOT_APPLICABLE
+    ):
+        return True, None
     if key == "rag":
         fixed = choices.normalise(str(written) if isinstance(written, bool) else clean_text(written))
         return fixed is not None, fixed
@@ -247,22 +277,29 @@ def expected(key: str, written: Any, choices: Any) -> tuple[bool, Any]:
     if key == "revised_due":
         if isinstance(written, bool):
             return False, None
-        if isinstance(written, datetime):
-            return True, written.date()
+        if isinstance(written, datetime | date):
+            day = written.date() if isinstance(written, datetime) else written
+            return (True, day) if day >= EARLIEST else (False, None)
         if isinstance(written, int | float):  # in a cell that lost its date format
             return True, EITHER
         digits = " ".join(written.split())
         if re.fullmatch(r"\d+(\.0+)?", digits):  # a serial typed as text
             serial = float(digits)
             if serial >= 61:
-                return serial <= 2958465, EPOCH + timedelta(days=int(serial)) if serial <= 2958465 else None
+                day = EPOCH + timedelta(days=int(serial)) if serial <= 2958465 else None
+                return (True, day) if day is not None and day >= EARLIEST else (False, None)
             return True, EITHER  # see test_date_before_1900_is_refused
         text = {"31/03/2026": date(2026, 3, 31), "2026-03-31": date(2026, 3, 31), "31 March 2026": date(2026, 3, 31)}
         if written in text:
             return True, text[written]
         if written == "15/06/1899":
             return True, EITHER  # see test_date_before_1900_is_refused
-        return False, None
+        try:
+            timescale = parse_timescale(written)  # "March 2026", "2025/26", "Q3 2025/26", "Ongoing"
+        except ValueError:
+            return False, None
+        due = timescale.due if timescale else None
+        return (False, None) if due is not None and due < EARLIEST else (True, due)
     raise AssertionError(key)
 
 
@@ -274,7 +311,15 @@ def check(env: Env, path: Path, sheet: Sheet) -> None:
         assert report.errors, report.issues
         return
     prepared = prepare(ret, report, env.plan, CYCLE)
-    assert prepared is not None, report.issues
+    if prepared is None:  # sent back with nothing filled in: one issue, said so
+        assert [i.code for i in report.issues if i.severity == "error"] == ["nothing-filled-in"], report.issues
+        assert all(
+            expected(k, row.get(k), template.choices["rag"])[1] in (None, EITHER)
+            for row in sheet.rows
+            for k in EDITABLE
+            if k != "revised_due"
+        ), (sheet.rows, report.issues)
+        return
     check_all([prepared], template, DEADLINE)
     errors = {i.code for i in report.errors}
     if sheet.stray:

@@ -675,6 +675,8 @@ def _typed(
 
     if isinstance(raw, str) and not raw.isascii() and has_invisible(raw):
         stripped, inside = strip_invisible(raw)
+        if inside and col.type == "number" and not has_invisible(stripped.replace("\u00a0", "")):
+            inside = ""  # "1\u00a0200": a non-breaking space between thousands, as many write them
         if inside and col.type != "text":
             if col.editable:
                 report.error(
