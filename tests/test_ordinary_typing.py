@@ -268,7 +268,7 @@ def test_a_cell_note_left_in_calc_is_shown_and_kept(env: Env) -> None:
         ],
         unprotect=["Actions"],  # Calc adds notes only to an unprotected sheet through its API
     )
-    out = only(env.collect())
+    out = only(env.collect(render=True))
     merged_with_only(out, "cell-note", "unprotected")
     note = one(out, "cell-note")
     assert note.where == "Actions!K5" and note.ref == "BA3.01" and note.field == "rag"
@@ -277,6 +277,10 @@ def test_a_cell_note_left_in_calc_is_shown_and_kept(env: Env) -> None:
     with Ledger(env.folder.ledger_file) as ledger:  # kept with the return in the ledger's log
         logged = [i for r in ledger.returns(CYCLE) for i in r.issues if i.code == Code.CELL_NOTE]
     assert [i.message for i in logged] == [note.message]
+    # and in the master tracker, beside the return it came with
+    returns = openpyxl.load_workbook(env.folder.master_file, read_only=True)["Returns"]
+    rows = [r for r in returns.iter_rows(values_only=True) if r and r[2] == "calc note.xlsx"]
+    assert [r[-1] for r in rows] == [f"Actions!K5: {note.message}"]
 
 
 def test_a_note_written_with_openpyxl_is_read_but_not_xlplans_own(env: Env) -> None:

@@ -1,9 +1,11 @@
-"""The Returns sheet: every return received, all cycles, oldest first, with its outcome."""
+"""The Returns sheet: every return received, all cycles, oldest first, with its outcome and
+the notes and comments its sponsor left on cells (kept with the return in the ledger)."""
 
 from __future__ import annotations
 
 from xlsxwriter.worksheet import Worksheet
 
+from xlplan.codes import Code
 from xlplan.master.context import Context
 from xlplan.master.sheets import (
     HEADER_ROW,
@@ -31,6 +33,7 @@ def write_returns(book: Book, styles: Styles, ctx: Context) -> Worksheet:
         Col("Errors", 8, "number"),
         Col("Warnings", 9, "number"),
         Col("SHA-256", 14, wrap=False),
+        Col("Cell notes left by the sponsor", 60),
     ]
     write_header(ws, data, styles, HEADER_ROW, cols)
     rows = [
@@ -43,6 +46,7 @@ def write_returns(book: Book, styles: Styles, ctx: Context) -> Worksheet:
             ret.errors,
             ret.warnings,
             (ret.sha256 or "")[:12],
+            "\n".join(f"{i.where}: {i.message}" for i in ret.issues if i.code == Code.CELL_NOTE),
         ]
         for ret in ctx.returns
     ]
