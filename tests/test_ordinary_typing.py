@@ -227,8 +227,9 @@ def test_a_return_with_nothing_filled_in_is_one_issue_and_status_says_so(env: En
 
 
 @pytest.mark.libreoffice
-def test_a_percentage_typed_in_calc_is_the_percentage_shown(env: Env) -> None:
-    dst = env.folder.returns_dir / "calc percent.xlsx"
+@pytest.mark.parametrize("fmt", ["xlsx", "ods"])  # saved by Calc as Excel or as OpenDocument
+def test_a_percentage_typed_in_calc_is_the_percentage_shown(env: Env, fmt: str) -> None:
+    dst = env.folder.returns_dir / f"calc percent.{fmt}"
     edit_and_save(
         env.outgoing(HELEN),
         dst,
@@ -243,9 +244,10 @@ def test_a_percentage_typed_in_calc_is_the_percentage_shown(env: Env) -> None:
             ("Actions", "K7", "Green"),
             ("Actions", "L7", Percent(0.93)),  # "93%" against a target of 85
         ],
+        fmt=fmt,
     )
     out = only(env.collect())
-    merged_with_only(out, "percent")
+    merged_with_only(out, "percent", *(["ods"] if fmt == "ods" else []))
     note = one(out, "percent")
     assert note.where == "Actions!L7"
     assert note.message == "Actual shows 93% (a percentage format): read as 93, the number shown, not 0.93."
@@ -254,8 +256,9 @@ def test_a_percentage_typed_in_calc_is_the_percentage_shown(env: Env) -> None:
 
 
 @pytest.mark.libreoffice
-def test_a_cell_note_left_in_calc_is_shown_and_kept(env: Env) -> None:
-    dst = env.folder.returns_dir / "calc note.xlsx"
+@pytest.mark.parametrize("fmt", ["xlsx", "ods"])
+def test_a_cell_note_left_in_calc_is_shown_and_kept(env: Env, fmt: str) -> None:
+    dst = env.folder.returns_dir / f"calc note.{fmt}"
     edit_and_save(
         env.outgoing(SHARON),
         dst,
@@ -267,9 +270,10 @@ def test_a_cell_note_left_in_calc_is_shown_and_kept(env: Env) -> None:
             ("Actions", "K6", "Green"),
         ],
         unprotect=["Actions"],  # Calc adds notes only to an unprotected sheet through its API
+        fmt=fmt,
     )
     out = only(env.collect(render=True))
-    merged_with_only(out, "cell-note", "unprotected")
+    merged_with_only(out, "cell-note", "unprotected", *(["ods"] if fmt == "ods" else []))
     note = one(out, "cell-note")
     assert note.where == "Actions!K5" and note.ref == "BA3.01" and note.field == "rag"
     assert note.message == "BA3.01: a note on RAG status: \u201cRed because the pharmacy contract slipped\u201d"
@@ -279,7 +283,7 @@ def test_a_cell_note_left_in_calc_is_shown_and_kept(env: Env) -> None:
     assert [i.message for i in logged] == [note.message]
     # and in the master tracker, beside the return it came with
     returns = openpyxl.load_workbook(env.folder.master_file, read_only=True)["Returns"]
-    rows = [r for r in returns.iter_rows(values_only=True) if r and r[2] == "calc note.xlsx"]
+    rows = [r for r in returns.iter_rows(values_only=True) if r and r[2] == f"calc note.{fmt}"]
     assert [r[-1] for r in rows] == [f"Actions!K5: {note.message}"]
 
 

@@ -25,6 +25,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import unescape
+from typing import Any
 
 from xlplan.look import LAST_SERIAL
 from xlplan.ooxml import sheet_parts
@@ -50,6 +51,9 @@ class SheetScan:
     last_col: int = 0  # 1-based
     row_cell: str = ""  # a cell on the last row with content
     col_cell: str = ""  # a cell in the last column with content
+    # .ods only (an .xlsx keeps them in other parts: `percent_cells`, `cell_notes`)
+    percent: set[str] = field(default_factory=set)  # cells holding a percentage ("L5")
+    notes: dict[str, str] = field(default_factory=dict)  # "L5" -> the note left on it
 
     def too_far(self) -> str:
         """The cell that makes the sheet too large to read, or ''."""
@@ -267,16 +271,20 @@ class WorkbookScan:
         return list(self._ods)
 
     def percent_cells(self, name: str) -> frozenset[str]:
-        """Cells of sheet `name` formatted as a percentage (.xlsx only)."""
+        """Cells of sheet `name` formatted as a percentage."""
+        if self.kind == "ods":
+            return frozenset(self.scan(name).percent)
         part = self.parts.get(name)
-        if self.kind == "ods" or part is None:
+        if part is None:
             return frozenset()
         return percent_cells(self.archive, part, percent_styles(self.archive))
 
     def notes(self, name: str) -> dict[str, str]:
-        """The cell notes and comments on sheet `name` (.xlsx only)."""
+        """The cell notes and comments on sheet `name`, but xlplan's own."""
+        if self.kind == "ods":
+            return dict(self.scan(name).notes)
         part = self.parts.get(name)
-        if self.kind == "ods" or part is None:
+        if part is None:
             return {}
         return cell_notes(self.archive, part)
 
@@ -340,6 +348,11 @@ def scan_ods(archive: zipfile.ZipFile) -> dict[str, SheetScan]:
                         scan.formulas[(letter, row)] = formula.split(":", 1)[-1].lstrip("=")
                     if el.get(f"{calcext}value-type") == "error":  # LibreOffice marks a formula's error result
                         scan.errors[(letter, row)] = "".join(el.itertext()).strip()[:20] or "#ERROR"
+                    if el.get(f"{office}value-type") == "percentage":  # 0.93 shown as 93%
+                        scan.percent.add(f"{letter}{row}")
+                    note = _ods_note(el, office)
+                    if note:
+                        scan.notes[f"{letter}{row}"] = note
                 span_c = int(el.get(f"{t}number-columns-spanned", "1") or 1)
                 span_r = int(el.get(f"{t}number-rows-spanned", "1") or 1)
                 if span_c > 1 or span_r > 1:
@@ -351,6 +364,19 @@ def scan_ods(archive: zipfile.ZipFile) -> dict[str, SheetScan]:
                 row += row_repeat - 1
                 el.clear()
     return scans
+
+
+def _ods_note(cell: Any, office: str) -> str:
+    """The text of the note (office:annotation) on an .ods cell, unless xlplan wrote it."""
+    for child in cell:
+        if child.tag != f"{office}annotation":
+            continue
+        creator = next((c.text or "" for c in child if c.tag.endswith("}creator")), "")
+        if creator == OUR_AUTHOR:
+            return ""
+        lines = ["".join(p.itertext()) for p in child if p.tag.endswith("}p")]
+        return "\n".join(lines).strip()
+    return ""
 
 
 def workbook_problem(data: bytes) -> str:
