@@ -276,33 +276,74 @@ def status(ctx: click.Context, cycle: str | None) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "html"]),
+    type=click.Choice(["text", "markdown", "html", "docx", "json"]),
     default="text",
     show_default=True,
+    help="docx: the SPG paper as a Word document (written to a file); json: everything, the officer's checks included.",
 )
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of the screen.",
+    help="Write to this file instead of the screen (docx: default '<cycle> SPG paper.docx' in the plan folder).",
+)
+@click.option(
+    "--for-officer",
+    "for_officer",
+    is_flag=True,
+    help="Add the officer's checks (statuses the figures contradict, joint sponsors who disagree): not for the SPG.",
 )
 @click.pass_context
 @reports_errors
-def report(ctx: click.Context, cycle: str | None, fmt: str, output: Path | None) -> None:
-    """The cycle's progress summary, as text, Markdown or HTML for a covering paper."""
+def report(ctx: click.Context, cycle: str | None, fmt: str, output: Path | None, for_officer: bool) -> None:
+    """The cycle's report for the SPG: the paper as text, Markdown, HTML or a Word document.
+
+    Every format carries the same sections: purpose and summary, status by Big Action, the
+    plan over all its cycles, every Red and Amber action in its sponsor's own words, actions
+    completed, overdue, decisions needed and taken, feedback and case studies, returns
+    received and missing.
+    """
     from xlplan.files import atomic_path
-    from xlplan.summary import to_html, to_markdown, to_text
 
     plan, summary = _cycle_summary(ctx, cycle)
     if plan.template.summary_kind == "distribution":  # a declared summary kind, not a template name
         from xlplan import ratings
         from xlplan.ledger import Ledger
 
+        if fmt in ("docx", "json"):
+            from xlplan.errors import UsageError
+
+            raise UsageError(
+                f"--format {fmt} is for plans with a status to report; this plan's returns are ratings: "
+                "use --format text, markdown or html."
+            )
         with Ledger(plan.folder.ledger_file) as ledger:
             found = ratings.distribution(plan, ledger, summary.cycle)
         text = {"text": ratings.to_text, "markdown": ratings.to_markdown, "html": ratings.to_html}[fmt](found)
     else:
-        text = {"text": to_text, "markdown": to_markdown, "html": to_html}[fmt](summary)
+        from xlplan.ledger import Ledger
+        from xlplan.paper import build_paper
+
+        with Ledger(plan.folder.ledger_file) as ledger:
+            paper = build_paper(plan, ledger, summary.cycle, summary.today, summary)
+        if fmt == "docx":
+            from xlplan.files import safe_filename
+            from xlplan.report_docx import write_docx
+
+            path = output or plan.folder.root / f"{safe_filename(summary.cycle)} SPG paper.docx"
+            write_docx(paper, path, officer=for_officer)
+            click.echo(f"Wrote {path}")
+            return
+        if fmt == "json":
+            import json
+
+            text = json.dumps(paper.as_dict(), indent=2, ensure_ascii=False) + "\n"
+        else:
+            from xlplan import report as render
+
+            text = {"text": render.to_text, "markdown": render.to_markdown, "html": render.to_html}[fmt](
+                paper, officer=for_officer
+            )
     if output is None:
         click.echo(text, nl=False)
         return

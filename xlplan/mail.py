@@ -21,8 +21,10 @@ from xlplan.corrections import correction_path
 from xlplan.errors import XlplanError
 from xlplan.files import atomic_path, safe_filename
 from xlplan.ledger import Ledger
+from xlplan.paper import Paper, build_paper
 from xlplan.plan import Plan, email_problem, salutation_for
-from xlplan.summary import RecipientState, Summary, deadline_words, summarise, to_html, to_text
+from xlplan.report import to_html, to_text
+from xlplan.summary import RecipientState, Summary, deadline_words, summarise
 from xlplan.values import long_date
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -57,23 +59,24 @@ def attach_workbook(msg: EmailMessage, path: Path, name: str | None = None) -> N
     msg.add_attachment(path.read_bytes(), maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=name or path.name)
 
 
-def spg_message(summary: Summary, master: Path, *, sender: str, to: list[str], officer: str = "") -> EmailMessage:
-    subject = f"{summary.plan_title}: progress report and master tracker, {summary.cycle}"
+def spg_message(paper: Paper, master: Path, *, sender: str, to: list[str], officer: str = "") -> EmailMessage:
+    """The SPG's copy of the paper (no officer's checks) as text and HTML, the master attached."""
+    subject = f"{paper.plan_title}: progress report and master tracker, {paper.cycle}"
     msg = _base(sender, to, subject)
     intro = (
-        f"Please find attached the master tracker for {summary.cycle}"
+        f"Please find attached the master tracker for {paper.cycle}"
         + (
-            f", for the Strategic Planning Group meeting on {long_date(summary.spg_date, weekday=False)}"
-            if summary.spg_date
+            f", for the Strategic Planning Group meeting on {long_date(paper.spg_date, weekday=False)}"
+            if paper.spg_date
             else ""
         )
         + "."
     )
     sign = f"\n\n{officer}" if officer else ""
-    msg.set_content(f"Dear colleagues,\n\n{intro}\n\n{to_text(summary)}{sign}\n")
+    msg.set_content(f"Dear colleagues,\n\n{intro}\n\n{to_text(paper)}{sign}\n")
     msg.add_alternative(
         f'<!DOCTYPE html><html><body><p style="font-family:Arial,sans-serif">Dear colleagues,</p>'
-        f'<p style="font-family:Arial,sans-serif">{html.escape(intro)}</p>{to_html(summary, standalone=False)}'
+        f'<p style="font-family:Arial,sans-serif">{html.escape(intro)}</p>{to_html(paper, standalone=False)}'
         f'<p style="font-family:Arial,sans-serif">{html.escape(officer)}</p></body></html>',
         subtype="html",
     )
@@ -244,8 +247,8 @@ def spg_pack(plan: Plan, cycle: str, today: date, to: list[str] | None = None) -
         except PlanError as exc:
             raise MailError(str(exc)) from exc
         with Ledger(plan.folder.ledger_file) as ledger:
-            summary = summarise(plan, ledger, cycle, today)
-        message = spg_message(summary, master.path, sender=sender, to=recipients, officer=officer)
+            paper = build_paper(plan, ledger, cycle, today)
+        message = spg_message(paper, master.path, sender=sender, to=recipients, officer=officer)
     return SpgPack(message, master.note)
 
 

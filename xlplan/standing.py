@@ -296,3 +296,22 @@ def values_before(plan: Plan, ledger: Ledger, cycle: str) -> dict[str, dict[str,
     if not previous:
         return {}
     return {ref: dict(s.values) for ref, s in picture(plan, ledger, previous).now.items() if s.values}
+
+
+def status_history(pic: Picture) -> list[tuple[str, dict[str, int]]]:
+    """Status counts at every cycle of the plan's life up to `pic.cycle`, each item counted
+    at its standing then: its status reported that cycle, else the last one reported before
+    (carried forward), else "" (never reported). The same counts `picture(plan, ledger, c)`
+    gives at each cycle `c`, read from one picture's trend rather than the ledger again."""
+    out: list[tuple[str, dict[str, int]]] = []
+    standing: dict[str, str] = {}
+    for cycle in pic.cycles:
+        counts: dict[str, int] = {}
+        for ref in pic.now:
+            said = pic.trend.get(ref, {}).get(cycle)
+            if said:
+                standing[ref] = said
+            status = standing.get(ref, "")
+            counts[status] = counts.get(status, 0) + 1
+        out.append((cycle, counts))
+    return out

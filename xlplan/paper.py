@@ -1,0 +1,756 @@
+"""The SPG paper's content: one model of a cycle's report, rendered in every format.
+
+`build_paper` reads a cycle's `Summary`, its `Gaps` and each action's standing
+(`standing.picture`) into a `Paper` of sections: purpose and summary, status by group,
+the plan's whole life (status counts per cycle), the exceptions (every action at an
+attention status, carried-forward ones included, with the sponsor's own notes in
+full), actions completed this cycle, overdue actions, decisions needed (proposed
+timescale changes) and taken, feedback and case studies, returns received and missing,
+progress by national outcome (when the plan provides it), and the officer's checks.
+
+The text, Markdown and HTML reports, the SPG email (`report_text.py`) and the Word
+paper (`report_docx.py`) all render this one model, so they cannot disagree. The
+officer's checks (statuses the figures contradict, joint sponsors who disagree) are in
+the model but rendered only when asked for (`officer=True`): they are questions for the
+officer, not the SPG's business until answered.
+
+Everything here is data: text from plans and returns is kept exactly as typed, and each
+renderer escapes it for its own format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import date
+from typing import Any
+
+from xlplan.gaps import NOT_UPDATED, ActionGap, Gaps, Missing, movement
+from xlplan.ledger import Ledger
+from xlplan.plan import Plan
+from xlplan.standing import Picture, picture, status_history
+from xlplan.summary import RecipientState, Summary, deadline_words, status_table, summarise
+from xlplan.values import clean_text, is_blank, long_date, parse_date
+
+NO_UPDATE = "No update"  # the column of actions with no status at all
+
+
+@dataclass(frozen=True)
+class Note:
+    """One of the sponsor's own texts on an action, under its column's header."""
+
+    header: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ActionLine:
+    """An action as a section of the paper shows it: who, when, where it stands and why."""
+
+    ref: str
+    action: str
+    group: str
+    sponsor: str
+    status: str  # "" when never reported
+    last_status: str = ""
+    movement: str = ""  # new | worsened | improved | unchanged | not updated
+    due: str = ""  # ISO dates, as the master and the gaps write them
+    revised_due: str = ""
+    cycles_at: int = 0  # consecutive cycles up to this one at an attention status
+    since: str = ""  # the first of those cycles
+    standing: str = ""  # "reported by ...", or "not updated: last reported Red in 2025-Q2 (1 cycle ago)"
+    carried: bool = False  # nobody reported it this cycle: its status is carried forward
+    notes: tuple[Note, ...] = ()  # the sponsor's progress note and comments, in full
+
+    @property
+    def heading(self) -> str:
+        """'BA1.01 is Red (worsened): Recruit ...': the line every format gives it."""
+        why = self.standing if self.carried else self.movement
+        return f"{self.ref} is {self.status or 'not reported'}{f' ({why})' if why else ''}: {self.action}"
+
+
+@dataclass(frozen=True)
+class Overdue:
+    ref: str
+    action: str
+    sponsor: str
+    status: str
+    due: str
+    revised_due: str = ""
+
+    @property
+    def heading(self) -> str:
+        return f"{self.ref} is overdue (due {self.due}{f', revised to {self.revised_due}' if self.revised_due else ''}): {self.action}"
+
+
+@dataclass(frozen=True)
+class TimescaleChange:
+    """A revised due date a return proposes this cycle: for the SPG to approve or not."""
+
+    ref: str
+    action: str
+    sponsor: str
+    due: date | None
+    proposed: date
+    days_later: int | None
+    earlier: date | None  # what was proposed last cycle
+    status: str
+    progress: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of plain values: decisions taken, progress by outcome."""
+
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class FeedbackGroup:
+    group: str
+    entries: list[tuple[str, tuple[Note, ...]]]  # (recipient, their texts)
+
+
+@dataclass(frozen=True)
+class OfficerCheck:
+    """For the officer, not the SPG: a status the figures contradict, or joint sponsors who disagree."""
+
+    kind: str  # contradiction | disagreement
+    ref: str
+    action: str
+    status: str
+    detail: str
+
+    @property
+    def line(self) -> str:
+        if self.kind == "disagreement":
+            return f"{self.ref}: joint sponsors disagree ({self.detail}; the most severe is shown): {self.action}"
+        return f"{self.ref}: status {self.status} but {self.detail}: {self.action}"
+
+
+@dataclass
+class Paper:
+    """A cycle's report, section by section, for every format."""
+
+    plan_title: str
+    cycle: str
+    previous_cycle: str | None
+    spg_date: date | None
+    deadline: date
+    today: date
+    officer: str  # the planning officer, who presents the paper
+    items_label: str  # "Actions"
+    group_label: str  # "Big Action"
+    status_label: str  # "RAG status"
+    recipient_label: str  # "sponsor"
+    statuses: list[str]
+    colours: dict[str, tuple[str, str]]  # status -> (fill, font)
+    attention: list[str]  # the statuses that need the SPG's attention (Red, Amber)
+    complete: str | None
+    totals: dict[str, int]
+    status_header: list[str]  # the status-by-group table
+    status_rows: list[list[Any]]
+    history: list[tuple[str, dict[str, int]]]  # the plan's whole life: cycle -> status -> count
+    exceptions: list[ActionLine] = field(default_factory=list)
+    completed: list[ActionLine] = field(default_factory=list)
+    overdue: list[Overdue] = field(default_factory=list)
+    decisions_needed: list[TimescaleChange] = field(default_factory=list)
+    decisions_taken: Table | None = None  # the plan's SPG Decisions sheet, when it has one
+    feedback: list[FeedbackGroup] = field(default_factory=list)
+    recipients: list[RecipientState] = field(default_factory=list)
+    missing: list[Missing] = field(default_factory=list)
+    not_updated: list[ActionLine] = field(default_factory=list)
+    outcomes: Table | None = None  # progress by National Health and Wellbeing Outcome, when provided
+    checks: list[OfficerCheck] = field(default_factory=list)  # officer-only
+
+    @property
+    def days_to_deadline(self) -> int:
+        return (self.deadline - self.today).days
+
+    @property
+    def received(self) -> int:
+        return sum(1 for r in self.recipients if r.state == "merged")
+
+    @property
+    def title(self) -> str:
+        return f"{self.plan_title}: progress report {self.cycle}"
+
+    @property
+    def returns_line(self) -> str:
+        return (
+            f"Returns: {self.received} of {len(self.recipients)} received and merged; "
+            f"{deadline_words(self.days_to_deadline)} ({long_date(self.deadline, weekday=False)})."
+        )
+
+    @property
+    def purpose(self) -> str:
+        meeting = (
+            f" for the Strategic Planning Group on {long_date(self.spg_date, weekday=False)}"
+            if self.spg_date
+            else " for the Strategic Planning Group"
+        )
+        attention = " or ".join(self.attention) or "needing attention"
+        return (
+            f"To report progress on the {self.plan_title} in {self.cycle}{meeting}: where each "
+            f"{self.group_label} stands, the {self.items_label.lower()} at {attention} explained in their "
+            f"{self.recipient_label}s' own words, and the decisions the group is asked to make."
+        )
+
+    @property
+    def counts_line(self) -> str:
+        total = sum(self.totals.values())
+        parts = [f"{self.totals.get(s, 0)} {s}" for s in self.statuses]
+        if self.totals.get(""):
+            parts.append(f"{self.totals['']} with no update")
+        line = f"Of {total} {self.items_label.lower()}: {', '.join(parts)}."
+        carried = sum(1 for a in self.not_updated if a.status)
+        if carried:
+            line += f" {carried} not updated this cycle keep their last reported status (carried forward)."
+        return line
+
+    @property
+    def movement_line(self) -> str:
+        """'Since 2023-Q2: 2 worsened, 1 improved, ...' of the exceptions, or ''."""
+        if not self.previous_cycle or not self.exceptions:
+            return ""
+        counts: dict[str, int] = {}
+        for line in self.exceptions:
+            counts[line.movement or "new"] = counts.get(line.movement or "new", 0) + 1
+        said = ", ".join(f"{n} {m}" for m, n in counts.items())
+        attention = " or ".join(self.attention)
+        return f"At {attention} since {self.previous_cycle}: {said}."
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything, officer's checks included, as JSON-ready values."""
+        out = asdict(self)
+        out["title"] = self.title
+        for key in ("spg_date", "deadline", "today"):
+            out[key] = out[key].isoformat() if out[key] else None
+        for change in out["decisions_needed"]:
+            for key in ("due", "proposed", "earlier"):
+                change[key] = change[key].isoformat() if change[key] else None
+        out["history"] = [{"cycle": c, "counts": counts} for c, counts in self.history]
+        return out
+
+
+def build_paper(
+    plan: Plan,
+    ledger: Ledger,
+    cycle: str,
+    today: date,
+    summary: Summary | None = None,
+) -> Paper:
+    """The cycle's paper from its summary, gaps and every action's standing."""
+    template = plan.template
+    pic = picture(plan, ledger, cycle)
+    summary = summary or summarise(plan, ledger, cycle, today, pic=pic)
+    gaps = summary.gaps or Gaps(cycle, summary.deadline, today)
+    attention = [s for s in template.summary.get("attention") or [] if s in summary.statuses]
+    complete = template.summary.get("complete")
+    complete = complete if complete in summary.statuses else None
+    header, rows = status_table(summary)
+    lines = _Lines(plan, pic, attention)
+    group_col = next((c for c in template.plan.columns if c.key == template.plan.group_by), None)
+    status_col = template.rows_sheet.column(template.status_column or "")
+    paper = Paper(
+        plan_title=summary.plan_title,
+        cycle=cycle,
+        previous_cycle=summary.previous_cycle,
+        spg_date=summary.spg_date,
+        deadline=summary.deadline,
+        today=today,
+        officer=plan.settings.get("officer", ""),
+        items_label=template.plan.items_sheet,
+        group_label=group_col.header if group_col else "Group",
+        status_label=status_col.header if status_col else "Status",
+        recipient_label=template.plan.recipient_label,
+        statuses=summary.statuses,
+        colours=summary.colours,
+        attention=attention,
+        complete=complete,
+        totals=summary.totals,
+        status_header=header,
+        status_rows=rows,
+        history=status_history(pic),
+        recipients=summary.recipients,
+        missing=gaps.missing_returns,
+    )
+    paper.exceptions = [lines.of(g) for g in gaps.attention]  # plan order, as the gaps
+    paper.completed = [
+        lines.of(ref)
+        for ref, s in pic.now.items()
+        if complete and s.reported and s.status == complete and pic.last_status(ref) != complete
+    ]
+    paper.overdue = [Overdue(g.ref, g.action, g.sponsor, g.status or "", g.due, _revised(g)) for g in gaps.overdue]
+    paper.decisions_needed = proposed_changes(plan, pic)
+    paper.decisions_taken = _table(getattr(plan, "decisions", None))
+    paper.feedback = _feedback(plan, ledger, cycle)
+    paper.not_updated = [lines.of(g) for g in [*gaps.no_update, *gaps.no_status]]
+    paper.outcomes = _outcomes(summary)
+    paper.checks = [
+        *(OfficerCheck("contradiction", g.ref, g.action, g.status or "", g.detail) for g in gaps.contradictions),
+        *(OfficerCheck("disagreement", g.ref, g.action, g.status or "", g.detail) for g in gaps.disagreements),
+    ]
+    return paper
+
+
+def _revised(gap: ActionGap) -> str:
+    return gap.detail.removeprefix("revised to ") if gap.detail.startswith("revised to ") else ""
+
+
+class _Lines:
+    """Each action's line, read from its standing."""
+
+    def __init__(self, plan: Plan, pic: Picture, attention: list[str]) -> None:
+        self.plan, self.pic, self.attention = plan, pic, attention
+        template = plan.template
+        spec = template.plan
+        self.key, self.group_key = spec.key, spec.group_by
+        self.sponsor_key = spec.assign_by if spec.assign_by != "all" else None
+        self.title_key = template.summary.get("title", spec.key)
+        self.due_key, self.revised_key = template.due_key, template.revised_key
+        self.texts = [(c.key, c.header) for c in template.rows_sheet.editable_columns if c.type == "text"]
+        order = list(template.status_choices.names) if template.status_choices else []
+        self.order = order
+
+    def of(self, gap_or_ref: ActionGap | str) -> ActionLine:
+        ref = gap_or_ref if isinstance(gap_or_ref, str) else gap_or_ref.ref
+        item = self.plan.by_ref.get(ref, {})
+        standing = self.pic.now.get(ref)
+        values: Mapping[str, Any] = standing.values if standing else {}
+        status = (standing.status if standing else None) or ""
+        last = self.pic.last_status(ref) or ""
+        if isinstance(gap_or_ref, str):
+            move = (
+                movement(status, last, self.order)
+                if standing and standing.reported
+                else NOT_UPDATED
+                if standing and standing.carried
+                else ""
+            )
+        else:
+            move = gap_or_ref.movement
+        due = item.get(self.due_key) if self.due_key else None
+        revised = _date(values.get(self.revised_key)) if self.revised_key else None
+        cycles_at, since = self._at_risk(ref)
+        return ActionLine(
+            ref=str(ref),
+            action=clean_text(item.get(self.title_key)),
+            group=clean_text(item.get(self.group_key)),
+            sponsor=clean_text(item.get(self.sponsor_key)) if self.sponsor_key else "",
+            status=status,
+            last_status=last,
+            movement=move,
+            due=due.isoformat() if isinstance(due, date) else clean_text(due),
+            revised_due=revised.isoformat() if revised else "",
+            cycles_at=cycles_at,
+            since=since,
+            standing=standing.note if standing else "",
+            carried=bool(standing and standing.carried),
+            notes=tuple(Note(header, str(values[k])) for k, header in self.texts if not is_blank(values.get(k))),
+        )
+
+    def _at_risk(self, ref: str) -> tuple[int, str]:
+        """Consecutive cycles up to this one at an attention status (a cycle nobody reported
+        it in keeps its last status), and the first of them."""
+        per_cycle = self.pic.trend.get(ref) or {}
+        count, since, standing = 0, "", None
+        for cycle in self.pic.cycles:
+            standing = per_cycle.get(cycle) or standing
+            if standing in self.attention:
+                count, since = count + 1, since or cycle
+            else:
+                count, since = 0, ""
+        return count, since
+
+
+def _date(value: object) -> date | None:
+    try:
+        return parse_date(value)
+    except ValueError:
+        return None
+
+
+def proposed_changes(plan: Plan, pic: Picture) -> list[TimescaleChange]:
+    """The revised due dates this cycle's standings propose, where they differ from the plan's:
+    the decisions the SPG is asked for (the master's Proposed changes sheet shows the same)."""
+    template = plan.template
+    due_key, revised_key = template.due_key, template.revised_key
+    if revised_key is None:
+        return []
+    spec = template.plan
+    title_key = template.summary.get("title", spec.key)
+    status_key = template.status_column
+    progress_key = next((c.key for c in template.rows_sheet.editable_columns if c.type == "text"), None)
+    out = []
+    for item in plan.items:
+        ref = item[spec.key]
+        now = pic.values(ref)
+        proposed = _date(now.get(revised_key))
+        due = item.get(due_key) if due_key else None
+        due = due if isinstance(due, date) else None
+        if proposed is None or proposed == due:
+            continue
+        before = pic.before.get(ref)
+        earlier = _date(before.values.get(revised_key)) if before else None
+        out.append(
+            TimescaleChange(
+                ref=str(ref),
+                action=clean_text(item.get(title_key)),
+                sponsor=clean_text(item.get(spec.assign_by)) if spec.assign_by != "all" else "",
+                due=due,
+                proposed=proposed,
+                days_later=(proposed - due).days if due else None,
+                earlier=earlier,
+                status=clean_text(now.get(status_key)) if status_key else "",
+                progress=clean_text(now.get(progress_key)) if progress_key else "",
+            )
+        )
+    return out
+
+
+def _feedback(plan: Plan, ledger: Ledger, cycle: str) -> list[FeedbackGroup]:
+    """Feedback and case studies received this cycle, per group in plan order."""
+    sheet = plan.template.groups_sheet
+    if sheet is None:
+        return []
+    fields = [(c.key, c.header) for c in sheet.columns]
+    by_group: dict[str, list[tuple[str, tuple[Note, ...]]]] = {}
+    for (recipient, group), values in sorted(ledger.entries(cycle, sheet.name).items()):
+        notes = tuple(Note(header, str(values[k])) for k, header in fields if not is_blank(values.get(k)))
+        if notes:
+            by_group.setdefault(group, []).append((recipient, notes))
+    key = plan.template.plan.group_by
+    order = list(dict.fromkeys(str(i.get(key)) for i in plan.items if i.get(key)))
+    order += [g for g in by_group if g not in order]
+    return [FeedbackGroup(g, by_group[g]) for g in order if g in by_group]
+
+
+def _outcomes(summary: Summary) -> Table | None:
+    """Progress by National Health and Wellbeing Outcome, when the summary has it
+    (`Summary.outcomes`: outcome -> status -> count, in the plan's order), as a status table."""
+    found = summary.outcomes
+    if not found:
+        return None
+    header = ["National outcome", *summary.statuses, NO_UPDATE, "Total"]
+    rows = [
+        [outcome, *[str(per.get(s, 0)) for s in summary.statuses], str(per.get("", 0)), str(sum(per.values()))]
+        for outcome, per in found.items()
+    ]
+    return Table(header, rows)
+
+
+def _table(found: object) -> Table | None:
+    """A table from rows given as mappings or dataclasses (a plan's Decisions sheet, the
+    progress by outcome), or a `Table`; None when there is nothing."""
+    if found is None:
+        return None
+    if isinstance(found, Table):
+        return found if found.rows else None
+    if isinstance(found, Sequence) and not isinstance(found, str):
+        rows = [asdict(r) if is_dataclass(r) and not isinstance(r, type) else dict(r) for r in found]
+    else:
+        return None
+    if not rows:
+        return None
+    header = list(dict.fromkeys(k for r in rows for k in r))
+    return Table([str(h) for h in header], [[_cell(r.get(h)) for h in header] for r in rows])
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, set)):
+        return "; ".join(clean_text(v) for v in value)
+    return clean_text(value)
+
+
+# --- the sections every format renders -------------------------------------------------
+
+# A national cycle has thousands of Red, Amber and overdue actions: a report or an email
+# lists the first of each and says where the master tracker lists them all. The Word
+# paper lists every one (listed=None).
+LISTED = 50
+
+
+@dataclass(frozen=True)
+class Para:
+    text: str
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table. `numeric_from`: columns from there on are counts (right-aligned);
+    `status_cols`: columns whose cells are statuses (coloured where a format can);
+    `status_header`: the header's status names are coloured."""
+
+    header: list[str]
+    rows: list[list[Any]]
+    numeric_from: int | None = None
+    status_cols: tuple[int, ...] = ()
+    status_header: bool = False
+    total_row: bool = False  # the last row is a total
+
+
+@dataclass(frozen=True)
+class Item:
+    """One action (or group) told in full: a heading, its facts, and the texts as written."""
+
+    heading: str
+    status: str = ""
+    fields: tuple[tuple[str, str], ...] = ()
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: list[str]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A picture of the table before it, where a format can draw one (the Word paper)."""
+
+    kind: str  # groups | history
+
+
+Block = Para | Grid | Item | Bullets | Chart
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    blocks: list[Block]
+    officer_only: bool = False
+
+
+def more_line(count: int, listed: int | None, sheet: str) -> list[Block]:
+    if listed is None or count <= listed:
+        return []
+    return [Para(f"... and {count - listed} more: the {sheet} sheet of the master tracker lists them all.")]
+
+
+def _cut(found: Sequence[Any], listed: int | None) -> list[Any]:
+    return list(found if listed is None else found[:listed])
+
+
+def sections(paper: Paper, *, officer: bool = False, listed: int | None = LISTED) -> list[Section]:
+    """The paper's sections in order; the officer's checks only when `officer`."""
+    p = paper
+    attention = " and ".join(p.attention) or "Needing attention"
+    attention_or = " or ".join(p.attention) or "an attention status"
+    out = [
+        Section("purpose", "Purpose", [Para(p.purpose)]),
+        Section("summary", "Summary", _summary(p)),
+    ]
+    if p.statuses:
+        out.append(
+            Section(
+                "by_group",
+                f"{p.status_label} by {p.group_label}",
+                [Grid(p.status_header, p.status_rows, 1, status_header=True, total_row=True), Chart("groups")],
+            )
+        )
+        out.append(Section("history", f"{p.status_label} over the plan's life", _history(p)))
+        out.append(Section("exceptions", attention, _exceptions(p, attention_or, listed)))
+    if p.complete:
+        done = [Item(a.heading, a.status, _facts(a, p, risk=False), a.notes) for a in _cut(p.completed, listed)]
+        out.append(
+            Section(
+                "completed",
+                "Completed this cycle",
+                done + more_line(len(p.completed), listed, "Current status")
+                if done
+                else [Para(f"No {p.items_label.lower()} were reported complete this cycle.")],
+            )
+        )
+    out.append(Section("overdue", "Overdue", _overdue(p, listed)))
+    out.append(Section("decisions_needed", "Decisions needed: proposed changes to timescales", _decisions(p, listed)))
+    if p.decisions_taken:
+        out.append(
+            Section("decisions_taken", "Decisions taken", [Grid(p.decisions_taken.header, p.decisions_taken.rows)])
+        )
+    out.append(Section("feedback", "Feedback and case studies", _feedback_blocks(p)))
+    out.append(Section("returns", "Returns received and missing", _returns(p, listed)))
+    if p.outcomes:
+        out.append(
+            Section(
+                "outcomes",
+                "Progress by National Health and Wellbeing Outcome",
+                [Grid(p.outcomes.header, p.outcomes.rows, 1, status_header=True)],
+            )
+        )
+    if officer and p.checks:
+        out.append(
+            Section("officer", "For the officer: checks before the paper goes to the SPG", _checks(p, listed), True)
+        )
+    return out
+
+
+def _summary(p: Paper) -> list[Block]:
+    blocks: list[Block] = [Para(p.counts_line)]
+    if p.movement_line:
+        blocks.append(Para(p.movement_line))
+    attention = " or ".join(p.attention) or "needing attention"
+    found = [f"{len(p.exceptions)} at {attention}"]
+    if p.complete:
+        found.append(f"{len(p.completed)} completed this cycle")
+    found.append(f"{len(p.overdue)} overdue")
+    found.append(f"{len(p.decisions_needed)} proposed changes to timescales for decision")
+    blocks.append(Para(f"{p.items_label}: {', '.join(found)}."))
+    return blocks
+
+
+def _history(p: Paper) -> list[Block]:
+    header = ["Cycle", *p.statuses, NO_UPDATE, "Total"]
+    rows = [
+        [c, *[counts.get(s, 0) for s in p.statuses], counts.get("", 0), sum(counts.values())] for c, counts in p.history
+    ]
+    return [
+        Para(
+            f"Each cycle's counts: an {p.items_label.lower()[:-1] if p.items_label.endswith('s') else 'item'} "
+            "nobody reported on counts at its last reported status (carried forward)."
+        ),
+        Grid(header, rows, 1, status_header=True),
+        Chart("history"),
+    ]
+
+
+def _facts(a: ActionLine, p: Paper, *, risk: bool = True) -> tuple[tuple[str, str], ...]:
+    facts = [(p.group_label, a.group)]
+    if a.sponsor:
+        facts.append((p.recipient_label.capitalize(), a.sponsor))
+    if a.due:
+        facts.append(("Due date", a.due))
+    if a.revised_due:
+        facts.append(("Revised due date", a.revised_due))
+    if risk:
+        facts.append((f"Last cycle{f' ({p.previous_cycle})' if p.previous_cycle else ''}", a.last_status or "none"))
+        cycles = "cycle" if a.cycles_at == 1 else "cycles"
+        facts.append(
+            (f"At {' or '.join(p.attention)}", f"{a.cycles_at} {cycles} (since {a.since})" if a.since else "-")
+        )
+    facts.append(("Status from", a.standing))
+    return tuple((k, v) for k, v in facts if v)
+
+
+def _exceptions(p: Paper, attention: str, listed: int | None) -> list[Block]:
+    if not p.exceptions:
+        return [Para(f"No {p.items_label.lower()} at {attention} this cycle.")]
+    shown = _cut(p.exceptions, listed)
+    return [
+        Para(
+            f"Every {p.items_label.lower()[:-1] if p.items_label.endswith('s') else 'item'} at {attention}, "
+            f"those not updated this cycle included (their last reported status stands), "
+            f"with the {p.recipient_label}'s own notes in full."
+        ),
+        Grid(
+            ["Ref", "Status", "Last cycle", "Movement", "Action"],
+            [[a.ref, a.status, a.last_status, a.movement, a.action] for a in shown],
+            status_cols=(1, 2),
+        ),
+        *more_line(len(p.exceptions), listed, "Risk register"),
+        *(Item(a.heading, a.status, _facts(a, p), a.notes) for a in shown),
+    ]
+
+
+def _overdue(p: Paper, listed: int | None) -> list[Block]:
+    if not p.overdue:
+        return [Para(f"No {p.items_label.lower()} are past their due date.")]
+    shown = _cut(p.overdue, listed)
+    refs = ", ".join(o.ref for o in shown)
+    more = f" and {len(p.overdue) - len(shown)} more" if len(p.overdue) > len(shown) else ""
+    return [
+        Para(f"Overdue actions: {refs}{more}."),
+        Grid(
+            ["Ref", "Due date", "Revised due date", "Status", p.recipient_label.capitalize(), "Action"],
+            [[o.ref, o.due, o.revised_due, o.status, o.sponsor, o.action] for o in shown],
+            status_cols=(3,),
+        ),
+        *more_line(len(p.overdue), listed, "Gaps"),
+    ]
+
+
+def _decisions(p: Paper, listed: int | None) -> list[Block]:
+    if not p.decisions_needed:
+        return [Para("No changes to timescales were proposed this cycle.")]
+    shown = _cut(p.decisions_needed, listed)
+    earlier = f"Proposed in {p.previous_cycle}" if p.previous_cycle else "Proposed before"
+    return [
+        Para(
+            "The SPG is asked to approve or not each revised due date below, proposed in this cycle's "
+            "returns. The plan is unchanged until it decides."
+        ),
+        Grid(
+            ["Ref", p.recipient_label.capitalize(), "Due date", "Proposed", "Days later", earlier, "Status", "Action"],
+            [
+                [
+                    c.ref,
+                    c.sponsor,
+                    c.due.isoformat() if c.due else "",
+                    c.proposed.isoformat(),
+                    "" if c.days_later is None else str(c.days_later),
+                    c.earlier.isoformat() if c.earlier else "",
+                    c.status,
+                    c.action,
+                ]
+                for c in shown
+            ],
+            status_cols=(6,),
+        ),
+        *more_line(len(p.decisions_needed), listed, "Proposed changes to timescales"),
+    ]
+
+
+def _feedback_blocks(p: Paper) -> list[Block]:
+    if not p.feedback:
+        return [Para("None received this cycle.")]
+    return [
+        Item(g.group, notes=tuple(Note(f"{who}: {n.header}", n.text) for who, notes in g.entries for n in notes))
+        for g in p.feedback
+    ]
+
+
+def _returns(p: Paper, listed: int | None) -> list[Block]:
+    blocks: list[Block] = [
+        Para(p.returns_line),
+        Grid(
+            [p.recipient_label.capitalize(), "Return", "File"],
+            [[r.recipient, r.state, r.file] for r in p.recipients],
+        ),
+    ]
+    if p.missing:
+        blocks.append(Bullets([f"No clean return from {m.recipient} ({m.outcome})" for m in p.missing]))
+    if p.not_updated:
+        shown = _cut(p.not_updated, listed)
+        blocks += [
+            Para(
+                f"{len(p.not_updated)} {p.items_label.lower()} not updated this cycle: each keeps its last "
+                "reported status, if it has one."
+            ),
+            Grid(
+                ["Ref", "Status", p.recipient_label.capitalize(), "Status from", "Action"],
+                [[a.ref, a.status, a.sponsor, a.standing, a.action] for a in shown],
+                status_cols=(1,),
+            ),
+            *more_line(len(p.not_updated), listed, "Gaps"),
+        ]
+    return blocks
+
+
+def _checks(p: Paper, listed: int | None) -> list[Block]:
+    contradictions = [c for c in p.checks if c.kind == "contradiction"]
+    disagreements = [c for c in p.checks if c.kind == "disagreement"]
+    blocks: list[Block] = [
+        Para(
+            "Questions for the planning officer, not for the SPG until answered: statuses the figures "
+            "seem to contradict, and joint sponsors who gave different statuses."
+        )
+    ]
+    for found in (contradictions, disagreements):
+        if found:
+            blocks.append(Bullets([c.line for c in _cut(found, listed)]))
+            blocks += more_line(len(found), listed, "Gaps")
+    return blocks
