@@ -145,8 +145,8 @@ def _cells(ws: Any, ref: str) -> list[Any]:
 def test_dashboard_charts(dashboard: Any, demo_state: tuple[Plan, Summary, Gaps]) -> None:
     plan, s, _ = demo_state
     charts = dashboard._charts
-    assert len(charts) == 2
-    bar, column = charts
+    assert len(charts) == 3
+    bar, column, history = charts
     # Stacked bars of status by Big Action: one series per status, in its colour.
     assert (bar.type, bar.grouping) == ("bar", "stacked")
     choices = plan.template.status_choices
@@ -164,6 +164,15 @@ def test_dashboard_charts(dashboard: Any, demo_state: tuple[Plan, Summary, Gaps]
     assert _cells(dashboard, this.val.numRef.f) == [s.totals.get(x, 0) for x in [*s.statuses, ""]]
     assert _cells(dashboard, last.val.numRef.f) == [s.previous_counts.get(x, 0) for x in [*s.statuses, ""]]
     assert _cells(dashboard, this.cat.strRef.f) == [*s.statuses, "No update"]
+    # The plan's whole life: stacked columns, one per cycle, one series per status in its colour.
+    assert (history.type, history.grouping) == ("col", "stacked")
+    assert [_fill(x) for x in history.series] == [c.fill.lstrip("#").upper() for c in choices.values]
+    assert [_cells(dashboard, x.tx.strRef.f) for x in history.series] == [[c.value] for c in choices.values]
+    with Ledger(plan.folder.ledger_file) as ledger:
+        expected = {c: summarise(plan, ledger, c, s.today).totals for c in ("2023-Q2", "2023-Q3")}
+    for series, status in zip(history.series, s.statuses, strict=True):
+        assert _cells(dashboard, series.cat.strRef.f) == list(expected)
+        assert _cells(dashboard, series.val.numRef.f) == [expected[c].get(status, 0) for c in expected]
 
 
 def test_dashboard_prints_on_one_a4_landscape_page(dashboard: Any) -> None:
@@ -172,7 +181,7 @@ def test_dashboard_prints_on_one_a4_landscape_page(dashboard: Any) -> None:
     assert int(setup.paperSize) == 9
     assert dashboard.sheet_properties.pageSetUpPr.fitToPage
     assert setup.fitToWidth in (None, 1) and setup.fitToHeight in (None, 1)  # 1 is the default, left out
-    assert dashboard.print_area == "'Dashboard'!$A$1:$N$35"
+    assert dashboard.print_area == "'Dashboard'!$A$1:$N$46"  # with the plan's whole life below the charts
     assert not dashboard.sheet_view.showGridLines
     assert not dashboard.print_options.gridLines
     assert "&P" in dashboard.oddFooter.right.text
@@ -325,7 +334,10 @@ def test_dashboard_of_three_cycles(three: tuple[Plan, openpyxl.Workbook]) -> Non
     assert totals[0] == "Total"
     assert s.totals == {"Red": 2, "Amber": 3, "Green": 1}  # BA1.01, BA3.01 Red; BA3.02 Green
     assert totals[2:9] == [2, 3, 1, 0, 0, 0, 6]  # Red, Amber, Green, Grey, Blue, no update, all
-    assert len(book["Dashboard"]._charts) == 2
+    assert len(book["Dashboard"]._charts) == 3
+    history = book["Dashboard"]._charts[2]
+    red = history.series[0]
+    assert _cells(book["Dashboard"], red.cat.strRef.f)[-1] == Q3
 
 
 def test_no_formula_or_link_anywhere(three: tuple[Plan, openpyxl.Workbook], demo: Path) -> None:

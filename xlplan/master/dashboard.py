@@ -3,7 +3,8 @@
 Key figures as tiles across the page (returns received, overdue, each attention status,
 complete); the status counts per group as a table and, drawn from it, a stacked bar
 chart; this cycle's status mix against the last as a column chart beside it and its
-numbers below; what each status means. The charts are native Excel charts drawn from
+numbers below; what each status means; the plan's whole life (status counts at every
+cycle) as a table and a stacked column chart beside it. The charts are native Excel charts drawn from
 the sheet's own cells. Written through xlsxwriter (it is small), unlike the other sheets.
 """
 
@@ -21,6 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 from xlplan.look import BORDER, GRIDLINES, LAST_CYCLE, NAVY, WHITE, chars_per_line, lines_height
 from xlplan.master.context import Context
 from xlplan.master.sheets import NO_UPDATE, Book, Styles, setup_pages
+from xlplan.standing import status_history
 from xlplan.values import long_date
 
 DASH_GROUP_WIDTH = 46  # the group's name, or its short name and the rest of it:
@@ -31,6 +33,7 @@ DASH_MIX_WIDTHS = (14, 10, 10, 9)  # status, last cycle, this cycle, change
 PIXELS_PER_ROW = 20
 DEFAULT_ROW_HEIGHT = 15.0  # points
 CHART_HEIGHT = 340
+HISTORY_CHART_HEIGHT = 180  # pixels: 9 rows, the fewest that keep its legend and axis readable
 
 
 def write_dashboard(book: Book, styles: Styles, ctx: Context) -> Worksheet:
@@ -136,9 +139,66 @@ def write_dashboard(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     column.set_size({"width": _pixels(widths[mix:]), "height": int(beside)})
     ws.insert_chart(head, mix, column, {"object_position": 3})
     row = _definitions(ws, styles, ctx, row + 2, mix, last_col, widths[mix + 1 :])
-    note_row = max(charts_row + math.ceil(CHART_HEIGHT / PIXELS_PER_ROW), row) + 1
+    history_row = max(charts_row + math.ceil(CHART_HEIGHT / PIXELS_PER_ROW), row) + 1
+    note_row = _history(book, ws, styles, ctx, history_row, first, mix, widths) + 1
     ws.write_string(note_row, 0, _dashboard_note(ctx), styles.note)
     return _finish_dashboard(ws, ctx, note_row, last_col)
+
+
+def _history(
+    book: Book, ws: Worksheet, styles: Styles, ctx: Context, top: int, first: int, mix: int, widths: Sequence[float]
+) -> int:
+    """The plan's whole life: status counts at every cycle (each item at its standing then,
+    carried forward where nobody reported it) as a table under the bar chart and a stacked
+    column chart beside it. Returns the last row used."""
+    statuses = ctx.summary.statuses
+    total_col = first + len(statuses) + 1
+    last_col = len(widths) - 1
+    _dash_section(ws, styles, top, 0, last_col, f"{ctx.status_header} over the plan's life: every cycle")
+    head = top + 1
+    _merged(ws, head, 0, first - 1, "Cycle", styles.dash_head_left)
+    for c, status in enumerate(statuses, start=first):
+        ws.write_string(head, c, status, styles.dash_status_head.get(status, styles.dash_head))
+    ws.write_string(head, total_col - 1, NO_UPDATE, styles.dash_head)
+    ws.write_string(head, total_col, "Total", styles.dash_head)
+    ws.set_row(head, 30)
+    row = head
+    for cycle, counts in status_history(ctx.picture):
+        row += 1
+        _merged(ws, row, 0, first - 1, cycle, styles.dash_group)
+        for c, status in enumerate([*statuses, ""], start=first):
+            ws.write_number(row, c, counts.get(status, 0), styles.dash_count)
+        ws.write_number(row, total_col, sum(counts.values()), styles.dash_count)
+    chart = _history_chart(book.workbook, ctx, head, row, first)
+    height = max(HISTORY_CHART_HEIGHT, int((30 + (row - head) * DEFAULT_ROW_HEIGHT) * 4 / 3))
+    chart.set_size({"width": _pixels(widths[mix:]), "height": height})
+    ws.insert_chart(head, mix, chart, {"object_position": 3})
+    return max(row, head + math.ceil(height / PIXELS_PER_ROW))
+
+
+def _history_chart(book: Workbook, ctx: Context, head: int, last: int, col: int) -> Any:
+    """Stacked columns, one per cycle, one colour per status: the plan's whole life."""
+    chart = book.add_chart({"type": "column", "subtype": "stacked"})
+    sheet = "Dashboard"
+    choices = ctx.template.status_choices
+    for c, status in enumerate(ctx.summary.statuses, start=col):
+        choice = choices.get(status) if choices else None
+        chart.add_series(
+            {
+                "name": [sheet, head, c],
+                "categories": [sheet, head + 1, 0, last, 0],
+                "values": [sheet, head + 1, c, last, c],
+                "fill": {"color": choice.fill if choice else NAVY},
+                "border": {"color": WHITE, "width": 0.75},
+                "gap": 60,
+            }
+        )
+    chart.set_title({"name": f"{ctx.status_header}: every cycle", "name_font": {"size": 11, "color": NAVY}})
+    chart.set_legend({"position": "bottom", "font": {"size": 9}})
+    chart.set_x_axis({"num_font": {"size": 8}})
+    chart.set_y_axis({"num_font": {"size": 8}, "major_gridlines": {"visible": True, "line": {"color": GRIDLINES}}})
+    chart.set_chartarea({"border": {"color": BORDER}})
+    return chart
 
 
 def _finish_dashboard(ws: Worksheet, ctx: Context, last_row: int, last_col: int) -> Worksheet:
