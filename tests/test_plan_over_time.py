@@ -27,9 +27,11 @@ from xlplan.collect import collect
 from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.mail import spg_draft
+from xlplan.paper import build_paper
 from xlplan.plan import Plan, load_plan
+from xlplan.report import to_markdown, to_text
 from xlplan.samples.sponsor import fill_return
-from xlplan.summary import summarise, to_markdown, to_text
+from xlplan.summary import summarise
 
 Q2, Q3, Q4, Q1 = "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1"
 SPG = {Q2: date(2025, 7, 3), Q3: date(2025, 10, 2), Q4: date(2026, 1, 8), Q1: date(2026, 4, 2)}
@@ -181,8 +183,8 @@ def test_a_sponsor_who_does_not_reply_keeps_their_risks_on_the_register(four_qua
     assert status["BA1.01"]["Updated"] == "no"
     plan = load_plan_at(four_quarters[Q3])
     with Ledger(plan.folder.ledger_file) as ledger:
-        summary = summarise(plan, ledger, Q3, SPG[Q3])
-    text = to_text(summary) + to_markdown(summary)
+        paper = build_paper(plan, ledger, Q3, SPG[Q3])
+    text = to_text(paper) + to_markdown(paper)
     assert "BA1.01" in text
     body = spg_draft(plan, Q3, SPG[Q3]).get_body(("html",))
     assert body is not None

@@ -23,9 +23,11 @@ from xlplan.cli import main
 from xlplan.collect import collect
 from xlplan.generate import generate
 from xlplan.ledger import Ledger
+from xlplan.paper import Paper, build_paper
 from xlplan.plan import Plan, PlanFolder, load_plan
+from xlplan.report import to_html, to_markdown, to_text
 from xlplan.samples.sponsor import fill_return
-from xlplan.summary import Summary, deadline_words, status_table, summarise, to_html, to_markdown, to_text
+from xlplan.summary import Summary, deadline_words, status_table, summarise
 
 CYCLE = "2023-Q3"
 TODAY = date(2023, 9, 20)  # six days after the sample's 2023-Q3 deadline
@@ -65,6 +67,12 @@ def summary(plan: Plan) -> Summary:
         return summarise(plan, ledger, CYCLE, TODAY)
 
 
+@pytest.fixture(scope="module")
+def paper(plan: Plan) -> Paper:
+    with Ledger(plan.folder.ledger_file) as ledger:
+        return build_paper(plan, ledger, CYCLE, TODAY)
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
@@ -95,6 +103,7 @@ def rag_by_ref(plan: Plan, cycle: str) -> dict[str, str]:
 class Hostile:
     plan: Plan
     summary: Summary
+    paper: Paper
 
 
 def build_hostile(root: Path) -> Hostile:
@@ -138,7 +147,8 @@ def build_hostile(root: Path) -> Hostile:
     outcomes = {o.path.name: o.status for o in result.outcomes}
     assert outcomes == {"helen.xlsx": "merged", "allen.xlsx": "quarantined"}, [o.as_dict() for o in result.outcomes]
     with Ledger(folder.ledger_file) as ledger:
-        return Hostile(plan, summarise(plan, ledger, "2025-Q3", date(2025, 9, 12)))
+        s = summarise(plan, ledger, "2025-Q3", date(2025, 9, 12))
+        return Hostile(plan, s, build_paper(plan, ledger, "2025-Q3", date(2025, 9, 12)))
 
 
 @pytest.fixture(scope="module")
@@ -269,13 +279,14 @@ def test_a_cycle_with_nothing_back(tmp_path: Path) -> None:
     generate(plan, "2025-Q3", spg_date=date(2025, 10, 2), deadline=None)
     with Ledger(folder.ledger_file) as ledger:
         s = summarise(plan, ledger, "2025-Q3", date(2025, 9, 1))
+        paper = build_paper(plan, ledger, "2025-Q3", date(2025, 9, 1))
     assert {r.state for r in s.recipients} == {"missing"}
     assert s.totals == {"": len(ACTIONS)}
     assert s.previous_cycle is None and s.previous_counts == {"": len(ACTIONS)}
     assert s.days_to_deadline == 10
     _header, rows = status_table(s)
     assert rows[-1] == ["Total", 0, 0, 0, 0, 0, len(ACTIONS), len(ACTIONS)]
-    assert "Returns: 0 of 3 received and merged; 10 days to the deadline (11 September 2025)." in to_markdown(s)
+    assert "Returns: 0 of 3 received and merged; 10 days to the deadline (11 September 2025)." in to_markdown(paper)
 
 
 def test_reissuing_one_workbook_keeps_the_other_sponsors_expected(demo: Path, tmp_path: Path) -> None:
@@ -328,8 +339,8 @@ def test_deadline_words(days: int, words: str) -> None:
     assert deadline_words(days) == words
 
 
-def test_to_markdown(summary: Summary) -> None:
-    md = to_markdown(summary)
+def test_to_markdown(summary: Summary, paper: Paper) -> None:
+    md = to_markdown(paper)
     lines = md.splitlines()
     assert lines[0] == f"# {TITLE}: progress report {CYCLE}"
     assert "Returns: 3 of 5 received and merged; 6 days past the deadline (14 September 2023)." in lines
@@ -349,31 +360,39 @@ def test_to_markdown(summary: Summary) -> None:
     assert md.endswith("\n") and not md.endswith("\n\n")
 
 
-def test_to_text(summary: Summary) -> None:
-    text = to_text(summary)
+def test_to_text(summary: Summary, paper: Paper) -> None:
+    text = to_text(paper)
     lines = text.splitlines()
     assert lines[:3] == [
         f"{TITLE}: progress report {CYCLE}",
-        "Returns: 3 of 5 received and merged; 6 days past the deadline.",
+        "Returns: 3 of 5 received and merged; 6 days past the deadline (14 September 2023).",
         "",
     ]
     _header, rows = status_table(summary)
-    table = lines[3:]
-    assert len(table) == 1 + len(rows)
+    start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["Big", "Action"])
+    table = lines[start : start + 1 + len(rows)]
     assert table[0].split() == ["Big", "Action", *RAG, "No", "update", "Total"]
     assert table[-1].split() == ["Total", "4", "7", "18", "1", "12", "0", "42"]
     assert len({len(line) for line in table}) == 1  # columns line up
+    width = max(len(str(row[0])) for row in rows)
+    assert width > 40  # the sample's Big Action names are long ...
     for line, row in zip(table[1:], rows, strict=True):
-        assert line.startswith(str(row[0])[:40])  # long Big Action names are cut at 40 characters
-        assert line[40:].split() == [str(v) for v in row[1:]]
+        assert line.startswith(str(row[0]))  # ... and given in full (issue 19: they were cut at 40)
+        assert line[width:].split() == [str(v) for v in row[1:]]
+    # The plain text has the lists the other formats have (issue 19: it had only the table).
+    assert summary.gaps is not None
+    for g in summary.gaps.attention:
+        assert any(line.startswith(f"{g.ref} is {g.status} (") for line in lines), g.ref
+    assert "- No clean return from Deborah Gillespie (missing)" in lines
+    assert f"Overdue actions: {', '.join(g.ref for g in summary.gaps.overdue)}." in lines
 
 
-def test_to_html(summary: Summary) -> None:
-    page = to_html(summary)
+def test_to_html(summary: Summary, paper: Paper) -> None:
+    page = to_html(paper)
     assert page.startswith("<!DOCTYPE html>")
     parsed = Html(page)
     header, rows = status_table(summary)
-    table = parsed.rows
+    table = parsed.rows[: 1 + len(rows)]  # the first table: status by Big Action
     assert [c[2] for c in table[0]] == header
     assert all(c[0] == "th" for c in table[0])
     by_name = {c[2]: style_of(c[1]) for c in table[0]}
@@ -392,17 +411,17 @@ def test_to_html(summary: Summary) -> None:
 
 
 def test_long_gap_lists_stop_at_listed_and_point_to_the_master(
-    summary: Summary, monkeypatch: pytest.MonkeyPatch
+    summary: Summary, paper: Paper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """At national scale thousands of actions are Red, Amber or overdue: a report (and the
     SPG's email) lists the first and says where the master tracker lists them all."""
-    import xlplan.summary as module
+    import xlplan.report as module
 
     # The sample has one overdue action (completed ones never are): its list is cut at 0.
     assert summary.gaps is not None and len(summary.gaps.attention) > 2 and len(summary.gaps.overdue) == 1
     monkeypatch.setattr(module, "LISTED", 2)
     attention, overdue = summary.gaps.attention, summary.gaps.overdue
-    lines = to_markdown(summary).splitlines()
+    lines = to_markdown(paper).splitlines()
     head = lines.index("| Ref | Status | Last cycle | Movement | Action |")
     assert lines[head + 2 : head + 6] == [
         *(f"| {g.ref} | {g.status} | {g.last_status or ''} | {g.movement} | {g.action} |" for g in attention[:2]),
@@ -410,23 +429,23 @@ def test_long_gap_lists_stop_at_listed_and_point_to_the_master(
         f"... and {len(attention) - 2} more: the Risk register sheet of the master tracker lists them all.",
     ]
     monkeypatch.setattr(module, "LISTED", 0)
-    assert f"Overdue actions: {len(overdue)} more." in to_markdown(summary).splitlines() or any(
+    assert f"Overdue actions: {len(overdue)} more." in to_markdown(paper).splitlines() or any(
         line.startswith("Overdue actions:") and f"{len(overdue)} more" in line
-        for line in to_markdown(summary).splitlines()
+        for line in to_markdown(paper).splitlines()
     )
     monkeypatch.setattr(module, "LISTED", 2)
-    text = " ".join("".join(Html(to_html(summary)).text).split())
+    text = " ".join("".join(Html(to_html(paper)).text).split())
     assert f"{attention[1].ref} is {attention[1].status}" in text and f"{attention[2].ref} is " not in text
     assert f"... and {len(attention) - 2} more: the Risk register sheet of the master tracker lists them all." in text
     monkeypatch.setattr(module, "LISTED", 0)
-    text = " ".join("".join(Html(to_html(summary)).text).split())
+    text = " ".join("".join(Html(to_html(paper)).text).split())
     assert f"... and {len(overdue)} more: the Gaps sheet of the master tracker lists them all." in text
 
 
-def test_to_html_embedded_is_a_fragment(summary: Summary) -> None:
-    fragment = to_html(summary, standalone=False)
+def test_to_html_embedded_is_a_fragment(paper: Paper) -> None:
+    fragment = to_html(paper, standalone=False)
     assert "<html" not in fragment and "<!DOCTYPE" not in fragment
-    assert fragment in to_html(summary)
+    assert fragment in to_html(paper)
 
 
 # --- hostile text from plans and returns ---------------------------------------------
@@ -441,7 +460,7 @@ def test_html_escapes_text_from_plans_and_returns(hostile: Hostile) -> None:
         "Sharon McAlees": "missing",
         "Allen Stevenson": "quarantined",
     }
-    page = to_html(s)
+    page = to_html(hostile.paper)
     for raw in ("<script", "</script>", "<b>", "<i>", '& "', '"quotes"'):
         assert raw not in page
     assert "Fix &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;" in page
@@ -457,14 +476,15 @@ def test_html_escapes_text_from_plans_and_returns(hostile: Hostile) -> None:
 
 
 def test_markdown_and_text_keep_hostile_text_in_its_cell(hostile: Hostile) -> None:
-    md = to_markdown(hostile.summary)
+    md = to_markdown(hostile.paper)
     # < and > are escaped (Markdown renderers pass raw HTML through); & and quotes stay readable.
     assert '| Big Action 1: &lt;b&gt;bold&lt;/b&gt; & "pipes" \\| here | 1 | 0 | 1 | 0 | 1 | 0 | 3 |' in md.splitlines()
     assert "<script>" not in md and "<b>" not in md
     row = next(line for line in md.splitlines() if line.startswith("| BA1.01 |"))
     assert row == f"| BA1.01 | Red |  | new | Fix {HOSTILE.replace('<', '&lt;').replace('>', '&gt;')} |"
-    text = to_text(hostile.summary)
-    assert HOSTILE_GROUP[:40] in text
+    text = to_text(hostile.paper)
+    assert HOSTILE_GROUP in text  # in full, as typed
+    assert f"BA1.01 is Red (new): Fix {HOSTILE}" in text.splitlines()
 
 
 # --- the commands --------------------------------------------------------------------
@@ -521,7 +541,7 @@ def test_report_text_on_the_console(runner: CliRunner, demo: Path, plan: Plan) -
     result = runner.invoke(main, ["--plan", str(demo), "report"])
     assert result.exit_code == 0, result.output
     with Ledger(plan.folder.ledger_file) as ledger:
-        assert result.stdout == to_text(summarise(plan, ledger, CYCLE, date.today()))
+        assert result.stdout == to_text(build_paper(plan, ledger, CYCLE, date.today()))
 
 
 def test_report_markdown_to_a_file(runner: CliRunner, demo: Path, plan: Plan, tmp_path: Path) -> None:
@@ -530,7 +550,7 @@ def test_report_markdown_to_a_file(runner: CliRunner, demo: Path, plan: Plan, tm
     assert result.exit_code == 0, result.output
     assert result.stdout == f"Wrote {out}\n"
     with Ledger(plan.folder.ledger_file) as ledger:
-        assert out.read_text(encoding="utf-8") == to_markdown(summarise(plan, ledger, CYCLE, date.today()))
+        assert out.read_text(encoding="utf-8") == to_markdown(build_paper(plan, ledger, CYCLE, date.today()))
     assert "| Total | 4 | 7 | 18 | 1 | 12 | 0 | 42 |" in out.read_text(encoding="utf-8").splitlines()
     assert [p.name for p in tmp_path.iterdir()] == ["out.md"]  # no temporary file left behind
 
@@ -543,7 +563,8 @@ def test_report_html_to_a_file(runner: CliRunner, demo: Path, tmp_path: Path) ->
     parsed = Html(out.read_text(encoding="utf-8"))
     heads = {c[2]: style_of(c[1]) for c in parsed.rows[0] if c[0] == "th"}
     assert heads["Red"]["background"] == "#E0301E"
-    assert [c[2] for c in parsed.rows[-1]] == ["Total", "4", "7", "18", "1", "12", "0", "42"]
+    total = next(r for r in parsed.rows if r and r[0][2] == "Total")  # the status table's, the first
+    assert [c[2] for c in total] == ["Total", "4", "7", "18", "1", "12", "0", "42"]
     assert "title" in parsed.tags
 
 

@@ -664,10 +664,12 @@ def _overdue(p: Paper, listed: int | None) -> list[Block]:
     more = f" and {len(p.overdue) - len(shown)} more" if len(p.overdue) > len(shown) else ""
     return [
         Para(f"Overdue actions: {refs}{more}."),
-        Grid(
-            ["Ref", "Due date", "Revised due date", "Status", p.recipient_label.capitalize(), "Action"],
-            [[o.ref, o.due, o.revised_due, o.status, o.sponsor, o.action] for o in shown],
-            status_cols=(3,),
+        Bullets(
+            [
+                f"{o.heading} ({o.status or 'no status'}"
+                + (f"; {p.recipient_label}: {o.sponsor})" if o.sponsor else ")")
+                for o in shown
+            ]
         ),
         *more_line(len(p.overdue), listed, "Gaps"),
     ]

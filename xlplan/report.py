@@ -157,12 +157,12 @@ def _html_block(block: Block, paper: Paper) -> str:
         if block.fields:
             out.append(
                 f'<p style="{FONT};margin-top:0">'
-                + "<br>".join(f"<b>{e(k)}:</b> {e(v)}" for k, v in block.fields)
+                + "<br>".join(f"<strong>{e(k)}:</strong> {e(v)}" for k, v in block.fields)
                 + "</p>"
             )
         for note in block.notes:
             out.append(
-                f'<p style="{FONT};margin-bottom:0"><b>{e(note.header)}:</b></p>'
+                f'<p style="{FONT};margin-bottom:0"><strong>{e(note.header)}:</strong></p>'
                 f'<p style="{FONT};margin-top:0;white-space:pre-wrap">{e(note.text)}</p>'
             )
         return "".join(out)
