@@ -21,16 +21,18 @@ renderer escapes it for its own format.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from xlplan.decisions import Decision, Timed, timed
 from xlplan.gaps import NOT_UPDATED, ActionGap, Gaps, Missing, movement
 from xlplan.ledger import Ledger
+from xlplan.look import as_date
 from xlplan.plan import Plan
 from xlplan.standing import Picture, picture, status_history
 from xlplan.summary import RecipientState, Summary, deadline_words, status_table, summarise
-from xlplan.values import clean_text, is_blank, long_date, parse_date
+from xlplan.values import clean_text, is_blank, long_date
 
 NO_UPDATE = "No update"  # the column of actions with no status at all
 
@@ -96,6 +98,8 @@ class TimescaleChange:
     earlier: date | None  # what was proposed last cycle
     status: str
     progress: str
+    decision: str = ""  # what the SPG decided on it ("" = not decided yet)
+    agreed: date | None = None  # the agreed due date, once decided
 
 
 @dataclass(frozen=True)
@@ -228,7 +232,7 @@ class Paper:
         for key in ("spg_date", "deadline", "today"):
             out[key] = out[key].isoformat() if out[key] else None
         for change in out["decisions_needed"]:
-            for key in ("due", "proposed", "earlier"):
+            for key in ("due", "proposed", "earlier", "agreed"):
                 change[key] = change[key].isoformat() if change[key] else None
         out["history"] = [{"cycle": c, "counts": counts} for c, counts in self.history]
         return out
@@ -283,8 +287,9 @@ def build_paper(
         if complete and s.reported and s.status == complete and pic.last_status(ref) != complete
     ]
     paper.overdue = [Overdue(g.ref, g.action, g.sponsor, g.status or "", g.due, _revised(g)) for g in gaps.overdue]
-    paper.decisions_needed = proposed_changes(plan, pic)
-    paper.decisions_taken = _table(getattr(plan, "decisions", None))
+    timeline = timed(plan.decisions, ledger.generated())
+    paper.decisions_needed = [c for c in proposed_changes(plan, pic, timeline) if not c.decision]
+    paper.decisions_taken = _decisions_taken(plan, timeline, cycle)
     paper.feedback = _feedback(plan, ledger, cycle)
     paper.not_updated = [lines.of(g) for g in [*gaps.no_update, *gaps.no_status]]
     paper.outcomes = _outcomes(summary)
@@ -332,7 +337,7 @@ class _Lines:
         else:
             move = gap_or_ref.movement
         due = item.get(self.due_key) if self.due_key else None
-        revised = _date(values.get(self.revised_key)) if self.revised_key else None
+        revised = as_date(values.get(self.revised_key)) if self.revised_key else None
         cycles_at, since = self._at_risk(ref)
         return ActionLine(
             ref=str(ref),
@@ -365,16 +370,11 @@ class _Lines:
         return count, since
 
 
-def _date(value: object) -> date | None:
-    try:
-        return parse_date(value)
-    except ValueError:
-        return None
-
-
-def proposed_changes(plan: Plan, pic: Picture) -> list[TimescaleChange]:
-    """The revised due dates this cycle's standings propose, where they differ from the plan's:
-    the decisions the SPG is asked for (the master's Proposed changes sheet shows the same)."""
+def proposed_changes(plan: Plan, pic: Picture, timeline: Sequence[Timed] = ()) -> list[TimescaleChange]:
+    """The revised due dates this cycle's standings propose, and what the SPG decided on each
+    in this cycle (`timeline`: the plan's decisions with the cycle each was taken in): a
+    proposal the agreed due date already matches, with no decision this cycle, is left out.
+    The master's Proposed changes sheet shows this list; the paper asks for the undecided."""
     template = plan.template
     due_key, revised_key = template.due_key, template.revised_key
     if revised_key is None:
@@ -383,17 +383,22 @@ def proposed_changes(plan: Plan, pic: Picture) -> list[TimescaleChange]:
     title_key = template.summary.get("title", spec.key)
     status_key = template.status_column
     progress_key = next((c.key for c in template.rows_sheet.editable_columns if c.type == "text"), None)
+    decided: dict[str, tuple[Decision, bool]] = {}  # ref -> latest timescale decision, taken this cycle?
+    for t in timeline:
+        if t.decision.about_timescale and (t.cycle is None or t.cycle <= pic.cycle):
+            decided[t.decision.ref] = (t.decision, t.cycle is None or t.cycle == pic.cycle)
     out = []
     for item in plan.items:
         ref = item[spec.key]
         now = pic.values(ref)
-        proposed = _date(now.get(revised_key))
-        due = item.get(due_key) if due_key else None
-        due = due if isinstance(due, date) else None
-        if proposed is None or proposed == due:
+        proposed = as_date(now.get(revised_key))
+        agreed = as_date(item.get(due_key)) if due_key else None  # the plan's date, or the one the SPG approved
+        due = as_date(plan.planned_due.get(ref, item.get(due_key) if due_key else None))  # the plan's own
+        decision = decided.get(ref)
+        if proposed is None or (proposed == agreed and (decision is None or not decision[1])):
             continue
         before = pic.before.get(ref)
-        earlier = _date(before.values.get(revised_key)) if before else None
+        d = decision[0] if decision else None
         out.append(
             TimescaleChange(
                 ref=str(ref),
@@ -402,9 +407,11 @@ def proposed_changes(plan: Plan, pic: Picture) -> list[TimescaleChange]:
                 due=due,
                 proposed=proposed,
                 days_later=(proposed - due).days if due else None,
-                earlier=earlier,
+                earlier=as_date(before.values.get(revised_key)) if before else None,
                 status=clean_text(now.get(status_key)) if status_key else "",
                 progress=clean_text(now.get(progress_key)) if progress_key else "",
+                decision=f"{d.describe()} ({d.date:%d/%m/%Y}){': ' + d.note if d.note else ''}" if d else "",
+                agreed=agreed if d else None,
             )
         )
     return out
@@ -427,6 +434,25 @@ def _feedback(plan: Plan, ledger: Ledger, cycle: str) -> list[FeedbackGroup]:
     return [FeedbackGroup(g, by_group[g]) for g in order if g in by_group]
 
 
+def _decisions_taken(plan: Plan, timeline: Sequence[Timed], cycle: str) -> Table | None:
+    """The SPG's decisions taken in this cycle (the plan's Decisions sheet), in date order."""
+    title_key = plan.template.summary.get("title", plan.template.plan.key)
+    rows = [
+        [
+            t.decision.date.isoformat(),
+            t.decision.ref,
+            t.decision.decision,
+            t.decision.new_due.isoformat() if t.decision.new_due else "",
+            t.decision.note,
+            clean_text(plan.by_ref.get(t.decision.ref, {}).get(title_key)),
+        ]
+        for t in timeline
+        if t.cycle is None or t.cycle == cycle
+    ]
+    header = ["Date", "Ref", "Decision", "New due date", "Note", "Action"]
+    return Table(header, rows) if rows else None
+
+
 def _outcomes(summary: Summary) -> Table | None:
     """Progress by National Health and Wellbeing Outcome, when the summary has it
     (`Summary.outcomes`: outcome -> status -> count, in the plan's order), as a status table."""
@@ -439,31 +465,6 @@ def _outcomes(summary: Summary) -> Table | None:
         for outcome, per in found.items()
     ]
     return Table(header, rows)
-
-
-def _table(found: object) -> Table | None:
-    """A table from rows given as mappings or dataclasses (a plan's Decisions sheet, the
-    progress by outcome), or a `Table`; None when there is nothing."""
-    if found is None:
-        return None
-    if isinstance(found, Table):
-        return found if found.rows else None
-    if isinstance(found, Sequence) and not isinstance(found, str):
-        rows = [asdict(r) if is_dataclass(r) and not isinstance(r, type) else dict(r) for r in found]
-    else:
-        return None
-    if not rows:
-        return None
-    header = list(dict.fromkeys(k for r in rows for k in r))
-    return Table([str(h) for h in header], [[_cell(r.get(h)) for h in header] for r in rows])
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, (list, tuple, set)):
-        return "; ".join(clean_text(v) for v in value)
-    return clean_text(value)
 
 
 # --- the sections every format renders -------------------------------------------------
@@ -677,7 +678,7 @@ def _overdue(p: Paper, listed: int | None) -> list[Block]:
 
 def _decisions(p: Paper, listed: int | None) -> list[Block]:
     if not p.decisions_needed:
-        return [Para("No changes to timescales were proposed this cycle.")]
+        return [Para("No proposed change to timescales awaits a decision this cycle.")]
     shown = _cut(p.decisions_needed, listed)
     earlier = f"Proposed in {p.previous_cycle}" if p.previous_cycle else "Proposed before"
     return [

@@ -9,13 +9,10 @@ this cycle stays, marked.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from xlsxwriter.worksheet import Worksheet
 
-from xlplan.decisions import Decision
-from xlplan.look import as_date
 from xlplan.master.context import Context
 from xlplan.master.sheets import (
     HEADER_ROW,
@@ -29,17 +26,8 @@ from xlplan.master.sheets import (
     write_rows,
     write_titles,
 )
+from xlplan.paper import proposed_changes
 from xlplan.plan import shown
-
-
-def _decided(ctx: Context) -> dict[str, tuple[Decision, bool]]:
-    """ref -> its latest timescale decision, and whether it was taken in this cycle."""
-    out: dict[str, tuple[Decision, bool]] = {}
-    for t in ctx.decisions:
-        d = t.decision
-        if d.about_timescale and (t.cycle is None or t.cycle <= ctx.cycle):
-            out[d.ref] = (d, t.cycle is None or t.cycle == ctx.cycle)
-    return out
 
 
 def write_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
@@ -75,36 +63,25 @@ def write_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | No
     if progress_key:
         cols.append(Col(ctx.input_header(progress_key, "Progress"), 44, editable=True))
     cols += [Col("SPG decision", 24), Col("Agreed due date", 12, "date")]
-    decided = _decided(ctx)
     rows = []
-    for item in ctx.plan.items:
-        ref = item[key]
-        now = ctx.current.get(ref) or {}
-        proposed = as_date(now.get(revised_key))
-        agreed = item.get(due_key) if due_key else None  # the plan's date, or the one the SPG approved
-        due = ctx.planned_due(item)
-        decision = decided.get(ref)
-        if proposed is None or (proposed == agreed and (decision is None or not decision[1])):
-            continue
-        line: list[Any] = [ref, item.get(label)]
+    for change in proposed_changes(ctx.plan, ctx.picture, ctx.decisions):  # the paper's decisions too
+        item = ctx.items_by_ref[change.ref]
+        line: list[Any] = [change.ref, item.get(label)]
         if ctx.sponsor_key:
-            line.append(ctx.sponsor_of(item))
-        earlier = as_date((ctx.previous.get(ref) or {}).get(revised_key))
+            line.append(change.sponsor)
+        due = ctx.planned_due(item)
         line += [
             shown({**item, due_key: due}, due_key) if due_key else due,  # as written, if it was
-            proposed,
-            (proposed - due).days if isinstance(due, date) else None,
-            earlier,
+            change.proposed,
+            change.days_later,
+            change.earlier,
         ]
+        now = ctx.current.get(change.ref) or {}
         if ctx.status_key:
             line.append(now.get(ctx.status_key))
         if progress_key:
             line.append(now.get(progress_key))
-        if decision is None:
-            line += ["Not decided yet", None]
-        else:
-            d = decision[0]
-            line += [f"{d.describe()} ({d.date:%d/%m/%Y}){': ' + d.note if d.note else ''}", agreed]
+        line += [change.decision or "Not decided yet", change.agreed]
         rows.append(line)
     write_header(ws, data, styles, HEADER_ROW, cols)
     row = write_rows(data, styles, HEADER_ROW + 1, cols, rows)
