@@ -452,3 +452,31 @@ def test_four_quarters_word_paper_to_pdf(q1_paper: Paper, tmp_path: Path) -> Non
     assert squashed(LONG_NOTE) in squashed(text)
     assert "Staff said the training was practical" in text and "Mrs K, 80" in text
     assert "2026-09-30" in text
+
+
+def test_outcomes_and_decisions_taken_show_when_provided(plan: Plan, tmp_path: Path) -> None:
+    """The two sections other parts of xlplan fill in: progress by National Health and
+    Wellbeing Outcome (`Summary.outcomes`) and the SPG's decisions (`plan.decisions`)."""
+    import copy
+
+    from xlplan.summary import summarise
+
+    outcome = "Outcome 9: Resources are used effectively & efficiently"
+    decided = copy.copy(plan)
+    decided.decisions = [  # type: ignore[attr-defined]
+        {"Ref": "BA2.03", "Decision": "Revised date of 30 June 2024 approved", "Date": date(2023, 10, 5)}
+    ]
+    with Ledger(plan.folder.ledger_file) as ledger:
+        summary = summarise(plan, ledger, CYCLE, TODAY)
+        summary.outcomes = {outcome: {"Red": 1, "Green": 2, "": 1}}
+        found = build_paper(decided, ledger, CYCLE, TODAY, summary)
+    assert found.outcomes is not None and found.outcomes.rows == [[outcome, "1", "0", "2", "0", "0", "1", "4"]]
+    assert found.decisions_taken is not None
+    assert found.decisions_taken.rows == [["BA2.03", "Revised date of 30 June 2024 approved", "2023-10-05"]]
+    text = to_text(found)
+    assert "Progress by National Health and Wellbeing Outcome" in text and outcome in text
+    assert "Decisions taken" in text and "Revised date of 30 June 2024 approved" in text
+    document = docx.Document(str(write_docx(found, tmp_path / "p.docx")))
+    headings = [p.text for p in document.paragraphs if p.style is not None and p.style.name == "Heading 1"]
+    assert "9. Decisions taken" in headings
+    assert headings[-1] == "12. Progress by National Health and Wellbeing Outcome"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xlplan import ratings, summary
+from xlplan import ratings, report
 from xlplan.text import markdown_text
 
 
@@ -30,5 +30,5 @@ def test_markdown_text_is_inert(raw: object, escaped: str) -> None:
 
 def test_both_markdown_reports_use_it() -> None:
     """One escaper: a fix to it reaches the progress report and the ratings report alike."""
-    assert summary.markdown_text is markdown_text
+    assert report.markdown_text is markdown_text  # the progress report (the paper) is rendered there
     assert ratings.markdown_text is markdown_text

@@ -8,11 +8,17 @@ full), actions completed this cycle, overdue actions, decisions needed (proposed
 timescale changes) and taken, feedback and case studies, returns received and missing,
 progress by national outcome (when the plan provides it), and the officer's checks.
 
-The text, Markdown and HTML reports, the SPG email (`report_text.py`) and the Word
+The text, Markdown and HTML reports, the SPG email (`report.py`) and the Word
 paper (`report_docx.py`) all render this one model, so they cannot disagree. The
 officer's checks (statuses the figures contradict, joint sponsors who disagree) are in
 the model but rendered only when asked for (`officer=True`): they are questions for the
 officer, not the SPG's business until answered.
+
+Two sections show data other parts of xlplan may provide, and are left out without it:
+- progress by National Health and Wellbeing Outcome, from `Summary.outcomes` (outcome ->
+  status -> count, "" for no status, in the plan's order), rendered like the status table;
+- decisions taken, from `plan.decisions` when the plan has it (the SPG's Decisions sheet):
+  a list of rows, each a mapping or a dataclass, its keys the table's columns in order.
 
 Everything here is data: text from plans and returns is kept exactly as typed, and each
 renderer escapes it for its own format.
