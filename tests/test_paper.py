@@ -455,27 +455,35 @@ def test_four_quarters_word_paper_to_pdf(q1_paper: Paper, tmp_path: Path) -> Non
 
 
 def test_outcomes_and_decisions_taken_show_when_provided(plan: Plan, tmp_path: Path) -> None:
-    """The two sections other parts of xlplan fill in: progress by National Health and
-    Wellbeing Outcome (`Summary.outcomes`) and the SPG's decisions (`plan.decisions`)."""
+    """Progress by National Health and Wellbeing Outcome (`Summary.outcomes`) shows when the
+    summary has it; the SPG's decisions taken this cycle (the plan's Decisions sheet) show,
+    and a proposed date the SPG decided on is no longer a decision needed."""
     import copy
+    from datetime import timedelta
 
+    from xlplan.decisions import APPROVE, Decision
     from xlplan.summary import summarise
 
     outcome = "Outcome 9: Resources are used effectively & efficiently"
     decided = copy.copy(plan)
-    decided.decisions = [  # type: ignore[attr-defined]
-        {"Ref": "BA2.03", "Decision": "Revised date of 30 June 2024 approved", "Date": date(2023, 10, 5)}
-    ]
+    # Dated after the demo's cycles were generated: taken in the latest, 2023-Q3.
+    when = date.today() + timedelta(days=1)
+    decided.decisions = [Decision(when, "BA2.03", APPROVE, date(2024, 6, 30), "SPG minute 4.1", 2)]
     with Ledger(plan.folder.ledger_file) as ledger:
         summary = summarise(plan, ledger, CYCLE, TODAY)
         summary.outcomes = {outcome: {"Red": 1, "Green": 2, "": 1}}
         found = build_paper(decided, ledger, CYCLE, TODAY, summary)
+        before = build_paper(plan, ledger, CYCLE, TODAY)
     assert found.outcomes is not None and found.outcomes.rows == [[outcome, "1", "0", "2", "0", "0", "1", "4"]]
     assert found.decisions_taken is not None
-    assert found.decisions_taken.rows == [["BA2.03", "Revised date of 30 June 2024 approved", "2023-10-05"]]
+    assert found.decisions_taken.rows == [
+        [when.isoformat(), "BA2.03", APPROVE, "2024-06-30", "SPG minute 4.1", plan.by_ref["BA2.03"]["action"]]
+    ]
+    assert "BA2.03" in [c.ref for c in before.decisions_needed]
+    assert [c.ref for c in found.decisions_needed] == [c.ref for c in before.decisions_needed if c.ref != "BA2.03"]
     text = to_text(found)
     assert "Progress by National Health and Wellbeing Outcome" in text and outcome in text
-    assert "Decisions taken" in text and "Revised date of 30 June 2024 approved" in text
+    assert "Decisions taken" in text and "SPG minute 4.1" in text
     document = docx.Document(str(write_docx(found, tmp_path / "p.docx")))
     headings = [p.text for p in document.paragraphs if p.style is not None and p.style.name == "Heading 1"]
     assert "9. Decisions taken" in headings

@@ -17,8 +17,9 @@ officer, not the SPG's business until answered.
 Two sections show data other parts of xlplan may provide, and are left out without it:
 - progress by National Health and Wellbeing Outcome, from `Summary.outcomes` (outcome ->
   status -> count, "" for no status, in the plan's order), rendered like the status table;
-- decisions taken, from `plan.decisions` when the plan has it (the SPG's Decisions sheet):
-  a list of rows, each a mapping or a dataclass, its keys the table's columns in order.
+- decisions taken: the SPG's decisions taken in this cycle, from the plan's Decisions sheet
+  (`plan.decisions`, each given its cycle by `decisions.timed`); a proposed change to a
+  timescale decided this cycle is no longer among the decisions needed.
 
 Everything here is data: text from plans and returns is kept exactly as typed, and each
 renderer escapes it for its own format.
