@@ -36,7 +36,7 @@ from xlplan.decisions import Decision, Timed, timed
 from xlplan.gaps import NOT_UPDATED, ActionGap, Gaps, Missing, movement
 from xlplan.ledger import Ledger
 from xlplan.look import as_date
-from xlplan.plan import Plan
+from xlplan.plan import Plan, shown
 from xlplan.standing import Picture, picture, status_history
 from xlplan.summary import RecipientState, Summary, deadline_words, status_table, summarise
 from xlplan.values import clean_text, is_blank, long_date
@@ -343,7 +343,7 @@ class _Lines:
             )
         else:
             move = gap_or_ref.movement
-        due = item.get(self.due_key) if self.due_key else None
+        due = shown(item, self.due_key) if self.due_key else None  # as written, if it was in words
         revised = as_date(values.get(self.revised_key)) if self.revised_key else None
         cycles_at, since = self._at_risk(ref)
         return ActionLine(
