@@ -1,11 +1,11 @@
-"""The paper (`paper.sections`) as plain text, Markdown and HTML: `xlplan report` and the SPG email.
+"""The paper (`paper_sections.sections`) as plain text, Markdown and HTML: `xlplan report` and the SPG email.
 
 Each renderer walks the same sections and blocks, so every format carries the same
 content; only the Word paper (`report_docx.py`) also draws the charts. Text from plans
 and returns is untrusted: Markdown escapes it with `text.markdown_text` (and a block
 marker at the start of a line of a note), HTML with `html.escape`; plain text shows it
 as typed. Nothing is cut: names and notes are given in full (lists stop at
-`paper.LISTED` items and say where the master tracker lists the rest).
+`paper_sections.LISTED` items and say where the master tracker lists the rest).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import re
 from typing import Any
 
 from xlplan.look import BORDER, NAVY, WHITE
-from xlplan.paper import LISTED, Block, Bullets, Chart, Grid, Item, Paper, Para, Section, sections
+from xlplan.paper import Paper
+from xlplan.paper_sections import LISTED, Block, Bullets, Chart, Grid, Item, Para, Section, sections
 from xlplan.text import markdown_text
 
 FONT = "font-family:Arial,sans-serif"

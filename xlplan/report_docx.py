@@ -1,4 +1,4 @@
-"""The paper (`paper.sections`) as a Word document: the SPG's covering report.
+"""The paper (`paper_sections.sections`) as a Word document: the SPG's covering report.
 
 Laid out as a committee report on A4: a heading block (to whom, when, by whom, about
 what), then numbered sections, each the same blocks the text, Markdown and HTML
@@ -33,7 +33,8 @@ from docx.text.paragraph import Paragraph
 from xlplan.charts import Series, stacked_bars
 from xlplan.files import atomic_path
 from xlplan.look import NAVY, WHITE
-from xlplan.paper import Block, Bullets, Chart, Grid, Item, Paper, Para, Section, sections
+from xlplan.paper import Paper
+from xlplan.paper_sections import Block, Bullets, Chart, Grid, Item, Para, Section, sections
 from xlplan.values import long_date
 
 NO_UPDATE_FILL = "#D9D9D9"
