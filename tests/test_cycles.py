@@ -179,8 +179,14 @@ def test_default_deadlines_by_region(tmp_path: Path, spg: date, region: str, dea
     assert (chosen, str(why) if why else None) == (deadline, note)
 
 
-def test_a_plan_without_a_region_row_is_scottish(demo: Path) -> None:
-    plan = load_plan(PlanFolder(demo))  # the sample plan.xlsx predates the Region row
+def test_a_plan_without_a_region_row_is_scottish(tmp_path: Path) -> None:
+    # A plan.xlsx made before the Region row existed (the sample's was, until it was rebuilt).
+    folder = make_plan_folder(tmp_path / "plan")
+    book = openpyxl.load_workbook(folder.plan_file)
+    settings = book["Settings"]
+    settings.delete_rows(next(c.row for c in settings["A"] if c.value == "Region"))
+    book.save(folder.plan_file)
+    plan = load_plan(folder)
     assert "region" not in plan.settings
     assert choose_deadline(plan, date(2026, 1, 23), None)[0] == date(2025, 12, 31)
 

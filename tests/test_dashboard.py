@@ -29,7 +29,8 @@ from xlplan.master import render_master
 from xlplan.plan import Plan, PlanFolder, load_plan
 from xlplan.summary import Summary, summarise
 
-SHEETS = MASTER_SHEETS
+# The demo's plan maps its actions to the national outcomes (the SOP's table): their sheet follows the Dashboard.
+SHEETS = [MASTER_SHEETS[0], "National outcomes", *MASTER_SHEETS[1:]]
 HEADER = MASTER_HEADER
 DEMO_CYCLE = "2023-Q3"
 HELEN, SHARON, ALLEN = (s.name for s in SPONSORS)
@@ -362,7 +363,7 @@ def test_no_formula_or_link_anywhere(three: tuple[Plan, openpyxl.Workbook], demo
                 assert b"relationships/hyperlink" not in body, name
 
 
-def test_text_is_escaped_and_long_notes_cut(tmp_path: Path) -> None:
+def test_text_is_escaped_and_long_notes_in_full(tmp_path: Path) -> None:
     folder = make_plan_folder(tmp_path / "plan")
     odd = "a & b <c> \"d\" 'e' _x0041_ \x07 \u00e9\u2603 end "
     returns = {cycle: {who: dict(rows) for who, rows in sent.items()} for cycle, sent in RETURNS.items()}
@@ -376,7 +377,8 @@ def test_text_is_escaped_and_long_notes_cut(tmp_path: Path) -> None:
     row = dict(zip(header, first, strict=True))
     assert row["Comments / risks"] == odd
     note = row["Progress this period"]
-    assert len(note) == 500 and note.endswith("…") and note.startswith("word word")
+    # In full (issue 19: notes were cut at 500 characters, mid-word), up to Excel's cell limit.
+    assert note == "word " * 300
 
 
 # --- LibreOffice: the dashboard as printed ----------------------------------------------
@@ -399,7 +401,7 @@ def test_dashboard_prints_as_the_first_page(demo: Path, tmp_path: Path) -> None:
     assert "Dashboard" in first.splitlines()[0]  # the page header names the sheet
     assert "Page 1 of" in first
     # The whole dashboard is on page 1: page 2 is the next sheet's.
-    assert "Risk register" in second.splitlines()[0] and "Dashboard" not in second
+    assert "National outcomes" in second.splitlines()[0] and "Dashboard" not in second
 
 
 # --- a distribution summary: no status, ratings instead -------------------------------

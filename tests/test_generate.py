@@ -203,7 +203,7 @@ def test_page_headers_escape_an_ampersand_once(tmp_path: Path) -> None:
     by_title = [header for header in printed if "Progress" in header]
     assert by_title, printed
     for header in by_title:
-        assert header.startswith("&L&8Progress && risks return&R"), header
+        assert header.startswith("&L&10Progress && risks return&R"), header
         assert header.count("&&") == 1, header
 
 
@@ -323,7 +323,8 @@ def test_freeze_panes_and_print_setup(run: Run, name: str) -> None:
     assert ws.freeze_panes == f"B{head + 1}"
     setup = ws.page_setup
     assert setup.orientation == "landscape"
-    assert int(setup.paperSize) == 9  # A4
+    # A3: its 14 columns print at 8 points or more only there (issue 19; tests/test_printing.py).
+    assert int(setup.paperSize) == 8
     assert ws.sheet_properties.pageSetUpPr.fitToPage is True
     assert setup.fitToWidth in (None, 1)  # absent means 1 in OOXML
     assert int(setup.fitToHeight) == 0  # as many pages down as needed

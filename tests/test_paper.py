@@ -143,7 +143,10 @@ def test_completed_decisions_feedback_and_returns(plan: Plan, paper: Paper) -> N
         ("Charlene Elliot", "quarantined"),
     ]
     assert paper.decisions_taken is None  # the sample plan has no Decisions sheet
-    assert paper.outcomes is None  # nor a national outcome for each Big Action
+    # The sample maps each Big Action to its national outcomes (the SOP's own table, issue 19).
+    assert paper.outcomes is not None
+    assert [row[0].split(".")[0] for row in paper.outcomes.rows] == [str(n) for n in range(1, 10)]
+    assert paper.outcomes.rows[4][0] == "5. Health and social care services contribute to reducing health inequalities."
 
 
 def test_the_plans_whole_life_counts_each_cycle_as_it_stood(plan: Plan, paper: Paper) -> None:

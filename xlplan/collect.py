@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from xlplan.codes import Code
-from xlplan.cycles import chosen_cycle, current_cycle, file_command
+from xlplan.cycles import chosen_cycle, current_cycle, file_command, plan_start
 from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
@@ -141,7 +141,7 @@ def collect(
         issued: dict[str, list[IssuedPlan]] = {}
         for sent in ledger.issued_plans(cycle):  # what each workbook of the cycle was sent, oldest first
             issued.setdefault(sent.recipient, []).append(sent)
-        _judge_all(to_read, plan, cycle, as_of, jobs, progress, issued)
+        _judge_all(to_read, plan, cycle, as_of, jobs, progress, issued, plan_start(plan, ledger))
         settle()
         for out in result.outcomes:
             if out.status == "duplicate":  # its twin has only now been read
@@ -254,6 +254,7 @@ class _JudgeContext:
     cycle: str
     as_of: date  # what date rules (overdue, past_date) judge against: the deadline, or today
     issued: dict[str, list[IssuedPlan]] = field(default_factory=dict)  # recipient -> plans issued this cycle
+    start: date | None = None  # the plan's start: where a measure's line to its target begins
 
 
 @dataclass(frozen=True)
@@ -305,12 +306,13 @@ def _judge_all(
     jobs: int,
     progress: Callable[[Path], None] | None,
     issued: dict[str, list[IssuedPlan]] | None = None,
+    start: date | None = None,
 ) -> None:
     """Read and check every file, in pieces spread over `jobs` processes; fill in each outcome."""
     pieces = chunks([_Received(o.path, data) for o, data in to_read], jobs)
     if len(pieces) > 1:
         warm(plan)  # once here rather than once in every worker: ~0.2 s each at national scale
-    context = _JudgeContext(plan, cycle, as_of, issued or {})
+    context = _JudgeContext(plan, cycle, as_of, issued or {}, start)
     _fill_in(to_read, map_tasks(_judge_piece, context, pieces, jobs), progress)
 
 
@@ -335,7 +337,7 @@ def _judge_piece(context: _JudgeContext, piece: list[_Received]) -> list[_Judged
     with gc_paused():
         judged = [_judge(f.path, f.data, plan, context.cycle, context.issued) for f in piece]
         batch = [p for _, p in judged if p is not None]
-        check_all(batch, plan.template, context.as_of)
+        check_all(batch, plan.template, context.as_of, context.start)
     for j, prepared in judged:
         if prepared is not None:
             j.validated = prepared.result

@@ -26,6 +26,16 @@ def current_cycle(ledger: Ledger) -> str | None:
     return ledger.latest_cycle()
 
 
+def plan_start(plan: Plan, ledger: Ledger) -> date | None:
+    """Where a measure's straight line to its target starts: Settings' plan start, else the
+    deadline of the first cycle (None before any cycle is generated)."""
+    if plan.start is not None:
+        return plan.start
+    cycles = ledger.cycles()
+    first = ledger.cycle(min(cycles)) if cycles else None
+    return first.deadline if first else None
+
+
 def chosen_cycle(ledger: Ledger, cycle: str | None, unknown: type[XlplanError] = PlanError) -> str:
     """`cycle` if it was generated, else the current one when none is given; an `unknown` error otherwise."""
     chosen = cycle or current_cycle(ledger)

@@ -10,11 +10,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from xlplan.cycles import plan_start
 from xlplan.ledger import Ledger
+from xlplan.look import as_date
 from xlplan.plan import Plan
-from xlplan.schema import expected_status
-from xlplan.standing import Picture, picture
-from xlplan.values import format_value, parse_date
+from xlplan.schema import judge_measures
+from xlplan.standing import Picture, Standing, picture
+from xlplan.values import format_value, is_blank, parse_date
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class ActionGap:
     due: str = ""
     detail: str = ""
     as_of: str = ""  # the cycle its status was reported in: earlier than the gaps' cycle when carried forward
+    suggested: str = ""  # contradictions: the status the figures suggest, a question for the officer
 
 
 @dataclass
@@ -107,7 +110,6 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date, pic: Picture 
     order = list(choices.names) if choices else []
     attention = set(template.summary.get("attention", []))
     complete = template.summary.get("complete")
-    tolerance = next((r.params for r in template.rules if r.kind == "tolerance"), None)
     # Which columns hold the due date and its revision: the template says (its overdue rule).
     due_key, revised_key = template.due_key, template.revised_key
     key = template.plan.key
@@ -143,18 +145,69 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date, pic: Picture 
         if status in attention:
             detail = "" if standing.reported else standing.note
             gaps.attention.append(ActionGap(**base, status=status, last_status=last, movement=move, detail=detail))
-        if tolerance and standing.reported and status in tolerance["applies_to"]:
-            expected = expected_status(values.get(tolerance["actual"]), item.get(tolerance["target"]), tolerance)
-            if expected and expected != status:
-                gaps.contradictions.append(
-                    ActionGap(
-                        **base,
-                        status=status,
-                        detail=f"actual {format_value(values.get(tolerance['actual']))} vs target "
-                        f"{format_value(item.get(tolerance['target']))} suggests {expected}",
-                    )
-                )
+    gaps.contradictions = _contradictions(plan, ledger, pic, deadline)
     return gaps
+
+
+def _contradictions(plan: Plan, ledger: Ledger, pic: Picture, as_of: date) -> list[ActionGap]:
+    """Statuses reported this cycle that the figures question (the `tolerance` rule, judged
+    as on return: direction, and the straight line to a target not yet due), in plan order."""
+    template = plan.template
+    p = next((r.params for r in template.rules if r.kind == "tolerance"), None)
+    if p is None:
+        return []
+    key = template.plan.key
+    title_key = template.summary.get("title", key)
+    rows: list[tuple[dict[str, Any], Standing]] = []
+    for item in plan.items:
+        standing = pic.now[item[key]]
+        if standing.reported and standing.status in p["applies_to"] and not is_blank(standing.values.get(p["actual"])):
+            rows.append((item, standing))
+    if not rows:
+        return []
+
+    def of(name: str) -> list[Any] | None:
+        """A parameter's column for the rows: the return's value, else the plan's."""
+        column = p.get(name)
+        if not column:
+            return None
+        return [s.values.get(column, item.get(column)) for item, s in rows]
+
+    until = [
+        t if t is not None else d
+        for t, d in zip(of("target_date") or [None] * len(rows), of("due") or [None] * len(rows), strict=True)
+    ]
+    start = plan_start(plan, ledger)
+    judged = judge_measures(
+        p,
+        of("actual"),
+        of("target"),
+        direction=of("direction"),
+        baseline=of("baseline"),
+        until=[as_date(u) for u in until],
+        start=[start] * len(rows),
+        as_of=[as_of] * len(rows),
+    )
+    baseline = of("baseline") or [None] * len(rows)
+    found = []
+    for i, (item, standing) in enumerate(rows):
+        expected = str(judged.expected.iloc[i])
+        if not expected or expected == standing.status:
+            continue
+        actual, target = standing.values.get(p["actual"]), item.get(p["target"])
+        basis = judged.basis(judged.expected.index[i], baseline[i], start, as_date(until[i]))
+        found.append(
+            ActionGap(
+                ref=item[key],
+                action=str(item.get(title_key, "")),
+                sponsor=str(item.get(template.plan.assign_by, "")) if template.plan.assign_by != "all" else "",
+                status=standing.status,
+                detail=f"actual {format_value(actual)} vs target {format_value(target)}{basis} suggests {expected}",
+                as_of=standing.as_of or "",
+                suggested=expected,
+            )
+        )
+    return found
 
 
 def _missing_returns(plan: Plan, ledger: Ledger, cycle: str, deadline: date, today: date) -> list[Missing]:

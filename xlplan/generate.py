@@ -41,9 +41,11 @@ from xlplan.look import (
     WARNING_EDGE,
     WARNING_FILL,
     CellStyles,
+    PrintFit,
     as_date,
     cell_range,
     cell_writer,
+    fit_widths,
     formula_string,
     inline_list,
     print_setup,
@@ -389,8 +391,10 @@ def _protect(ws: Worksheet, password: str | None) -> None:
     )
 
 
-def _print_setup(ws: Worksheet, title: str, repeat_row: int | None = None, portrait: bool = False) -> None:
-    print_setup(ws, title, FOOTER, portrait=portrait)
+def _print_setup(
+    ws: Worksheet, title: str, repeat_row: int | None = None, portrait: bool = False, fit: PrintFit | None = None
+) -> None:
+    print_setup(ws, title, FOOTER, portrait=portrait, fit=fit)
     if repeat_row is not None:
         ws.repeat_rows(repeat_row)
 
@@ -416,8 +420,11 @@ def _rows_sheet(
     data.add(0, [_text(0, 1, sheet.title, xf(styles.title))], width)
     data.add(1, [_text(0, 2, sheet.help, xf(styles.subtitle))], width)
     head = [xf(styles.head_edit if col.editable else styles.head_locked) for col in columns]
-    for c, col in enumerate(columns):
-        ws.set_column(c, c, col.width)
+    # Text columns narrowed (and A3 where it must) so that the sheet prints at 8 points or more.
+    fit = fit_widths([col.width for col in columns], [col.type == "text" for col in columns])
+    widths = fit.widths
+    for c, column_width in enumerate(widths):
+        ws.set_column(c, c, column_width)
     data.add(HEADER_ROW, [_text(c, HEADER_ROW + 1, col.header, head[c]) for c, col in enumerate(columns)], width, 30)
     locked, edit, off_style = _style_ids(styles.locked), _style_ids(styles.edit), _style_ids(styles.off)
     flag = {severity: _style_ids(formats) for severity, formats in styles.flag.items()}
@@ -450,7 +457,7 @@ def _rows_sheet(
                 continue
             value = _typed_previous(col, shown[col.key])
             cells.append((as_off if off else as_locked)[c](n, value))
-            texts.append((format_value(value), col.width))
+            texts.append((format_value(value), widths[c]))
         data.add(r, cells, width, row_height(texts))
     last = first + max(len(items), 1) - 1
     off_set = set(off_rows)
@@ -475,7 +482,7 @@ def _rows_sheet(
         _locked_row_notes(ws, sheet, _runs(off_rows), template)
     ws.autofilter(HEADER_ROW, 0, last, len(sheet.columns) - 1)
     ws.freeze_panes(first, 1)
-    _print_setup(ws, template.title, HEADER_ROW)
+    _print_setup(ws, template.title, HEADER_ROW, fit=fit)
     ws.print_area(0, 0, last, len(sheet.columns) - 1)
     _protect(ws, password)
     return ws, data
@@ -630,6 +637,9 @@ def _validation(ws: Worksheet, runs: list[tuple[int, int]], c: int, col: Column,
         raise XlplanError(f"Template {template.name}: cannot add validation to column {col.header!r} (code {code}).")
 
 
+INSTRUCTION_WIDTH = 72  # the Instructions sheet's text column
+
+
 def _instructions(
     book: Workbook,
     styles: Styles,
@@ -642,8 +652,8 @@ def _instructions(
     template = plan.template
     ws = book.add_worksheet("Instructions")
     ws.hide_gridlines(2)
-    ws.set_column(0, 0, 24)
-    ws.set_column(1, 1, 90)
+    ws.set_column(0, 0, 20)  # 92 units across: A4 portrait at 8 points or more (look.PRINT_WIDTH)
+    ws.set_column(1, 1, INSTRUCTION_WIDTH)
     ws.write_string(0, 0, plan.title, styles.title)
     ws.write_string(1, 0, f"{template.title}: {manifest.cycle}", styles.subtitle)
     groups = plan.groups_for(recipient)
@@ -686,10 +696,13 @@ def _instructions(
         row += 1
         ws.write_string(row, 0, f"{n}.", styles.bold)
         ws.write_string(row, 1, step, styles.wrap)
-        height = row_height([(step, 90)])
+        height = row_height([(step, INSTRUCTION_WIDTH)])
         if height:
             ws.set_row(row, height)
+    shown = {c.choices for sheet in template.sheets for c in sheet.columns if c.choices}
     for key, cl in template.choices.items():
+        if key not in shown:
+            continue  # a list only the plan uses (a measure's direction): not the recipient's to choose
         row += 2
         ws.write_string(row, 0, cl.title, styles.section)
         ws.write_blank(row, 1, None, styles.section)
@@ -716,14 +729,14 @@ def _groups_sheet(
 ) -> None:
     filled = filled or {}
     ws = book.add_worksheet(sheet.name)
-    ws.set_column(0, 0, 30)
-    ws.set_column(1, 1, 100)
+    ws.set_column(0, 0, 22)  # 90 units across: A4 portrait at 8 points or more
+    ws.set_column(1, 1, 68)
     ws.write_string(0, 0, sheet.title, styles.title)
     ws.write_string(1, 0, sheet.help, styles.subtitle)
     row = HEADER_ROW
     for group in groups:
         ws.merge_range(row, 0, row, 1, group, styles.head_locked)
-        ws.set_row(row, row_height([(group, 120)]) or 18)
+        ws.set_row(row, row_height([(group, 90)]) or 18)
         for col in sheet.columns:
             row += 1
             ws.write_string(row, 0, col.header, styles.label)

@@ -68,8 +68,47 @@ DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 
 # --- print set-up -----------------------------------------------------------------
 
-A4 = 9  # xlsxwriter's paper size
+A4 = 9  # xlsxwriter's paper sizes
+A3 = 8
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.6, "bottom": 0.6}  # inches
+# Printed text is at least 8 points: 10-point cells printed at 80% or more. Across a
+# landscape page within MARGINS, LibreOffice fits 108 units of column width at 100% on
+# A4 (measured from its PDF: 120 units print at 90%, 180 at 60%) and 156 on A3; so a
+# sheet prints at 80% or more when its columns add up to no more than these.
+MIN_PRINT_SCALE = 0.8
+PRINT_WIDTH = {A4: 128.0, A3: 185.0}  # a little less, to stay clear of 80%
+NARROWEST = 0.5  # a wrapped text column is narrowed to no less than this share of its width
+NARROW_FLOOR = 10.0  # nor below this many units
+
+
+@dataclass(frozen=True)
+class PrintFit:
+    """How a sheet's columns print: on which paper, how many pages across, at what widths."""
+
+    paper: int
+    widths: tuple[float, ...]
+    pages_wide: int = 1
+
+
+def fit_widths(widths: Sequence[float], narrowable: Sequence[bool]) -> PrintFit:
+    """The smallest paper (A4, then A3) on which columns of these widths print at
+    MIN_PRINT_SCALE or more, narrowing the `narrowable` ones (wrapped text: it wraps onto
+    more lines instead) first, never below NARROWEST of their width; else A3, as many
+    pages across as it takes, at the widths given."""
+    total = sum(widths)
+    least = [min(w, max(w * NARROWEST, NARROW_FLOOR)) if n else w for w, n in zip(widths, narrowable, strict=True)]
+    for paper in (A4, A3):
+        room = PRINT_WIDTH[paper]
+        if total <= room:
+            return PrintFit(paper, tuple(widths))
+        if sum(least) <= room:
+            share = (room - sum(least)) / (total - sum(least)) if total > sum(least) else 0.0
+            fitted = tuple(
+                round(lo + (w - lo) * share, 1) if n else w for w, lo, n in zip(widths, least, narrowable, strict=True)
+            )
+            return PrintFit(paper, fitted)
+    # Several pages across whatever the widths: they are kept, as easier to read on screen.
+    return PrintFit(A3, tuple(widths), math.ceil(total / PRINT_WIDTH[A3]))
 
 
 def header_text(text: str) -> str:
@@ -85,22 +124,24 @@ def print_setup(
     pages_tall: int = 0,
     portrait: bool = False,
     margins: bool = True,
+    fit: PrintFit | None = None,
 ) -> None:
-    """A4, one page wide and `pages_tall` pages tall (0: as many as needed), landscape
-    unless `portrait`. `header` prints at the top left with the sheet's name at the
-    right; `footer` at the bottom left with the page number at the right."""
+    """A4 (or `fit`'s paper and pages across), one page wide and `pages_tall` pages tall
+    (0: as many as needed), landscape unless `portrait`. `header` prints at the top left
+    with the sheet's name at the right; `footer` at the bottom left with the page number
+    at the right."""
     if portrait:
         ws.set_portrait()
     else:
         ws.set_landscape()
-    ws.set_paper(A4)
-    ws.fit_to_pages(1, pages_tall)
+    ws.set_paper(fit.paper if fit else A4)
+    ws.fit_to_pages(fit.pages_wide if fit else 1, pages_tall)
     if margins:
         ws.set_margins(**MARGINS)
     if header is not None:
-        ws.set_header(f"&L&8{header_text(header)}&R&8&A")
+        ws.set_header(f"&L&10{header_text(header)}&R&10&A")  # 10 points: 8 or more when the page is scaled
     if footer is not None:
-        ws.set_footer(f"&L&8{header_text(footer)}&R&8Page &P of &N")
+        ws.set_footer(f"&L&10{header_text(footer)}&R&10Page &P of &N")
 
 
 # --- row heights ------------------------------------------------------------------

@@ -39,7 +39,7 @@ from xlplan.errors import OutputError, PlanError
 from xlplan.files import atomic_path
 from xlplan.look import DATE_FORMAT, GREY_TEXT, NAVY, WHITE
 from xlplan.scan import workbook_problem
-from xlplan.template import Template, load_template
+from xlplan.template import ChoiceList, Template, load_template
 from xlplan.values import (
     TIMESCALE_EXAMPLES,
     Timescale,
@@ -64,6 +64,12 @@ SETTINGS = (
     ("spg_email", "SPG email", "Where the master tracker is sent."),
     ("smtp_host", "SMTP host", "Optional: mail server for `xlplan email --send`."),
     ("smtp_user", "SMTP user", "Optional: login for the mail server."),
+    (
+        "plan_start",
+        "Plan start",
+        "Optional: the date the plan's period began, when its measures' baselines stand "
+        "(blank: the first cycle's deadline).",
+    ),
     (
         "region",
         "Region",
@@ -91,6 +97,7 @@ def shown(item: dict[str, Any], key: str) -> Any:
 
 
 _SPLIT_RECIPIENTS = re.compile(r"[;\n]+")
+_SPLIT_CHOICES = re.compile(r"[;,\n]+")  # several values in one cell: "3; 8; 9", "3, 8"
 
 
 @dataclass(frozen=True)
@@ -206,6 +213,14 @@ class Plan:
     @property
     def title(self) -> str:
         return self.settings.get("title") or self.plan_id
+
+    @property
+    def start(self) -> date | None:
+        """Settings' plan start (load_plan refuses one that is not a date); None when blank."""
+        try:
+            return parse_date(self.settings.get("plan_start") or None)
+        except ValueError:
+            return None
 
     def recipients_of(self, item: dict[str, Any]) -> list[str]:
         if self.template.plan.assign_by == "all":
@@ -372,6 +387,10 @@ def _parse(folder: PlanFolder, data: bytes) -> Plan:
         read_decisions(rows_of(decisions_sheet), item_rows, problems, decisions_sheet) if decisions_sheet else []
     )
     plan = Plan(folder, template, settings, recipients, items, item_rows, decisions)
+    try:
+        parse_date(settings.get("plan_start") or None)
+    except ValueError:
+        problems.append(f"{SETTINGS_SHEET}: 'Plan start' is '{settings['plan_start']}', not a date (e.g. 01/04/2019).")
     if not settings.get("plan_id"):
         problems.append(f"{SETTINGS_SHEET}: 'Plan id' is empty; give the plan a short id that never changes.")
     _check_assignments(plan, problems)
@@ -524,6 +543,11 @@ def _read_items(
         )
         for n, col in enumerate(spec.columns)
     }
+    for n, col in enumerate(spec.columns):
+        if col.choices:
+            cell = _cell_name(sheet, cols, col.key)
+            choices = template.choices[col.choices]
+            typed[col.key] = _chosen(typed[col.key], choices, col.header, cell, head + 2, n, found, col.several)
     keys = [col.key for col in spec.columns]
     worded = {as_written_key(k): v for k, v in wordings.items() if any(v)}
     keys += list(worded)
@@ -620,6 +644,35 @@ def _typed_column(
     return out
 
 
+def _chosen(
+    values: list[Any],
+    choices: ChoiceList,
+    header: str,
+    cell: Callable[[int], str],
+    first: int,
+    n: int,
+    found: list[tuple[int, int, str]],
+    several: bool = False,
+) -> list[Any]:
+    """A choice column's values as the list spells them ("lower" -> "Lower is better");
+    with `several`, each of the values separated by ";" ("3;8; 9" -> "3; 8; 9"). A value
+    the list does not know goes to `found`, naming the values it does."""
+    out: list[Any] = []
+    for i, value in enumerate(values):
+        if value is None or value == "":
+            out.append(None)
+            continue
+        parts = [p for p in _SPLIT_CHOICES.split(str(value)) if p.strip()] if several else [str(value)]
+        meant = [choices.normalise(p) for p in parts]
+        unknown = [p.strip() for p, m in zip(parts, meant, strict=True) if m is None]
+        if unknown:
+            allowed = " or ".join(choices.names) if len(choices.names) < 5 else ", ".join(choices.names)
+            found.append((first + i, n, f"{cell(first + i)} ({header}): '{unknown[0]}' is not one of {allowed}."))
+        known = list(dict.fromkeys(m for m in meant if m is not None))
+        out.append("; ".join(known) or None)
+    return out
+
+
 def _typed(value: object, kind: str) -> Any:
     if kind == "date":
         return parse_date(value)
@@ -695,7 +748,7 @@ def write_plan_workbook(
                     items_ws.write_string(r, c, str(item.get(as_written_key(col.key)) or value), wrap)  # as written
                 elif col.type == "date":
                     items_ws.write_datetime(r, c, _as_datetime(value), datef)
-                elif col.type == "number":
+                elif col.type == "number" or type(value) in (int, float):  # a number typed in any column
                     items_ws.write_number(r, c, float(value))
                 else:
                     items_ws.write_string(r, c, str(value), wrap)

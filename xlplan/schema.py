@@ -18,9 +18,10 @@ import pandera.pandas as pa
 
 from xlplan.codes import Code
 from xlplan.template import Rule, Template, folded
-from xlplan.values import excel_length
+from xlplan.values import excel_length, format_value
 
 AS_OF = "__as_of__"  # the cycle's reference date, added as a column for date rules
+START = "__start__"  # the plan's start: where a measure's straight line to its target begins
 
 # The names given to the column checks. A failed check's issue code is found by the start
 # of its name, so Pandera's own names (isin(...), str_length(...)) are matched too.
@@ -70,12 +71,32 @@ class RuleCheck:
     def failing(self, df: pd.DataFrame, template: Template) -> pd.Series:
         return _KINDS[self.rule.kind](df, self.rule.params, template)
 
-    def expected(self, row: pd.Series) -> str:
-        """Extra words for the message ({expected} in the tolerance rule)."""
-        if self.rule.kind != "tolerance":
-            return ""
+    @property
+    def has_words(self) -> bool:
+        """Whether its messages take words of their own (`words`)."""
+        return self.rule.kind == "tolerance"
+
+    def words(self, rows: pd.DataFrame) -> dict[Any, dict[str, str]]:
+        """Extra words for the messages of the rows it failed on ({expected} and {basis} in
+        the tolerance rule), by the frame's index: one vectorised pass for them all (a
+        national collection has thousands)."""
+        if not self.has_words or rows.empty:
+            return {}
         p = self.rule.params
-        return expected_status(row[p["actual"]], row[p["target"]], p)
+        judged = judge_frame(rows, p)
+        baseline = rows[p["baseline"]] if p.get("baseline") in rows else pd.Series(None, index=rows.index)
+        until = pd.Series(None, index=rows.index, dtype="object")
+        for name in ("due", "target_date"):  # the target date where there is one, else the due date
+            if p.get(name) in rows:
+                until = rows[p[name]].where(rows[p[name]].notna(), until)
+        start = rows[START] if START in rows else pd.Series(None, index=rows.index)
+        return {
+            i: {
+                "expected": str(judged.expected[i]),
+                "basis": judged.basis(i, baseline[i], start[i], until[i]),
+            }
+            for i in rows.index
+        }
 
 
 def _one_of(series: pd.Series, values: list[str] | str) -> pd.Series:
@@ -141,24 +162,135 @@ def _past_date(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Series:
     return _before(df[p["column"]], df[AS_OF]) & _not_in(df, p.get("unless"))
 
 
+@dataclass(frozen=True)
+class Judged:
+    """What a measure's figures say, row by row (`judge_measures`)."""
+
+    expected: pd.Series  # the status the figures suggest; "" where they cannot say
+    goal: pd.Series  # what the actual was judged against: the target, or the line's value by now
+    on_line: pd.Series  # judged against the straight line to the target (before the target date)
+    lower: pd.Series  # lower is better
+
+    def basis(self, i: Any, baseline: Any, start: Any, until: Any) -> str:
+        """Words for {basis} in the message: how row `i`'s figures were judged."""
+        lower = bool(self.lower[i])
+        if not bool(self.on_line[i]):
+            return " (lower is better)" if lower else ""
+        goal = round(float(self.goal[i]), 1)
+        return (
+            f" ({format_value(goal)} expected by now, on the straight line from {format_value(baseline)} "
+            f"on {format_value(start)} to the target by {format_value(until)}"
+            f"{', lower is better' if lower else ''})"
+        )
+
+
+def _numbers(values: Any, index: pd.Index) -> pd.Series:
+    return pd.to_numeric(pd.Series(values, index=index, dtype="object"), errors="coerce").astype(float)
+
+
+def _days(values: Any, index: pd.Index) -> pd.Series:
+    """Dates as day numbers (float, NaN where there is none), for the straight line."""
+    stamps = pd.to_datetime(pd.Series(values, index=index, dtype="object"), errors="coerce")
+    return (stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+
+
+def judge_measures(
+    p: dict[str, Any],
+    actual: Any,
+    target: Any,
+    *,
+    direction: Any = None,
+    baseline: Any = None,
+    until: Any = None,
+    start: Any = None,
+    as_of: Any = None,
+    index: pd.Index | None = None,
+) -> Judged:
+    """The status each row's figures suggest under a `tolerance` rule's parameters `p`.
+
+    Each argument is a sequence (or a Series) of the rows' values: `until` the date the
+    target is for (the target date, else the due date), `start` the plan's start, `as_of`
+    the cycle's deadline. A lower figure is better where `direction` holds one of `p["lower"]`.
+
+    - From the target date on (or with no date), the actual is judged against the target:
+      at or beyond it `at_or_above`, short of it by no more than `tolerance` of the target
+      `within`, else `below`.
+    - Before the target date, with a baseline and a start before that date, it is judged
+      the same way against the straight line from the baseline at the start to the target
+      at the date, as Camms computes expected progress: 1,050 of an annual 1,200 from 0,
+      ten months in, is on track (1,000 expected).
+    - Before the target date without a line, only a target already met says anything.
+
+    One vectorised pass: the validation runs it over every row of a national collection.
+    """
+    index = index if index is not None else pd.RangeIndex(len(actual))
+    nan = pd.Series(float("nan"), index=index)
+    a, t = _numbers(actual, index), _numbers(target, index)
+    lower = (
+        _one_of(pd.Series(direction, index=index, dtype="object"), p["lower"])
+        if direction is not None and "lower" in p
+        else pd.Series(False, index=index)
+    )
+    b = _numbers(baseline, index) if baseline is not None else nan
+    end = _days(until, index) if until is not None else nan
+    begin = _days(start, index) if start is not None else nan
+    now = _days(as_of, index) if as_of is not None else nan
+    before = (now < end).fillna(False).astype(bool)
+    on_line = before & b.notna() & (begin < end).fillna(False).astype(bool)
+    share = ((now - begin) / (end - begin)).clip(0, 1).where(on_line, 1.0)
+    goal = (b + (t - b) * share).where(on_line, t)
+    scale = goal.abs().where(goal.ne(0), t.abs())
+    sign = lower.map({True: -1.0, False: 1.0}).astype(float)
+    shortfall = sign * (goal - a) / scale
+    expected = pd.Series(p["below"], index=index, dtype="object")
+    expected[shortfall <= p["tolerance"]] = p["within"]
+    expected[shortfall <= 0] = p["at_or_above"]
+    usable = a.notna() & t.notna() & t.ne(0) & scale.ne(0)
+    usable &= ~(before & ~on_line & expected.ne(p["at_or_above"]))
+    expected[~usable] = ""
+    return Judged(expected, goal, on_line, lower)
+
+
+def judge_frame(df: pd.DataFrame, p: dict[str, Any]) -> Judged:
+    """`judge_measures` over a validation frame (its rows are a return's, with AS_OF and START)."""
+
+    def column(name: str) -> Any:
+        key = p.get(name)
+        return df[key] if key and key in df else None
+
+    until = column("target_date")
+    due = column("due")
+    if until is None:
+        until = due
+    elif due is not None:
+        until = until.where(until.notna(), due)
+    return judge_measures(
+        p,
+        df[p["actual"]],
+        df[p["target"]],
+        direction=column("direction"),
+        baseline=column("baseline"),
+        until=until,
+        start=df.get(START),
+        as_of=df.get(AS_OF),
+        index=df.index,
+    )
+
+
 def expected_status(actual: Any, target: Any, p: dict[str, Any]) -> str:
-    if actual is None or target is None or pd.isna(actual) or pd.isna(target) or target == 0:
-        return ""
-    shortfall = (target - actual) / abs(target)
-    if shortfall <= 0:
-        return p["at_or_above"]
-    return p["within"] if shortfall <= p["tolerance"] else p["below"]
+    """The status a lone actual against its target suggests, higher being better and the
+    target due (`judge_measures` for one row, with no direction, baseline or dates)."""
+    return str(judge_measures(p, [actual], [target]).expected.iloc[0])
 
 
 def _tolerance(df: pd.DataFrame, p: dict[str, Any], _t: Template) -> pd.Series:
-    actual = pd.to_numeric(df[p["actual"]], errors="coerce")
-    target = pd.to_numeric(df[p["target"]], errors="coerce")
-    usable = actual.notna() & target.notna() & target.ne(0) & df[p["status"]].isin(p["applies_to"])
-    shortfall = (target - actual) / target.abs()
-    expected = pd.Series(p["below"], index=df.index, dtype="object")
-    expected[shortfall <= p["tolerance"]] = p["within"]
-    expected[shortfall <= 0] = p["at_or_above"]
-    return usable & expected.ne(df[p["status"]])
+    status = df[p["status"]]
+    usable = df[p["actual"]].notna() & df[p["target"]].notna() & status.isin(p["applies_to"])
+    failing = pd.Series(False, index=df.index)
+    if usable.any():  # most rows of a return have no figure: judge only those that do
+        judged = judge_frame(df[usable], p)
+        failing[usable] = judged.expected.ne("") & judged.expected.ne(status[usable])
+    return failing
 
 
 def _unchanged(df: pd.DataFrame, p: dict[str, Any], t: Template) -> pd.Series:
@@ -231,10 +363,11 @@ def columns_needed(schema: pa.DataFrameSchema, rules: dict[str, RuleCheck], temp
     cycle's copy of each). A rule failing on a row is reported once per column of the frame
     validated, so a narrower frame halves Pandera's work on a return with many warnings."""
     sheet = template.rows_sheet
-    keys = {c.key for c in sheet.columns}
+    keys = {c.key for c in sheet.columns} | set(template.rule_plan_keys)
     named = {s for rc in rules.values() for s in _strings(rc.rule.params) if s in keys} | set(schema.columns)
     named |= {c.key for c in sheet.columns if c.source == "previous" and c.field in named}
-    return [c.key for c in sheet.columns if c.key in named] + [AS_OF]
+    ordered = [c.key for c in sheet.columns] + list(template.rule_plan_keys)
+    return [k for k in ordered if k in named] + [AS_OF, START]
 
 
 def _strings(value: Any) -> list[str]:
@@ -247,10 +380,13 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def frame(rows: list[dict[str, Any]], template: Template, as_of: date) -> pd.DataFrame:
-    """Typed row values -> a dataframe with every column the rules refer to."""
-    keys = [c.key for c in template.rows_sheet.columns]
+def frame(rows: list[dict[str, Any]], template: Template, as_of: date, start: date | None = None) -> pd.DataFrame:
+    """Typed row values -> a dataframe with every column the rules refer to: the rows
+    sheet's, the plan's that rules read (`Template.rule_plan_keys`), the cycle's date and
+    the plan's start (None: no straight line to a target can be drawn)."""
+    keys = [c.key for c in template.rows_sheet.columns] + list(template.rule_plan_keys)
     df = pd.DataFrame(rows, columns=keys, dtype="object")
     df = df.astype("object").where(pd.notna(df), None)
     df[AS_OF] = as_of
+    df[START] = start
     return df

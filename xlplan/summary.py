@@ -13,6 +13,7 @@ from typing import Any
 from xlplan.codes import Code
 from xlplan.gaps import Gaps, expected_recipients, find_gaps
 from xlplan.ledger import Ledger
+from xlplan.outcomes import OutcomeProgress, progress_by_outcome
 from xlplan.plan import Plan
 from xlplan.standing import Picture, picture
 
@@ -49,6 +50,8 @@ class Summary:
     # Progress by National Health and Wellbeing Outcome: outcome -> status -> count ("" = no
     # status), in the plan's order; None when the plan maps no outcomes. The paper shows it.
     outcomes: dict[str, dict[str, int]] | None = None
+    # The same, each outcome with its words, groups and items: the master's outcomes sheet.
+    outcome_progress: list[OutcomeProgress] = field(default_factory=list)
 
     @property
     def days_to_deadline(self) -> int:
@@ -109,6 +112,9 @@ def summarise(
         gaps=gaps or find_gaps(plan, ledger, cycle, today, pic),
     )
     summary.recipients = _recipients(plan, ledger, cycle)
+    summary.outcome_progress = progress_by_outcome(plan, pic)
+    if summary.outcome_progress:  # the paper's table: each outcome named with its words
+        summary.outcomes = {f"{p.outcome}. {p.words}": dict(p.counts) for p in summary.outcome_progress}
     return summary
 
 

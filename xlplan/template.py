@@ -47,6 +47,24 @@ _TYPES = {"text", "number", "date", "choice"}
 _RULE_KINDS = {"required_when", "blank_when", "overdue", "past_date", "tolerance", "unchanged"}
 _SUMMARY_KINDS = {"status", "distribution"}
 
+# Each rule kind's parameters: (required, optional). A parameter not listed is a misspelling
+# and refused at load, not ignored at run time (a misspelt `direction` would silently
+# judge every measure as higher-is-better).
+_CONDITIONS = ("when", "unless")
+RULE_PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "required_when": (frozenset({"column"}), frozenset({*_CONDITIONS, "derived"})),
+    "blank_when": (frozenset({"column"}), frozenset({*_CONDITIONS, "derived"})),
+    "overdue": (frozenset({"date"}), frozenset({"revised", "when"})),
+    "past_date": (frozenset({"column"}), frozenset({"unless"})),
+    "tolerance": (
+        frozenset({"actual", "target", "status", "tolerance", "at_or_above", "within", "below", "applies_to"}),
+        # direction: a plan column; lower: its values that mean lower is better. baseline and
+        # target_date (else due): plan columns for the straight line to the target.
+        frozenset({"direction", "lower", "baseline", "target_date", "due"}),
+    ),
+    "unchanged": (frozenset({"column"}), frozenset({"unless"})),
+}
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -98,6 +116,10 @@ class PlanColumn:
     type: ColumnType = "text"
     required: bool = False
     width: float = 14
+    # type choice: the choice list its values must come from (read forgiving case, spaces
+    # and aliases, as a return's are); the plan is refused naming any other value.
+    choices: str | None = None
+    several: bool = False  # a choice column may hold several values, separated by ";"
 
 
 @dataclass(frozen=True)
@@ -254,8 +276,22 @@ class Template:
         return next(s for s in self.sheets if s.kind == "rows")
 
     @functools.cached_property
+    def rule_plan_keys(self) -> tuple[str, ...]:
+        """Plan columns the rules read that the rows sheet does not show (a measure's direction,
+        its baseline): the checks take them from the plan, as they do the locked columns."""
+        shown = {c.key for c in self.rows_sheet.columns}
+        plan = [c.key for c in self.plan.columns if c.key not in shown]
+        named = {str(v) for r in self.rules for v in r.params.values() if isinstance(v, str)}
+        return tuple(k for k in plan if k in named)
+
+    @functools.cached_property
     def groups_sheet(self) -> Sheet | None:
         return next((s for s in self.sheets if s.kind == "groups"), None)
+
+    @functools.cached_property
+    def outcomes(self) -> OutcomesSummary | None:
+        """Progress by outcome (`summary.outcomes`), or None when the template has none."""
+        return _outcomes(self)
 
     @property
     def status_column(self) -> str | None:
@@ -358,7 +394,7 @@ def _build(raw: dict[str, Any], source: str) -> Template:
         assign_by=plan_raw.get("assign_by", "all"),
         group_by=plan_raw.get("group_by", ""),
         key=plan_raw.get("key", "ref"),
-        columns=tuple(PlanColumn(**c) for c in _need(plan_raw, "columns", "plan")),
+        columns=tuple(_plan_column(c) for c in _need(plan_raw, "columns", "plan")),
         previous_key=plan_raw.get("previous_key", ""),
         group_id=plan_raw.get("group_id", ""),
     )
@@ -382,6 +418,13 @@ def _build(raw: dict[str, Any], source: str) -> Template:
     )
     _check(template)
     return template
+
+
+def _plan_column(raw: dict[str, Any]) -> PlanColumn:
+    try:
+        return PlanColumn(**raw)
+    except TypeError as exc:
+        raise ValueError(f"plan column {raw.get('key')}: {exc}") from exc
 
 
 def _sheet(raw: dict[str, Any], choices: dict[str, ChoiceList], plan: PlanSpec) -> Sheet:
@@ -526,6 +569,17 @@ def _rule(raw: dict[str, Any]) -> Rule:
         raise ValueError(f"rule {kind}: severity must be error or warning")
     message = _need(raw, "message", f"rule {kind}")
     del raw["kind"], raw["message"]
+    required, optional = RULE_PARAMS[kind]
+    unknown = set(raw) - required - optional
+    if unknown:
+        close = {u: difflib.get_close_matches(u, required | optional, n=1) for u in sorted(unknown)}
+        named = ", ".join(f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items())
+        raise ValueError(
+            f"rule {kind}: unknown parameter(s) {named}; it takes {', '.join(sorted(required | optional))}"
+        )
+    missing = required - set(raw)
+    if missing:
+        raise ValueError(f"rule {kind} needs {', '.join(repr(m) for m in sorted(missing))}")
     return Rule(kind=kind, severity=severity, message=message, params=raw)
 
 
@@ -535,6 +589,10 @@ def _check(t: Template) -> None:
     for c in t.plan.columns:
         if c.type not in _TYPES:
             raise ValueError(f"plan column {c.key}: unknown type {c.type!r}")
+        if c.choices and c.choices not in t.choices:
+            raise ValueError(f"plan column {c.key}: no choice list {c.choices!r}")
+        if c.several and not c.choices:
+            raise ValueError(f"plan column {c.key}: only a column with choices can hold several")
     if t.plan.key not in plan_keys:
         raise ValueError(f"plan.key {t.plan.key!r} is not a plan column")
     if t.plan.assign_by != "all" and t.plan.assign_by not in plan_keys:
@@ -560,10 +618,57 @@ def _check(t: Template) -> None:
             for key in [*named, *(rule.params.get("when") or {})]:
                 if key not in row_keys:
                     raise ValueError(f"rule blank_when: {key!r} is not a column of sheet {rows.name}")
+        if rule.kind == "tolerance":
+            _check_tolerance(rule.params, row_keys, plan_keys, rows.name)
     _check_summary(t, rows)
 
 
+def _check_tolerance(p: dict[str, Any], row_keys: set[str], plan_keys: set[str], sheet: str) -> None:
+    """The columns a tolerance rule names exist: what comes back on the sheet, or the plan's own."""
+    for name in ("actual", "status"):
+        if p[name] not in row_keys:
+            raise ValueError(f"rule tolerance: {name} {p[name]!r} is not a column of sheet {sheet}")
+    for name in ("target", "direction", "baseline", "target_date", "due"):
+        if name in p and p[name] not in plan_keys | row_keys:
+            raise ValueError(f"rule tolerance: {name} {p[name]!r} is not a plan column")
+    if ("direction" in p) != ("lower" in p):
+        raise ValueError(
+            "rule tolerance: 'direction' (a plan column) and 'lower' (its values meaning lower is better) go together"
+        )
+    if not isinstance(p["tolerance"], int | float) or not 0 <= p["tolerance"] < 1:
+        raise ValueError(
+            f"rule tolerance: tolerance must be a share between 0 and 1 (e.g. 0.05), not {p['tolerance']!r}"
+        )
+
+
+@dataclass(frozen=True)
+class OutcomesSummary:
+    """`summary: {outcomes: {column: ..., sheet: ...}}`: the plan maps each item to the
+    outcomes it serves (national outcomes, say), and progress is shown by outcome."""
+
+    column: str  # a plan column of type choice, several values allowed
+    choices: str  # its choice list: the outcomes, in order, each defined in words
+    sheet: str  # the master's sheet
+
+
+def _outcomes(t: Template) -> OutcomesSummary | None:
+    raw = t.summary.get("outcomes")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"column", "sheet"}:
+        raise ValueError("summary.outcomes must be a mapping with 'column' and, optionally, 'sheet'")
+    key = _need(raw, "column", "summary.outcomes")
+    col = next((c for c in t.plan.columns if c.key == key), None)
+    if col is None or not col.choices:
+        raise ValueError(f"summary.outcomes.column {key!r} must be a plan column with choices")
+    sheet = str(raw.get("sheet") or col.header + "s")
+    if len(sheet) > 31 or any(ch in sheet for ch in "[]:*?/\\"):
+        raise ValueError(f"summary.outcomes.sheet {sheet!r} is not a sheet name Excel allows")
+    return OutcomesSummary(column=key, choices=col.choices, sheet=sheet)
+
+
 def _check_summary(t: Template, rows: Sheet) -> None:
+    _outcomes(t)
     status = t.summary.get("status")
     if status is not None and rows.column(str(status)) is None:
         raise ValueError(f"summary.status {status!r} is not a column of sheet {rows.name}")

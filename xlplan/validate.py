@@ -21,6 +21,7 @@ import contextlib
 import functools
 import string
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -342,7 +343,7 @@ def _check_group_lengths(ret: Return, report: Report, template: Template, group:
             )  # fmt: skip
 
 
-def check_all(batch: list[Prepared], template: Template, as_of: date) -> None:
+def check_all(batch: list[Prepared], template: Template, as_of: date, start: date | None = None) -> None:
     """Run the template's Pandera schemas once over the rows of every return in the batch.
 
     One lazy pass over one frame costs far less than one pass per file (hundreds of
@@ -351,7 +352,7 @@ def check_all(batch: list[Prepared], template: Template, as_of: date) -> None:
     owners: list[tuple[Prepared, str]] = [(p, ref) for p in batch for ref in p.typed]
     if not owners:
         return
-    df = frame([p.typed[ref][1] for p, ref in owners], template, as_of)
+    df = frame([p.typed[ref][1] for p, ref in owners], template, as_of, start)
     sheet = template.rows_sheet.name
     for severity, (schema, rules) in schemas_for(template).items():
         try:
@@ -362,12 +363,19 @@ def check_all(batch: list[Prepared], template: Template, as_of: date) -> None:
                 continue
             # A dataframe check fails once per column of a failing row: report it once.
             cases = cases.dropna(subset=["index"]).drop_duplicates(["index", "check"])
+            words: dict[tuple[str, int], dict[str, str]] = {}
+            for name, rc in rules.items():  # the words some messages need, for all their rows at once
+                if not rc.has_words:
+                    continue
+                failed = sorted({int(i) for i in cases.loc[cases["check"] == name, "index"]})
+                words.update({(name, int(i)): w for i, w in rc.words(df.iloc[failed]).items()})
             for case in cases.itertuples(index=False):
-                index, check = case.index, str(case.check)
-                p, ref = owners[int(index)]
+                index, check = int(case.index), str(case.check)
+                p, ref = owners[index]
                 excel_row, row = p.typed[ref]
+                extra = words.get((check, index), {})
                 _schema_issue(
-                    p.ret, p.report, template, severity, check, case.column, rules, ref, excel_row, row, sheet
+                    p.ret, p.report, template, severity, check, case.column, rules, ref, excel_row, row, sheet, extra
                 )
     for p in batch:
         p.report.issues.sort(key=_issue_order)
@@ -630,6 +638,7 @@ def _typed_rows(
     columns = template.rows_sheet.columns
     # Values typed exactly as listed need no normalising: the fast path below.
     exact = {c.key: frozenset(template.choices[c.choices].names) for c in columns if c.type == "choice" and c.choices}
+    extra = template.rule_plan_keys  # plan columns the rules read that the sheet does not show
     out: dict[str, tuple[int, dict[str, Any]]] = {}
     for ref, row in rows.items():
         item = items[ref]
@@ -648,6 +657,8 @@ def _typed_rows(
             cell = f"{letters[col.key]}{row.excel_row}" if col.key in letters else ""
             percent = cell in ret.percent
             typed[col.key] = _typed(col, raw, template, report, sheet, cell, ref, ret.recipient, percent)
+        for k in extra:
+            typed[k] = item.get(k)
         out[ref] = (row.excel_row, typed)
     return out
 
@@ -797,6 +808,7 @@ def _schema_issue(
     excel_row: int,
     row: dict[str, Any],
     sheet: str,
+    extra: Mapping[str, str],
 ) -> None:
     rule = rules.get(check)
     key = rule.column if rule else str(column)
@@ -815,7 +827,7 @@ def _schema_issue(
     }
     if rule is not None:
         words = {k: format_value(row[k]) for k in _fields_of(rule.rule.message) if k in row}
-        words["expected"] = rule.expected(row)
+        words.update(extra)
         message = f"{ref}: " + rule.rule.message.format_map(_Default(words))
         report.add(rule.rule.severity, message, code=RULE[rule.rule.kind], **where)
         return

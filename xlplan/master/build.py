@@ -46,6 +46,7 @@ from xlplan.master.dashboard import write_dashboard
 from xlplan.master.decisions_sheet import write_decisions
 from xlplan.master.feedback_sheet import write_feedback
 from xlplan.master.gaps_sheet import write_gaps
+from xlplan.master.outcomes_sheet import write_outcomes
 from xlplan.master.plan_changes_sheet import write_plan_changes
 from xlplan.master.ratings_sheet import write_ratings
 from xlplan.master.returns_sheet import write_returns
@@ -61,6 +62,7 @@ from xlplan.zipwriter import Deflated, deflate
 # writer returns None, and adds no sheet, where its sheet is not for this kind of return.
 SHEETS: tuple[SheetWriter, ...] = (
     write_dashboard,
+    write_outcomes,
     write_ratings,
     write_risk_register,
     write_changes,

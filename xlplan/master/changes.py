@@ -24,13 +24,15 @@ from xlplan.master.sheets import (
     Col,
     Styles,
     movement_col,
+    set_widths,
     setup_pages,
+    write_note,
     write_section_table,
     write_titles,
 )
 from xlplan.plan import shown
 
-CHANGE_WIDTHS = (11, 48, 22, 13, 13, 13, 44)
+CHANGE_WIDTHS = (10, 32, 18, 12, 12, 12, 32)  # 128: prints on A4 at 8 points or more (look.PRINT_WIDTH)
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,17 @@ def write_changes(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
         data,
         styles,
         ctx,
-        f"What moved {since}. Every value a return changed, with who sent it and when, stays in the "
-        f"ledger: `xlplan export audit --cycle {ctx.cycle}` writes that full audit trail.",
+        f"What moved {since}.",
     )
-    for c, width in enumerate(CHANGE_WIDTHS):
-        ws.set_column(c, c, width)
+    # On a line of its own: one line of it all would run past the printed page.
+    write_note(
+        data,
+        styles,
+        2,
+        "Every value a return changed, with who sent it and when, stays in the ledger: "
+        f"`xlplan export audit --cycle {ctx.cycle}` writes that full audit trail.",
+    )
+    set_widths(ws, CHANGE_WIDTHS)
     row = HEADER_ROW
     for section in _change_sections(ctx, styles):
         row = write_section_table(

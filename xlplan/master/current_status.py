@@ -17,7 +17,6 @@ from xlplan.gaps import NOT_UPDATED, movement
 from xlplan.master.context import Context
 from xlplan.master.sheets import (
     HEADER_ROW,
-    TEXT_LIMIT,
     Book,
     Col,
     Styles,
@@ -79,10 +78,10 @@ def write_current_status(book: Book, styles: Styles, ctx: Context) -> Worksheet:
         data,
         styles,
         ctx,
-        f"{ctx.items_label} of the plan beside this cycle's returns. Notes over {TEXT_LIMIT} characters are cut (…).",
+        f"{ctx.items_label} of the plan beside this cycle's returns, notes in full.",
     )
     cols, plan_keys, inputs = _status_cols(ctx, styles)
-    write_header(ws, data, styles, HEADER_ROW, cols)
+    cols = write_header(ws, data, styles, HEADER_ROW, cols)
     writers = cell_writers(cols, styles)
     wrapped = wrapped_columns(cols)
     input_keys = [c.key for c in inputs]
@@ -131,7 +130,7 @@ def write_trend(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
         Col(ctx.plan_header(ctx.label_key, "Action"), 60, wrap=False),
         *[Col(cycle, 10, editable=cycle == ctx.cycle, by_value=colours) for cycle in ctx.cycles],
     ]
-    write_header(ws, data, styles, HEADER_ROW, cols)
+    cols = write_header(ws, data, styles, HEADER_ROW, cols)
     writers = cell_writers(cols, styles)
     cycles, label = ctx.cycles, ctx.label_key
     row = HEADER_ROW

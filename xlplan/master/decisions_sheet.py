@@ -67,7 +67,7 @@ def write_decisions(book: Book, styles: Styles, ctx: Context) -> Worksheet | Non
         planned = ctx.planned_due(item) if d.decision == APPROVE else None
         line += [d.decision, d.new_due, planned, t.cycle, d.note]
         rows.append(line)
-    write_header(ws, data, styles, HEADER_ROW, cols)
+    cols = write_header(ws, data, styles, HEADER_ROW, cols)
     row = write_rows(data, styles, HEADER_ROW + 1, cols, rows)
     if not rows:
         row += 1

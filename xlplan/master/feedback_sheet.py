@@ -54,7 +54,7 @@ def write_feedback(book: Book, styles: Styles, ctx: Context) -> Worksheet:
         Col(ctx.recipient_label, 24, limit=CELL_LIMIT),
         *[Col(c.header, 60, editable=True, limit=CELL_LIMIT) for c in sheet.columns],
     ]
-    write_header(ws, data, styles, HEADER_ROW, cols)
+    cols = write_header(ws, data, styles, HEADER_ROW, cols)
     writers = cell_writers(cols, styles)
     wrapped = wrapped_columns(cols)
     band = styled(styles.group, len(cols))

@@ -19,13 +19,14 @@ from xlplan.master.sheets import (
     Col,
     Styles,
     movement_col,
+    set_widths,
     setup_pages,
     write_section_table,
     write_titles,
 )
 from xlplan.values import days_text
 
-GAP_WIDTHS = (22, 48, 26, 16, 16, 44)
+GAP_WIDTHS = (16, 34, 20, 12, 12, 34)  # 128: prints on A4 at 8 points or more (look.PRINT_WIDTH)
 
 
 def _gap_sections(ctx: Context, styles: Styles) -> list[tuple[str, list[Col], list[list[Any]]]]:
@@ -79,10 +80,17 @@ def _gap_sections(ctx: Context, styles: Styles) -> list[tuple[str, list[Col], li
         ),
         (
             f"{status} contradicted by the figures",
-            [*base, status_col, Col("Detail", w[4] + w[5])],
-            rows(gaps.contradictions, "status", "detail"),
+            [*base, status_col, Col("Figures suggest", w[4], by_value=colours), Col("Detail", w[5])],
+            rows(gaps.contradictions, "status", "suggested", "detail"),
         ),
     ]
+
+
+# Said under a section's heading: (heading starts with, the words).
+_ABOUT = {
+    "contradicted by the figures": "A question for the officer, not an error: the figures suggest another "
+    "status (against the target, or the line to it before it is due). Check with the sponsor.",
+}
 
 
 def _missing_row(m: Missing) -> list[Any]:
@@ -92,11 +100,11 @@ def _missing_row(m: Missing) -> list[Any]:
 def write_gaps(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     ws, data = book.add_sheet("Gaps")
     write_titles(data, styles, ctx, f"What to chase before the SPG, as of {ctx.gaps.as_of:%d/%m/%Y}.")
-    for c, width in enumerate(GAP_WIDTHS):
-        ws.set_column(c, c, width)
+    set_widths(ws, GAP_WIDTHS)
     row = HEADER_ROW - 1
     for heading, cols, found in _gap_sections(ctx, styles):
-        row = write_section_table(data, styles, row + 1, heading, cols, found, len(GAP_WIDTHS)) - 1
+        about = next((words for end, words in _ABOUT.items() if heading.endswith(end)), "")
+        row = write_section_table(data, styles, row + 1, heading, cols, found, len(GAP_WIDTHS), about) - 1
 
     setup_pages(ws, ctx, repeat_to=1)
     return ws

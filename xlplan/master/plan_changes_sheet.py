@@ -65,7 +65,7 @@ def write_plan_changes(book: Book, styles: Styles, ctx: Context) -> Worksheet:
                 _shown(c, c.new),
             ]
         )
-    write_header(ws, data, styles, HEADER_ROW, cols)
+    cols = write_header(ws, data, styles, HEADER_ROW, cols)
     row = write_rows(data, styles, HEADER_ROW + 1, cols, rows)
     if not rows:
         row += 1

@@ -35,7 +35,7 @@ def write_returns(book: Book, styles: Styles, ctx: Context) -> Worksheet:
         Col("SHA-256", 14, wrap=False),
         Col("Cell notes left by the sponsor", 60),
     ]
-    write_header(ws, data, styles, HEADER_ROW, cols)
+    cols = write_header(ws, data, styles, HEADER_ROW, cols)
     rows = [
         [
             ret.cycle,

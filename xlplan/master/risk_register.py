@@ -13,7 +13,6 @@ from xlsxwriter.worksheet import Worksheet
 from xlplan.master.context import Context
 from xlplan.master.sheets import (
     HEADER_ROW,
-    TEXT_LIMIT,
     Book,
     Col,
     Styles,
@@ -75,10 +74,10 @@ def write_risk_register(book: Book, styles: Styles, ctx: Context) -> Worksheet |
         ctx,
         f"{ctx.items_label} at {attention}, worst first, then longest at {attention} "
         f"(consecutive cycles up to this one). One not updated this cycle stays here at its last "
-        f"reported status until someone reports it otherwise. Notes over {TEXT_LIMIT} characters are cut (…).",
+        f"reported status until someone reports it otherwise. Sponsors' notes in full.",
     )
     cols, plan_keys, input_keys = _risk_cols(ctx, styles)
-    write_header(ws, data, styles, HEADER_ROW, cols)
+    cols = write_header(ws, data, styles, HEADER_ROW, cols)
     items = ctx.items_by_ref
     order = {s: i for i, s in enumerate(ctx.status_order)}
     found: list[tuple[int, int, list[Any]]] = []

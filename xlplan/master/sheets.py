@@ -8,16 +8,17 @@ xlsxwriter sets the widths, panes, filters and print set-up.
 
 Every value that came back in a return is untrusted: it is only ever written as an
 inline string (never a formula, a link or a number), so "=1+1" or "@SUM(A1)" stays text.
-Long notes are cut to ``TEXT_LIMIT`` characters in the per-action sheets; the ledger
-keeps them in full.
+Notes are shown in full, wrapped, up to Excel's cell limit (``TEXT_LIMIT``): the SPG
+reads sponsors' notes here.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
@@ -45,6 +46,7 @@ from xlplan.look import (
     Wrapped,
     cell_writer,
     chars_per_line,
+    fit_widths,
     number_format,
     print_setup,
     wrapped_height,
@@ -54,7 +56,7 @@ from xlplan.sheetxml import BLANK, CELL_LIMIT, CellXml, SheetData, cell_start, t
 from xlplan.template import Column, Template
 
 HEADER_ROW = 3  # 0-based: title, subtitle, a blank row, then the header
-TEXT_LIMIT = 500  # characters of a note shown in the per-action sheets (the ledger has all)
+TEXT_LIMIT = CELL_LIMIT  # notes are shown in full, up to what an Excel cell holds
 NO_UPDATE = "No update"
 PAGE_TITLE_LIMIT = 120  # characters of the plan's title in the page header (Excel allows 255 in all)
 
@@ -228,11 +230,31 @@ def write_titles(data: SheetData, styles: Styles, ctx: Context, about: str) -> N
     data.write(1, styled(styles.subtitle), [f"{about} Rendered {ctx.rendered_at:%d/%m/%Y %H:%M}."])
 
 
-def write_header(ws: Worksheet | None, data: SheetData, styles: Styles, row: int, cols: Sequence[Col]) -> None:
-    """The header row, tall enough for its longest heading; the column widths too, given `ws`."""
+# The column widths each sheet was given (set_widths), for its print set-up (setup_pages).
+_WIDTHS: WeakKeyDictionary[Worksheet, tuple[float, ...]] = WeakKeyDictionary()
+
+
+def set_widths(ws: Worksheet, widths: Sequence[float]) -> None:
+    """The sheet's column widths; setup_pages prints it on the paper they need."""
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width)
+    _WIDTHS[ws] = tuple(widths)
+
+
+def fit_cols(cols: Sequence[Col]) -> list[Col]:
+    """The columns narrowed (wrapped text only) to print at 8 points or more (look.fit_widths)."""
+    fit = fit_widths([c.width for c in cols], [c.kind == "text" and c.wrap and not c.by_value for c in cols])
+    return [replace(col, width=w) for col, w in zip(cols, fit.widths, strict=True)]
+
+
+def write_header(ws: Worksheet | None, data: SheetData, styles: Styles, row: int, cols: Sequence[Col]) -> list[Col]:
+    """The header row, tall enough for its longest heading. Given `ws`, the table is the
+    sheet's: its columns are fitted to print (fit_cols) and their widths set; the columns
+    to write the rows with are returned."""
+    cols = list(cols)
     if ws is not None:
-        for c, col in enumerate(cols):
-            ws.set_column(c, c, col.width)
+        cols = fit_cols(cols)
+        set_widths(ws, [col.width for col in cols])
     head, edit = styled(styles.head, len(cols)), styled(styles.head_edit, len(cols))
     lines = max((math.ceil(len(col.header) / max(col.width - 1, 4)) for col in cols), default=1)
     data.write(
@@ -241,6 +263,7 @@ def write_header(ws: Worksheet | None, data: SheetData, styles: Styles, row: int
         [col.header for col in cols],
         max(30, LINE_HEIGHT * lines + 4),
     )
+    return cols
 
 
 def write_rows(
@@ -256,13 +279,14 @@ def write_rows(
 
 
 def finish_table(ws: Worksheet, cols: Sequence[Col], last_row: int) -> None:
-    """Freeze the header, filter it, print from it on. The sheet's print area starts
-    at the header row: printed pages carry the title and date."""
+    """Freeze the header, filter it, print it all: the print area starts at the title, so
+    the first printed page carries the title and what the sheet is (the page header
+    names the plan and cycle on every page)."""
     last_row = max(last_row, HEADER_ROW + 1)
     ws.freeze_panes(HEADER_ROW + 1, 1)
     ws.autofilter(HEADER_ROW, 0, last_row, len(cols) - 1)
     ws.hide_gridlines(0)
-    ws.print_area(HEADER_ROW, 0, last_row, len(cols) - 1)
+    ws.print_area(0, 0, last_row, len(cols) - 1)
 
 
 def setup_pages(ws: Worksheet, ctx: Context, repeat_to: int | None = HEADER_ROW, pages_tall: int = 0) -> None:
@@ -270,9 +294,14 @@ def setup_pages(ws: Worksheet, ctx: Context, repeat_to: int | None = HEADER_ROW,
     and cycle in the page header; on each page, the header row, or the titles with
     `repeat_to` above it, or nothing with None."""
     title = f"{ctx.plan.title}: master tracker {ctx.cycle}"[:PAGE_TITLE_LIMIT]
-    print_setup(ws, title, f"Rendered {ctx.rendered_at:%d/%m/%Y %H:%M} by xlplan", pages_tall=pages_tall)
+    widths = _WIDTHS.get(ws)
+    fit = fit_widths(widths, [False] * len(widths)) if widths else None
+    footer = f"Rendered {ctx.rendered_at:%d/%m/%Y %H:%M} by xlplan"
+    print_setup(ws, title, footer, pages_tall=pages_tall, fit=fit)
     if repeat_to is not None:
         ws.repeat_rows(0 if repeat_to < HEADER_ROW else HEADER_ROW, repeat_to)
+    if fit and fit.pages_wide > 1:
+        ws.repeat_columns(0)  # the key on every page across
 
 
 def write_note(data: SheetData, styles: Styles, row: int, text: str = "None") -> None:

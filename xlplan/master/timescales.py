@@ -83,7 +83,7 @@ def write_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | No
             line.append(now.get(progress_key))
         line += [change.decision or "Not decided yet", change.agreed]
         rows.append(line)
-    write_header(ws, data, styles, HEADER_ROW, cols)
+    cols = write_header(ws, data, styles, HEADER_ROW, cols)
     row = write_rows(data, styles, HEADER_ROW + 1, cols, rows)
     if not rows:
         row += 1
