@@ -27,13 +27,13 @@ def write_returns(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     cols = [
         Col("Cycle", 10),
         Col(ctx.recipient_label, 22),
-        Col("File", 44),
+        Col("File", 36),
         Col("Received", 16, "datetime"),
         Col("Outcome", 13, by_value={"quarantined": styles.flag}),
         Col("Errors", 8, "number"),
         Col("Warnings", 9, "number"),
         Col("SHA-256", 14, wrap=False),
-        Col("Cell notes left by the sponsor", 60),
+        Col("Cell notes left by the sponsor", 48),  # with File: narrow enough to print on A4
     ]
     cols = write_header(ws, data, styles, HEADER_ROW, cols)
     rows = [
