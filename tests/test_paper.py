@@ -54,6 +54,7 @@ SECTIONS = [
     "Decisions needed: proposed changes to timescales",
     "Feedback and case studies",
     "Returns received and missing",
+    "Progress by National Health and Wellbeing Outcome",  # the sample maps its Big Actions (issue 19)
 ]
 
 
