@@ -139,7 +139,7 @@ class Code(StrEnum):
     # fmt: on
 
 
-# A value the column's type could not read (validate._typed): only dates and numbers are parsed.
+# A value the column's type could not read (typed_rows._typed): only dates and numbers are parsed.
 BAD_VALUE: dict[str, Code] = {"date": Code.BAD_DATE, "number": Code.BAD_NUMBER}
 
 # What sniff found, for the files that cannot be read as a workbook (Sniffed.readable is False).

@@ -238,7 +238,7 @@ def _write_piece(context: _WriteContext, piece: list[_ToWrite]) -> list[tuple[st
 
 def issued_plan(plan: Plan, recipient: str, cycle: str, generated_at: str) -> IssuedPlan:
     """The plan as a workbook for `recipient` is written from it now: what the ledger keeps of
-    it, so that the return is checked against what was sent (`validate.Sent`)."""
+    it, so that the return is checked against what was sent (`sent.Sent`)."""
     spec = plan.template.plan
     keys = [c.key for c in spec.columns]
     items = {item[spec.key]: {k: plain(item.get(k)) for k in keys} for item in plan.items_for(recipient)}
