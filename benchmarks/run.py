@@ -81,7 +81,8 @@ def sentence(rng: random.Random, n: int) -> str:
 
 def step_build(root: Path, sponsors: int, actions: int) -> dict[str, Any]:
     """A synthetic plan with realistic text lengths."""
-    from xlplan.plan import PlanFolder, Recipient, write_plan_workbook
+    from xlplan.plan import PlanFolder, Recipient
+    from xlplan.plan_workbook import write_plan_workbook
     from xlplan.template import load_template
 
     rng = random.Random(42)

@@ -31,7 +31,8 @@ import yaml
 
 from xlplan.collect import collect
 from xlplan.generate import generate
-from xlplan.plan import PlanFolder, Recipient, load_plan, write_plan_workbook
+from xlplan.plan import PlanFolder, Recipient, load_plan
+from xlplan.plan_workbook import write_plan_workbook
 from xlplan.samples.sponsor import fill_return
 from xlplan.template import Template, load_template
 

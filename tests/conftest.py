@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from xlplan.plan import PlanFolder, Recipient, load_plan, write_plan_workbook
+from xlplan.plan import PlanFolder, Recipient, load_plan
+from xlplan.plan_workbook import write_plan_workbook
 from xlplan.template import load_template
 
 SPONSORS = [

@@ -21,7 +21,8 @@ from xlplan.collect import collect
 from xlplan.errors import TemplateError
 from xlplan.generate import generate
 from xlplan.look import cell_range, formula_string, inline_list, number_format
-from xlplan.plan import init_folder, load_plan
+from xlplan.plan import load_plan
+from xlplan.plan_workbook import init_folder
 from xlplan.sheetxml import CELL_LIMIT
 from xlplan.template import parse_template
 

@@ -93,7 +93,8 @@ def main(ctx: click.Context, plan_dir: Path) -> None:
 @reports_errors
 def init(directory: Path, template: str, title: str) -> None:
     """Create a new plan folder DIRECTORY with an empty plan.xlsx to fill in."""
-    from xlplan.plan import SETTINGS_SHEET, init_folder
+    from xlplan.plan import SETTINGS_SHEET
+    from xlplan.plan_workbook import init_folder
     from xlplan.template import load_template
 
     folder = init_folder(directory, template, title)

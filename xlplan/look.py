@@ -2,7 +2,7 @@
 
 The sponsors' returns and their annotated copies (``generate``), the master tracker
 (``xlplan.master``), its ratings sheet (``ratings``), the plan workbook that `xlplan init`
-writes (``plan.write_plan_workbook``) and the report's HTML (``summary``) take from here:
+writes (``plan_workbook.write_plan_workbook``) and the report's HTML (``summary``) take from here:
 
     palette          navy for what is locked or this cycle, teal for what a return fills in
     base formats     format properties; each workbook makes its own Format objects from
