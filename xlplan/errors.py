@@ -34,3 +34,28 @@ class LedgerError(XlplanError):
 
 class OutputError(XlplanError):
     """A file we write cannot be written (locked by Excel, read-only folder...)."""
+
+
+class StorageError(XlplanError):
+    """The disk or drive under the plan folder failed us: full, read-only, not allowed,
+    a path too long, a file held by another program, a network drive gone."""
+
+
+class DiskFullError(StorageError):
+    """No space left where a file had to be written."""
+
+
+class ReadOnlyError(StorageError):
+    """The plan folder (or the ledger) cannot be written: a write command cannot run there."""
+
+
+class BusyError(XlplanError):
+    """Another xlplan command is writing to the plan folder (on this PC or another)."""
+
+
+class LedgerLostError(LedgerError):
+    """The ledger is missing, empty or unreadable in a folder that has history: restore a backup."""
+
+
+class LedgerVersionError(LedgerError):
+    """The ledger was written by a newer xlplan than this one."""

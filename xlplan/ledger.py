@@ -9,27 +9,53 @@ fields in one JSON object, which keeps a 50,000-action cycle to 50,000 rows.
 
 It is the only module that runs SQL: the others ask the `Ledger` for operations
 (`record_return`, `replace_entries`, `bump_state`, ...) and get typed records back.
+
+The file is kept for years on network drives and in OneDrive or SharePoint folders, so
+it uses a rollback journal, not WAL ("WAL does not work over a network filesystem",
+sqlite.org/wal.html), with full synchronous writes: between commands it is one
+self-contained file that can be copied. It records its schema version and the xlplan
+that last wrote it; a newer ledger is refused, an older one is migrated in one
+transaction by a command that writes (after `xlplan.access` has backed it up), and read
+as a migrated copy in memory by one that only reads. Read-only opens use SQLite's
+`mode=ro`, so a read-only folder can still be read.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
+from urllib.parse import quote
 
 import orjson
 
-from xlplan.errors import LedgerError, UsageError
+from xlplan import __version__
+from xlplan.errors import (
+    BusyError,
+    DiskFullError,
+    LedgerError,
+    LedgerLostError,
+    LedgerVersionError,
+    ReadOnlyError,
+    StorageError,
+    UsageError,
+    XlplanError,
+)
 from xlplan.issues import Issue
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2  # 2: one row per (cycle, recipient, sheet, ref) in entries, and per change set in audit
+# 2: one row per (cycle, recipient, sheet, ref) in entries, and per change set in audit
+# 3: removed_cycles, plan_versions, plan_changes, issued_plans; the xlplan version that last wrote the
+#    ledger in meta; a rollback journal, not WAL
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cycles (
@@ -324,21 +350,72 @@ class Ledger:
     inside `transaction()` (as merge does: every write of a run commits together).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        """Open the ledger at `path`: to write (created when missing, migrated when older), or
+        `readonly` (never changed: an older ledger is read as a copy migrated in memory)."""
         self.path = path
+        self.readonly = readonly
+        self.upgraded_from: int | None = None  # the schema version a write open migrated from
         self._memo: dict[Hashable, Any] = {}
         try:
-            self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(_SCHEMA + _ENTRIES + _AUDIT + _REMOVED + _PLAN + _ISSUED_PLANS)
+            if readonly:
+                self.db = self._open_readonly(path)
+            else:
+                self.db = self._open_for_writing(path)
+        except XlplanError:
+            self._close_quietly()
+            raise
+        except sqlite3.Error as exc:
+            self._close_quietly()
+            raise plain_ledger_error(exc, path) or LedgerError(f"Cannot open the ledger {path}: {exc}") from exc
+
+    def _open_for_writing(self, path: Path) -> _Connection:
+        self.db = db = _connect(str(path), path)
+        db.execute("PRAGMA journal_mode=DELETE")  # one file at rest: no -wal or -shm beside it
+        db.execute("PRAGMA synchronous=FULL")
+        version = schema_of(db)
+        _refuse_newer(db, version, path)
+        if version != SCHEMA_VERSION:
+            with self.transaction():  # created, or migrated, in one transaction
+                self._migrate()
+                self._set_meta([("schema_version", str(SCHEMA_VERSION)), ("xlplan_version", __version__)])
+            self.upgraded_from = version
+        elif self._meta("xlplan_version") != __version__:
+            self._set_meta([("xlplan_version", __version__)])
+        return db
+
+    def _open_readonly(self, path: Path) -> _Connection:
+        wal = path.with_name(path.name + "-wal")
+        # A ledger of an earlier xlplan may still say WAL: read with no pending -wal, it is read
+        # as an immutable file, so no -wal and -shm are left beside it (in a synced folder, too).
+        immutable = _says_wal(path) and not (wal.exists() and wal.stat().st_size > 0)
+        db = _connect(sqlite_uri(str(path), immutable=immutable), path, uri=True)
+        db.execute("PRAGMA query_only=1")
+        version = schema_of(db)
+        _refuse_newer(db, version, path)
+        if version == SCHEMA_VERSION:
+            return db
+        self.db = memory = _connect(":memory:", path)
+        try:
+            db.backup(memory)
+        finally:
+            db.close()
+        with self.transaction():
             self._migrate()
-            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"Cannot open the ledger {path}: {exc}") from exc
+        memory.execute("PRAGMA query_only=1")
+        return memory
+
+    def _close_quietly(self) -> None:
+        db = getattr(self, "db", None)
+        if db is not None:
+            with suppress(sqlite3.Error):
+                db.close()
 
     def _migrate(self) -> None:
-        """Bring a ledger written by an earlier xlplan up to this schema, in place."""
+        """Create the tables, or bring a ledger written by an earlier xlplan up to this schema,
+        inside the caller's transaction."""
+        for statement in _statements(_SCHEMA + _ENTRIES + _AUDIT + _REMOVED + _PLAN + _ISSUED_PLANS):
+            self.db.execute(statement)
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(returns)")}
         if "file_mtime" not in columns:
             self.db.execute("ALTER TABLE returns ADD COLUMN file_mtime REAL")
@@ -346,38 +423,36 @@ class Ledger:
             self._entries_to_objects()
         if "field" in {row[1] for row in self.db.execute("PRAGMA table_info(audit)")}:
             self._audit_to_objects()
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def _entries_to_objects(self) -> None:
-        """Schema 1 kept one row per field: fold each action's rows into one, in one transaction.
+        """Schema 1 kept one row per field: fold each action's rows into one.
 
         Rows keep their order (first rowid), which is what "the latest merge wins" reads.
         """
-        with self.transaction():
-            self.db.execute("ALTER TABLE entries RENAME TO entries_v1")
-            self.db.execute(_ENTRIES)
-            self.db.execute(
-                "INSERT INTO entries SELECT cycle, recipient, sheet, ref, "
-                "json_group_object(field, json(value)), max(return_sha), max(merged_at) "
-                "FROM (SELECT rowid AS n, * FROM entries_v1 ORDER BY n) "
-                "GROUP BY cycle, recipient, sheet, ref ORDER BY min(n)"
-            )
-            self.db.execute("DROP TABLE entries_v1")
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self.db.execute("ALTER TABLE entries RENAME TO entries_v1")
+        self.db.execute(_ENTRIES)
+        self.db.execute(
+            "INSERT INTO entries SELECT cycle, recipient, sheet, ref, "
+            "json_group_object(field, json(value)), max(return_sha), max(merged_at) "
+            "FROM (SELECT rowid AS n, * FROM entries_v1 ORDER BY n) "
+            "GROUP BY cycle, recipient, sheet, ref ORDER BY min(n)"
+        )
+        self.db.execute("DROP TABLE entries_v1")
 
     def _audit_to_objects(self) -> None:
         """Schema 1 kept one audit row per field: fold the fields of one action changed by one
-        return into one row, in one transaction. Ledgers before 1.1 kept plain text there."""
+        return into one row. Ledgers before 1.1 kept plain text there."""
         value = "CASE WHEN {0} IS NULL THEN NULL WHEN json_valid({0}) THEN json({0}) ELSE json_quote({0}) END"
-        with self.transaction():
-            self.db.execute("ALTER TABLE audit RENAME TO audit_v1")
-            self.db.execute(_AUDIT)
-            self.db.execute(
-                "INSERT INTO audit (at, cycle, recipient, sheet, ref, changes, return_sha, file) "
-                f"SELECT at, cycle, recipient, sheet, ref, json_group_object(field, json_array({value.format('old')}, "
-                f"{value.format('new')})), return_sha, file FROM (SELECT * FROM audit_v1 ORDER BY id) "
-                "GROUP BY at, cycle, recipient, sheet, ref, return_sha, file ORDER BY min(id)"
-            )
-            self.db.execute("DROP TABLE audit_v1")
+        self.db.execute("ALTER TABLE audit RENAME TO audit_v1")
+        self.db.execute(_AUDIT)
+        self.db.execute(
+            "INSERT INTO audit (at, cycle, recipient, sheet, ref, changes, return_sha, file) "
+            f"SELECT at, cycle, recipient, sheet, ref, json_group_object(field, json_array({value.format('old')}, "
+            f"{value.format('new')})), return_sha, file FROM (SELECT * FROM audit_v1 ORDER BY id) "
+            "GROUP BY at, cycle, recipient, sheet, ref, return_sha, file ORDER BY min(id)"
+        )
+        self.db.execute("DROP TABLE audit_v1")
 
     def __enter__(self) -> Ledger:
         return self
@@ -392,14 +467,13 @@ class Ledger:
     def transaction(self) -> Iterator[None]:
         """All writes inside happen together or not at all."""
         self._memo.clear()  # whatever is written, remembered reads may be stale
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise LedgerError(f"The ledger {self.path} is busy or locked: {exc}") from exc
+        self.db.execute("BEGIN IMMEDIATE")  # a BusyError naming the ledger when another program holds it
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite has rolled back already after a full disk or an I/O error
+                with suppress(XlplanError):
+                    self.db.execute("ROLLBACK")
             raise
         else:
             self.db.execute("COMMIT")
@@ -786,8 +860,47 @@ class Ledger:
     def copy_to(self, path: Path) -> Ledger:
         """A private copy of the ledger (SQLite's backup API): for dry runs that change nothing."""
         copy = Ledger(path)
-        self.db.backup(copy.db)
+        try:
+            self.db.backup(copy.db)
+        except sqlite3.Error as exc:
+            copy.close()
+            raise plain_ledger_error(exc, path) or exc from exc
         return copy
+
+    def snapshot(self, target: Path) -> None:
+        """A consistent copy of the ledger in the new file `target`, taken with SQLite's backup
+        API (never a file copy: that could catch a transaction half-way), with a rollback
+        journal, so that it is one self-contained file."""
+        try:
+            copy = _connect(str(target), target)
+            try:
+                self.db.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                copy.close()
+        except sqlite3.Error as exc:
+            raise plain_ledger_error(exc, target) or exc from exc
+
+    def integrity(self) -> list[str]:
+        """SQLite's integrity check: ["ok"], or what is wrong with the file."""
+        return [str(row[0]) for row in self.db.execute("PRAGMA integrity_check")]
+
+    def versions(self) -> tuple[int, str | None]:
+        """(schema version, the xlplan version that last wrote the ledger; None before 0.1's versions)."""
+        return SCHEMA_VERSION, self._meta("xlplan_version")
+
+    def journal_mode(self) -> str:
+        return str(self.db.execute("PRAGMA journal_mode").fetchone()[0])
+
+    def forget_master_render(self) -> None:
+        """The master tracker no longer shows this ledger (it was restored from a backup): the
+        next collect renders it again."""
+        with self._writing():
+            self.db.execute("DELETE FROM meta WHERE key IN ('master_state', 'master_cycle')")
+
+    def _set_meta(self, values: list[tuple[str, str]]) -> None:
+        with self._writing():
+            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -801,6 +914,131 @@ def _return_record(row: tuple[Any, ...]) -> ReturnRecord:
     sha, file, archived, who, cycle, at, outcome, errors, warnings, issues, mtime = row
     found = tuple(Issue.from_dict(i) for i in decode_json(issues))
     return ReturnRecord(sha, file, who, cycle, at, outcome, archived, errors, warnings, found, mtime)
+
+
+# --- opening the file ---------------------------------------------------------------------
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose errors name the ledger: a full disk, a read-only folder, a damaged
+    file become the program's own errors, with the path, wherever they happen."""
+
+    ledger_path: Path = Path("ledger.sqlite")
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.Error as exc:
+            plain = plain_ledger_error(exc, self.ledger_path)
+            if plain is None:
+                raise
+            raise plain from exc
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        try:
+            return super().executemany(sql, parameters)
+        except sqlite3.Error as exc:
+            plain = plain_ledger_error(exc, self.ledger_path)
+            if plain is None:
+                raise
+            raise plain from exc
+
+
+def _connect(database: str, path: Path, *, uri: bool = False) -> _Connection:
+    db = sqlite3.connect(database, uri=uri, isolation_level=None, timeout=10, factory=_Connection)
+    assert isinstance(db, _Connection)
+    db.ledger_path = path
+    return db
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def schema_of(db: sqlite3.Connection) -> int | None:
+    """The schema version of an open ledger: None for a new, empty file; 1 for one from before versions."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        return None
+    if "meta" not in tables:
+        return 1
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    try:
+        return 1 if row is None else int(row[0])
+    except ValueError:
+        return 1
+
+
+def _refuse_newer(db: sqlite3.Connection, version: int | None, path: Path) -> None:
+    if version is None or version <= SCHEMA_VERSION:
+        return
+    row = db.execute("SELECT value FROM meta WHERE key = 'xlplan_version'").fetchone()
+    writer = f"xlplan {row[0]}" if row else "a newer xlplan"
+    raise LedgerVersionError(
+        f"The ledger {path} was written by {writer} (ledger schema {version}); this is xlplan {__version__}, "
+        f"which knows ledger schemas up to {SCHEMA_VERSION}. Upgrade xlplan on this PC "
+        "(pip install --upgrade xlplan) and run the command again. Nothing was changed."
+    )
+
+
+def _says_wal(path: Path) -> bool:
+    """Whether the file's header says WAL (bytes 18 and 19 are 2): a ledger of an earlier xlplan."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[18] == 2
+
+
+def sqlite_uri(path: str, *, immutable: bool = False, windows: bool | None = None) -> str:
+    """A read-only SQLite URI for `path` (file:...?mode=ro), on Windows too: a drive letter
+    (file:///C:/...), a UNC path (file:////server/share/...: the authority must be empty),
+    and any ?, # or % in the names escaped."""
+    on_windows = os.name == "nt" if windows is None else windows
+    text = path.replace("\\", "/") if on_windows else path
+    if on_windows and re.match(r"[A-Za-z]:", text):
+        text = "///" + text
+    elif text.startswith("//"):
+        text = "//" + text
+    query = "mode=ro" + ("&immutable=1" if immutable else "")
+    return f"file:{quote(text, safe='/:')}?{query}"
+
+
+def plain_ledger_error(exc: sqlite3.Error, path: Path) -> XlplanError | None:
+    """What SQLite's error means for the officer, naming the file; None for a program error."""
+    text = str(exc).lower()
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    if "database or disk is full" in text or code == "SQLITE_FULL":
+        return DiskFullError(
+            f"The disk is full: cannot write {path}. The ledger is as it was before the command. "
+            "Free some space on that drive and run the command again."
+        )
+    if "readonly database" in text or code.startswith("SQLITE_READONLY"):
+        return ReadOnlyError(
+            f"Cannot write the ledger {path}: the plan folder or the ledger is read-only. Ask for write access "
+            "to the folder (or copy it somewhere you can write) and run the command again. Commands that only "
+            "read (status, report, export, cycles, check, collect --dry-run) work as it is."
+        )
+    if "database is locked" in text or "database table is locked" in text or code.startswith("SQLITE_BUSY"):
+        return BusyError(
+            f"The ledger {path} is locked by another program (another xlplan, a backup or a sync program): "
+            "wait a moment and run the command again."
+        )
+    if "disk i/o error" in text or code.startswith("SQLITE_IOERR"):
+        return StorageError(
+            f"Cannot read or write the ledger {path}: disk I/O error (a network drive that disconnected, "
+            "or a full disk?). Check the drive and run the command again; `xlplan check` says whether "
+            "the ledger is sound."
+        )
+    if "unable to open database file" in text or code.startswith("SQLITE_CANTOPEN"):
+        return StorageError(
+            f"Cannot open the ledger {path}: its folder is missing, not allowed to you, or on a drive that "
+            "is not connected."
+        )
+    if "disk image is malformed" in text or "not a database" in text or code in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        return LedgerLostError(f"The ledger {path} is damaged (SQLite: {exc}).")
+    return None
 
 
 def now() -> str:
