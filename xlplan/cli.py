@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 import click
 
 from xlplan import __version__
-from xlplan.errors import XlplanError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,17 +36,66 @@ def _date(_ctx: click.Context, param: click.Parameter, value: str | None) -> dat
 
 
 def reports_errors(func: F) -> F:
-    """Turn our own exceptions into 'Error: ...' and their exit code."""
+    """Turn every failure into 'Error: ...' and its exit code: never a traceback.
+
+    Our own exceptions (XlplanError) say what to do; a full disk, a read-only folder, a file
+    held by another program and the like become plain messages naming the file (`failures`);
+    Ctrl+C says the run was interrupted; anything else is a fault in xlplan, whose traceback
+    goes to a log file in the plan folder, named in the message.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from xlplan import failures
+
         try:
             return func(*args, **kwargs)
-        except XlplanError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo(f"Error: {failures.INTERRUPTED}", err=True)
+            sys.exit(failures.INTERRUPTED_EXIT)
+        except Exception as exc:
+            root = _plan_root()
+            plain = failures.explain(exc, root / "ledger.sqlite" if root else None)
+            if plain is None:
+                log = failures.crash_log(exc, root)
+                click.echo(f"Error: {failures.unexpected_message(exc, log)}", err=True)
+                sys.exit(1)
+            if root is not None:
+                from xlplan.backups import restore_hint
+                from xlplan.plan import PlanFolder
+
+                plain = failures.with_restore_hint(plain, restore_hint(PlanFolder(root)))
+            click.echo(f"Error: {plain}", err=True)
+            sys.exit(plain.exit_code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _plan_root() -> Path | None:
+    """The plan folder of the command running, when there is one (for the log of an unexpected error)."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    if not isinstance(obj, dict) or "plan" not in obj:
+        return None
+    try:
+        from xlplan.plan import find_folder
+
+        return find_folder(obj["plan"]).root
+    except Exception:
+        return None
+
+
+def _note(text: str) -> None:
+    click.echo(f"Note: {text}", err=True)
+
+
+def _writing(ctx: click.Context, command: str) -> Any:
+    """Hold the plan folder for a write command (lock, backup, ...), printing what the officer should know."""
+    from xlplan.access import writing
+
+    return writing(_folder(ctx), command, notify=_note)
 
 
 def _folder(ctx: click.Context) -> Any:
@@ -149,7 +197,10 @@ def generate(
     from xlplan.values import long_date
 
     plan = load_plan(_folder(ctx))
-    with progress_bar("Writing workbooks", len(only) if only else len(plan.recipients)) as tick:
+    with (
+        _writing(ctx, "generate"),
+        progress_bar("Writing workbooks", len(only) if only else len(plan.recipients)) as tick,
+    ):
         result = run(
             plan,
             cycle,
@@ -216,6 +267,8 @@ def collect(
               1: a return was quarantined, conflicted, late or had errors.
               2: the command was used wrongly (e.g. --cycle for a cycle never generated).
     """
+    from contextlib import nullcontext
+
     from xlplan.collect import collect as run
     from xlplan.collect import list_returns
     from xlplan.console import print_collected, progress_bar
@@ -223,7 +276,10 @@ def collect(
 
     plan = load_plan(_folder(ctx))
     files, _skipped = list_returns(source or plan.folder.returns_dir)
-    with progress_bar("Reading returns", len(files), enabled=not as_json) as tick:
+    with (
+        nullcontext() if dry_run else _writing(ctx, "collect"),
+        progress_bar("Reading returns", len(files), enabled=not as_json) as tick,
+    ):
         result = run(
             plan,
             cycle=cycle,
@@ -243,13 +299,13 @@ def collect(
 
 
 def _cycle_summary(ctx: click.Context, cycle: str | None) -> Any:
+    from xlplan.access import reading
     from xlplan.cycles import chosen_cycle
-    from xlplan.ledger import Ledger
     from xlplan.plan import load_plan
     from xlplan.summary import summarise
 
     plan = load_plan(_folder(ctx))
-    with Ledger(plan.folder.ledger_file) as ledger:
+    with reading(plan.folder) as ledger:
         return plan, summarise(plan, ledger, chosen_cycle(ledger, cycle), date.today())
 
 
@@ -262,12 +318,12 @@ def status(ctx: click.Context, cycle: str | None) -> None:
 
     It also says which cycle is current, and what the one before still lacks.
     """
+    from xlplan.access import reading
     from xlplan.console import print_status
     from xlplan.cycles import current_note
-    from xlplan.ledger import Ledger
 
     plan, summary = _cycle_summary(ctx, cycle)
-    with Ledger(plan.folder.ledger_file) as ledger:
+    with reading(plan.folder) as ledger:
         note = current_note(plan, ledger, summary.cycle, date.today())
     print_status(summary, plan, note)
 
@@ -309,7 +365,7 @@ def report(ctx: click.Context, cycle: str | None, fmt: str, output: Path | None,
     plan, summary = _cycle_summary(ctx, cycle)
     if plan.template.summary_kind == "distribution":  # a declared summary kind, not a template name
         from xlplan import ratings
-        from xlplan.ledger import Ledger
+        from xlplan.access import reading
 
         if fmt in ("docx", "json"):
             from xlplan.errors import UsageError
@@ -318,14 +374,14 @@ def report(ctx: click.Context, cycle: str | None, fmt: str, output: Path | None,
                 f"--format {fmt} is for plans with a status to report; this plan's returns are ratings: "
                 "use --format text, markdown or html."
             )
-        with Ledger(plan.folder.ledger_file) as ledger:
+        with reading(plan.folder) as ledger:
             found = ratings.distribution(plan, ledger, summary.cycle)
         text = {"text": ratings.to_text, "markdown": ratings.to_markdown, "html": ratings.to_html}[fmt](found)
     else:
-        from xlplan.ledger import Ledger
+        from xlplan.access import reading
         from xlplan.paper import build_paper
 
-        with Ledger(plan.folder.ledger_file) as ledger:
+        with reading(plan.folder) as ledger:
             paper = build_paper(plan, ledger, summary.cycle, summary.today, summary)
         if fmt == "docx":
             from xlplan.files import safe_filename
@@ -506,7 +562,7 @@ def cycles(ctx: click.Context, as_json: bool) -> None:
     from xlplan.console import print_cycles
     from xlplan.cycles import list_cycles
 
-    found = list_cycles(_folder(ctx).ledger_file)
+    found = list_cycles(_folder(ctx))
     if as_json:
         import json
 
@@ -526,7 +582,9 @@ def cycles_remove(ctx: click.Context, cycle: str) -> None:
     """
     from xlplan.cycles import removal_lines, remove_cycle
 
-    for line in removal_lines(remove_cycle(_folder(ctx), cycle)):
+    with _writing(ctx, "cycles remove"):
+        removal = remove_cycle(_folder(ctx), cycle)
+    for line in removal_lines(removal):
         click.echo(line)
 
 
@@ -547,13 +605,13 @@ def export(ctx: click.Context, table: str, cycle: str | None, fmt: str, output: 
     CSV opens safely in Excel: UTF-8, and text that looks like a formula is kept as text.
     """
     from xlplan import export as ex
+    from xlplan.access import reading
     from xlplan.files import atomic_path
-    from xlplan.ledger import Ledger
     from xlplan.plan import load_plan
 
     folder = _folder(ctx)
     plan = load_plan(folder) if table == "standing" else None
-    with Ledger(folder.ledger_file) as ledger:
+    with reading(folder) as ledger:
         records = ex.rows(ledger, table, cycle, plan)
     text = ex.to_csv(records) if fmt == "csv" else ex.to_json(records)
     if output is None:
@@ -562,6 +620,93 @@ def export(ctx: click.Context, table: str, cycle: str | None, fmt: str, output: 
     with atomic_path(output) as tmp:
         tmp.write_text(text, encoding="utf-8", newline="")
     click.echo(f"Wrote {len(records)} row(s) to {output}")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.pass_context
+@reports_errors
+def backups(ctx: click.Context, as_json: bool) -> None:
+    """The ledger's backups in backups/, newest first: one is taken before every command that
+    writes the ledger; the last 10 are kept, and the newest of every cycle.
+
+    \b
+    Restore one with: xlplan backups restore NAME
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from xlplan.backups import backups_dir, list_backups
+
+    folder = _folder(ctx)
+    found = list_backups(folder)
+    if as_json:
+        import json
+
+        click.echo(json.dumps([b.as_dict() for b in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        click.echo(
+            f"No backups yet in {backups_dir(folder)}: one is taken before every command that writes the ledger."
+        )
+        return
+    click.echo(f"Backups of the ledger in {backups_dir(folder)}, newest first:")
+    for b in found:
+        cycle = b.cycle or "-"
+        click.echo(
+            f"  {b.name}  {b.taken_at:%d/%m/%Y %H:%M}  before {b.command:<13} {cycle:<8} {b.size() / 1024:,.0f} KB"
+        )
+    click.echo(f"Restore one with: xlplan backups restore {found[0].name}")
+
+
+@backups.command("restore")
+@click.argument("name")
+@click.pass_context
+@reports_errors
+def backups_restore(ctx: click.Context, name: str) -> None:
+    """Make the backup NAME the plan's ledger (the current ledger is backed up first).
+
+    NAME is a file in backups/ (see `xlplan backups`), or the path of a ledger file.
+    """
+    from xlplan.access import writing
+    from xlplan.backups import restore
+
+    folder = _folder(ctx)
+    with writing(folder, "backups restore", notify=_note, backup=False, guard=False):
+        done = restore(folder, name)
+    if done.previous is not None:
+        click.echo(f"Backed up the ledger it replaces as {done.previous.path}")
+    shown = done.restored.name if not isinstance(done.restored, Path) else str(done.restored)
+    cycles = ", ".join(done.cycles) or "none"
+    click.echo(f"Restored {shown} as {folder.ledger_file} (cycles: {cycles}).")
+    click.echo(
+        "Run `xlplan collect` to merge again any return collected since, and to rebuild the master tracker; "
+        "`xlplan check` says whether everything agrees."
+    )
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.pass_context
+@reports_errors
+def check(ctx: click.Context, as_json: bool) -> None:
+    """Check the plan folder: the ledger's integrity and version, and whether the ledger, the
+    archive and the master tracker agree; where the folder lives; the backups.
+
+    \b
+    Exit code 0: all is well (notes and warnings may be printed).
+              1: a problem was found: the message says what to do.
+    """
+    from xlplan.check import check_folder
+
+    found = check_folder(_folder(ctx))
+    if as_json:
+        import json
+
+        click.echo(json.dumps(found.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in found.lines():
+            click.echo(line)
+    sys.exit(0 if found.ok else 1)
 
 
 @main.command()

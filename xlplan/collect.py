@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from xlplan import access
 from xlplan.codes import Code
 from xlplan.cycles import chosen_cycle, current_cycle, file_command, plan_start
 from xlplan.errors import PlanError, UsageError
@@ -121,7 +122,12 @@ def collect(
     folder = plan.folder
     today = today or date.today()
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    with Ledger(folder.ledger_file) as ledger, settled() as settle:
+    # A real run writes: one writer at a time, after a backup. A dry run only reads.
+    with (
+        nullcontext() if dry_run else access.writing(folder, "collect"),
+        access.reading(folder) if dry_run else access.for_writing(folder) as ledger,
+        settled() as settle,
+    ):
         # A cycle never generated would list every sponsor as missing: name the known ones instead.
         cycle = chosen_cycle(ledger, cycle, unknown=UsageError)
         info = ledger.cycle(cycle)
@@ -567,7 +573,7 @@ def master_showing(plan: Plan, cycle: str, today: date, scratch: Path) -> Master
     from xlplan.master import render_master
 
     master = plan.folder.master_file
-    with Ledger(plan.folder.ledger_file) as ledger:
+    with access.reading(plan.folder) as ledger:
         if ledger.state() is None and not master.is_file():
             raise PlanError(f"There is no master tracker yet ({master}): run `xlplan collect` first.")
         current = current_cycle(ledger)
@@ -576,8 +582,12 @@ def master_showing(plan: Plan, cycle: str, today: date, scratch: Path) -> Master
             render_master(plan, ledger, cycle, find_gaps(plan, ledger, cycle, today), target=target)
             note = f"Attached a master tracker rebuilt for {cycle}: {master.name} shows the current cycle, {current}."
             return MasterFile(target, note)
+        if _master_out_of_date(plan, ledger, cycle) is None:
+            return MasterFile(master)
+    # Rebuilding the plan's master writes the folder and notes it in the ledger: a write command's way.
+    with access.writing(plan.folder, "email spg"), access.for_writing(plan.folder) as ledger:
         state = _master_out_of_date(plan, ledger, cycle)
-        if state is None:
+        if state is None:  # rebuilt by another run meanwhile
             return MasterFile(master)
         shown = ledger.master_cycle()
         result = Collected(cycle)

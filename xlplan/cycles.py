@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from xlplan import access
 from xlplan.errors import PlanError, XlplanError
 from xlplan.ledger import CycleOverview, Ledger, RemovedCycle
 from xlplan.plan import Plan, PlanFolder
@@ -126,8 +127,8 @@ class CycleList:
         }
 
 
-def list_cycles(ledger_file: Path) -> CycleList:
-    with Ledger(ledger_file) as ledger:
+def list_cycles(folder: PlanFolder) -> CycleList:
+    with access.reading(folder) as ledger:
         return CycleList(current_cycle(ledger), ledger.cycle_overview(), ledger.removed_cycles())
 
 
@@ -144,7 +145,7 @@ def remove_cycle(folder: PlanFolder, cycle: str) -> Removal:
 
     The files sent out stay in outgoing/<cycle>/: they may already be in sponsors' inboxes.
     """
-    with Ledger(folder.ledger_file) as ledger:
+    with access.writing(folder, "cycles remove"), access.for_writing(folder) as ledger:
         removed = ledger.remove_cycle(cycle)
         return Removal(removed, folder.outgoing_dir(cycle), current_cycle(ledger), ledger.master_cycle() == cycle)
 

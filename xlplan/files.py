@@ -9,7 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from xlplan.errors import OutputError
+from xlplan.errors import OutputError, XlplanError
+from xlplan.failures import plain_os_error
 
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 _RESERVED = {
@@ -82,11 +83,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
     new one, never a partial one. If `target` is open in Excel on Windows the
     rename fails: raise OutputError, leaving the old file untouched.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{target.stem}-*{target.suffix}"):
-        stale.unlink(missing_ok=True)  # left by a run that was killed before its rename
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f".{target.stem}-*{target.suffix}"):
+            stale.unlink(missing_ok=True)  # left by a run that was killed before its rename
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise plain_os_error(exc, target) from exc
     tmp = Path(tmp_name)
     try:
         yield tmp
@@ -100,8 +104,13 @@ def atomic_path(target: Path) -> Iterator[Path]:
                 f"Cannot replace {target}: it is open in another program (Excel?) or read-only. "
                 "Close it and run the command again."
             ) from exc
+    except XlplanError:
+        raise
+    except OSError as exc:  # a full disk, a drive gone while writing: named by the file meant, not the temporary one
+        raise plain_os_error(exc, target) from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _file_mode() -> int:
@@ -118,3 +127,8 @@ _MODE = _file_mode()
 def _fsync(path: Path) -> None:
     with open(path, "rb+") as fh:
         os.fsync(fh.fileno())
+
+
+def fsync_file(path: Path) -> None:
+    """Make sure `path` is on the disk (not only in its cache) before it is renamed into place."""
+    _fsync(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,11 +19,11 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from xlplan import __version__
+from xlplan import __version__, access
 from xlplan.errors import OutputError, PlanError, UsageError, XlplanError
 from xlplan.files import atomic_path, recipient_filenames
 from xlplan.issues import Issue
-from xlplan.ledger import IssuedPlan, Ledger, PlanChange, plain
+from xlplan.ledger import IssuedPlan, PlanChange, plain
 from xlplan.look import (
     CELL,
     EDIT_FILL,
@@ -155,25 +156,28 @@ def generate(
     outbox = plan.folder.outgoing_dir(cycle)
     result = Generated(deadline=deadline, outbox=outbox, deadline_note=note)
     tasks = _tasks(plan, cycle, deadline, only, outbox, result)
-    try:
-        outbox.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"Cannot create the folder {outbox}: {exc.strerror or exc}.") from exc
-    with Ledger(plan.folder.ledger_file) as ledger:
-        previous = values_before(plan, ledger, cycle)
-        context = _WriteContext(plan, previous, spg_date, password)
-        for piece in map_tasks(_write_piece, context, chunks(tasks, jobs), jobs):
-            for name, path, count in piece:
-                if progress:
-                    progress(name)
-                result.files.append((name, path, count))
-        if record:  # the cycle and what each workbook was sent, together
-            written = {t.recipient: t.manifest.generated_at for t in tasks}
-            issued = [issued_plan(plan, n, cycle, written[n]) for n, _p, _k in result.files]
-            with ledger.transaction():
-                ledger.record_cycle(cycle, spg_date, deadline, [(n, p.name, k) for n, p, k in result.files])
-                ledger.record_issued_plans(issued)
-            result.plan_changes = note_plan(plan, ledger, "generate", cycle)
+    # Recording the cycle writes the ledger: one writer at a time, after a backup. A workbook
+    # made again for a chaser only reads it.
+    with access.writing(plan.folder, "generate") if record else nullcontext():
+        try:
+            outbox.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"Cannot create the folder {outbox}: {exc.strerror or exc}.") from exc
+        with access.for_writing(plan.folder) if record else access.reading(plan.folder) as ledger:
+            previous = values_before(plan, ledger, cycle)
+            context = _WriteContext(plan, previous, spg_date, password)
+            for piece in map_tasks(_write_piece, context, chunks(tasks, jobs), jobs):
+                for name, path, count in piece:
+                    if progress:
+                        progress(name)
+                    result.files.append((name, path, count))
+            if record:  # the cycle and what each workbook was sent, together
+                written = {t.recipient: t.manifest.generated_at for t in tasks}
+                issued = [issued_plan(plan, n, cycle, written[n]) for n, _p, _k in result.files]
+                with ledger.transaction():
+                    ledger.record_cycle(cycle, spg_date, deadline, [(n, p.name, k) for n, p, k in result.files])
+                    ledger.record_issued_plans(issued)
+                result.plan_changes = note_plan(plan, ledger, "generate", cycle)
     return result
 
 

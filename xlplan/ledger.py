@@ -356,6 +356,7 @@ class Ledger:
         self.path = path
         self.readonly = readonly
         self.upgraded_from: int | None = None  # the schema version a write open migrated from
+        self.file_schema: int | None = None  # the schema version of the file as found
         self._memo: dict[Hashable, Any] = {}
         try:
             if readonly:
@@ -373,7 +374,7 @@ class Ledger:
         self.db = db = _connect(str(path), path)
         db.execute("PRAGMA journal_mode=DELETE")  # one file at rest: no -wal or -shm beside it
         db.execute("PRAGMA synchronous=FULL")
-        version = schema_of(db)
+        self.file_schema = version = schema_of(db)
         _refuse_newer(db, version, path)
         if version != SCHEMA_VERSION:
             with self.transaction():  # created, or migrated, in one transaction
@@ -391,7 +392,7 @@ class Ledger:
         immutable = _says_wal(path) and not (wal.exists() and wal.stat().st_size > 0)
         db = _connect(sqlite_uri(str(path), immutable=immutable), path, uri=True)
         db.execute("PRAGMA query_only=1")
-        version = schema_of(db)
+        self.file_schema = version = schema_of(db)
         _refuse_newer(db, version, path)
         if version == SCHEMA_VERSION:
             return db
@@ -891,6 +892,10 @@ class Ledger:
 
     def journal_mode(self) -> str:
         return str(self.db.execute("PRAGMA journal_mode").fetchone()[0])
+
+    def file_says_wal(self) -> bool:
+        """Whether the file still says WAL, as ledgers of earlier xlplan did (until written again)."""
+        return _says_wal(self.path)
 
     def forget_master_render(self) -> None:
         """The master tracker no longer shows this ledger (it was restored from a backup): the

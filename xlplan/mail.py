@@ -17,10 +17,10 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, getaddresses, make_msgid
 from pathlib import Path
 
+from xlplan import access
 from xlplan.corrections import correction_path
 from xlplan.errors import XlplanError
 from xlplan.files import atomic_path, safe_filename
-from xlplan.ledger import Ledger
 from xlplan.paper import Paper, build_paper
 from xlplan.plan import Plan, email_problem, salutation_for
 from xlplan.report import to_html, to_text
@@ -246,7 +246,7 @@ def spg_pack(plan: Plan, cycle: str, today: date, to: list[str] | None = None) -
             master = master_showing(plan, cycle, today, Path(scratch))
         except PlanError as exc:
             raise MailError(str(exc)) from exc
-        with Ledger(plan.folder.ledger_file) as ledger:
+        with access.reading(plan.folder) as ledger:
             paper = build_paper(plan, ledger, cycle, today)
         message = spg_message(paper, master.path, sender=sender, to=recipients, officer=officer)
     return SpgPack(message, master.note)
@@ -256,7 +256,7 @@ def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMe
     """One message per recipient whose return is missing or quarantined."""
     sender, officer = _sender(plan)
     out = []
-    with Ledger(plan.folder.ledger_file) as ledger:
+    with access.reading(plan.folder) as ledger:
         summary = summarise(plan, ledger, cycle, today)
         issued = ledger.issued(cycle)
         returns = ledger.returns(cycle)
@@ -347,7 +347,7 @@ def _fresh_workbook(plan: Plan, cycle: str, who: str) -> Path | None:
     """
     from xlplan.generate import generate
 
-    with Ledger(plan.folder.ledger_file) as ledger:
+    with access.reading(plan.folder) as ledger:
         info = ledger.cycle(cycle)
     if info is None or not plan.items_for(who):
         return None

@@ -33,7 +33,7 @@ import orjson
 
 from xlplan import __version__
 from xlplan.decisions import DECISIONS_SHEET, Decision, apply_due_dates, read_decisions
-from xlplan.errors import OutputError, PlanError
+from xlplan.errors import PlanError, XlplanError
 from xlplan.files import atomic_path
 from xlplan.scan import workbook_problem
 from xlplan.template import ChoiceList, Template, load_template
@@ -443,8 +443,8 @@ def _to_cache(plan: Plan, digest: str) -> None:
         plan.folder.cache_file.parent.mkdir(exist_ok=True)
         with atomic_path(plan.folder.cache_file) as tmp:
             tmp.write_bytes(orjson.dumps(cache))  # UTF-8, as _from_cache reads it
-    except (OSError, OutputError):
-        pass  # a read-only or busy folder: the plan is simply read again next time
+    except (OSError, XlplanError):
+        pass  # a read-only, full or busy folder: the plan is simply read again next time
 
 
 def _json_value(value: Any) -> Any:

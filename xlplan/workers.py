@@ -151,6 +151,11 @@ def _install(context: Any) -> None:
     global _CONTEXT
     _CONTEXT = context
     _die_with_parent()
+    # Ctrl+C is the parent's to answer (with one plain message): a worker printing its own
+    # KeyboardInterrupt traceback would bury it.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _die_with_parent() -> None:
