@@ -283,7 +283,7 @@ def council(work: Path) -> float:
     run_demo(folder, echo=lambda _s: None)
     # Undo the last cycle's collect so the timed run does real work.
     (folder / "ledger.sqlite").unlink()
-    for sub in ("archive", "feedback", "outgoing"):
+    for sub in ("archive", "feedback", "outgoing", "backups"):  # a ledger gone beside these is a lost one
         shutil.rmtree(folder / sub, ignore_errors=True)
     for f in folder.glob("ledger.sqlite*"):
         f.unlink()
