@@ -163,20 +163,18 @@ def _new_name(folder: PlanFolder, command: str, cycle: str | None) -> Path:
     stamp = datetime.now().strftime("%Y-%m-%d_%H%M%S")
     tail = f"_{command}" + (f"_{cycle}" if cycle else "") + ".sqlite"
     where = backups_dir(folder)
-    target = where / f"ledger_{stamp}{tail}"
-    n = 2
-    while target.exists():
-        target = where / f"ledger_{stamp}-{n}{tail}"
-        n += 1
-    return target
+    # Several in one second (a command inside a command, a quick re-run) are numbered, so they list in order.
+    taken = list(where.glob(f"ledger_{stamp}_*")) + list(where.glob(f"ledger_{stamp}-*_*"))
+    return where / (f"ledger_{stamp}{tail}" if not taken else f"ledger_{stamp}-{len(taken) + 1}{tail}")
 
 
 def prune(folder: PlanFolder, keep: int = KEEP_RECENT) -> list[Path]:
     """Delete backups beyond the newest `keep`, except the newest of each cycle and damaged ledgers kept."""
     found = list_backups(folder)
-    kept = {b.path for b in found[:keep]} | {b.path for b in found if b.command == "damaged"}
+    snapshots = [b for b in found if b.command != "damaged"]  # a damaged ledger kept is never deleted here
+    kept = {b.path for b in snapshots[:keep]} | {b.path for b in found if b.command == "damaged"}
     per_cycle: dict[str | None, Path] = {}
-    for backup in found:  # newest first: the first seen of a cycle is its newest
+    for backup in snapshots:  # newest first: the first seen of a cycle is its newest
         per_cycle.setdefault(backup.cycle, backup.path)
     kept |= set(per_cycle.values())
     removed = []

@@ -357,6 +357,7 @@ class Ledger:
         self.readonly = readonly
         self.upgraded_from: int | None = None  # the schema version a write open migrated from
         self.file_schema: int | None = None  # the schema version of the file as found
+        self._file_db: _Connection | None = None  # the file itself, when an older one is read migrated in memory
         self._memo: dict[Hashable, Any] = {}
         try:
             if readonly:
@@ -386,6 +387,9 @@ class Ledger:
         return db
 
     def _open_readonly(self, path: Path) -> _Connection:
+        journal = path.with_name(path.name + "-journal")
+        if journal.exists() and journal.stat().st_size > 0:
+            _settle_journal(path, journal)
         wal = path.with_name(path.name + "-wal")
         # A ledger of an earlier xlplan may still say WAL: read with no pending -wal, it is read
         # as an immutable file, so no -wal and -shm are left beside it (in a synced folder, too).
@@ -397,20 +401,18 @@ class Ledger:
         if version == SCHEMA_VERSION:
             return db
         self.db = memory = _connect(":memory:", path)
-        try:
-            db.backup(memory)
-        finally:
-            db.close()
+        db.backup(memory)
+        self._file_db = db  # kept for `snapshot`: a backup is of the file as it is, not of the copy
         with self.transaction():
             self._migrate()
         memory.execute("PRAGMA query_only=1")
         return memory
 
     def _close_quietly(self) -> None:
-        db = getattr(self, "db", None)
-        if db is not None:
-            with suppress(sqlite3.Error):
-                db.close()
+        for db in (getattr(self, "db", None), self._file_db):
+            if db is not None:
+                with suppress(sqlite3.Error):
+                    db.close()
 
     def _migrate(self) -> None:
         """Create the tables, or bring a ledger written by an earlier xlplan up to this schema,
@@ -463,6 +465,8 @@ class Ledger:
 
     def close(self) -> None:
         self.db.close()
+        if self._file_db is not None:
+            self._file_db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -875,7 +879,7 @@ class Ledger:
         try:
             copy = _connect(str(target), target)
             try:
-                self.db.backup(copy)
+                (self._file_db or self.db).backup(copy)
                 copy.execute("PRAGMA journal_mode=DELETE")
             finally:
                 copy.close()
@@ -972,6 +976,25 @@ def schema_of(db: sqlite3.Connection) -> int | None:
         return 1 if row is None else int(row[0])
     except ValueError:
         return 1
+
+
+def _settle_journal(path: Path, journal: Path) -> None:
+    """A journal beside the ledger is a change in progress, or one a killed run left ("hot"):
+    SQLite undoes a hot one when the ledger is next opened, which needs write access, so a
+    read-only open cannot. Open it once to write and read nothing: SQLite undoes it (or, while
+    another run holds it, leaves it alone)."""
+    try:
+        db = _connect(str(path), path)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            db.close()
+    except ReadOnlyError as exc:
+        raise ReadOnlyError(
+            f"The ledger {path} has an unfinished change from an interrupted run ({journal.name}), and undoing it "
+            "needs write access to the plan folder. Run the command where the folder can be written (or ask for "
+            f"write access), then try again. Keep {journal.name} beside the ledger: deleting it could damage the ledger."
+        ) from exc
 
 
 def _refuse_newer(db: sqlite3.Connection, version: int | None, path: Path) -> None:

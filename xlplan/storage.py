@@ -141,17 +141,25 @@ def drive_letter(path: str) -> str | None:
 
 
 # Sync clients by the folder names they make (compared case-insensitively, whole path components).
-def _client_of_component(name: str) -> str | None:
+# On macOS they all live in ~/Library/CloudStorage/<Client>-<account>.
+_CLOUD_STORAGE = {"onedrive": "OneDrive", "dropbox": "Dropbox", "googledrive": "Google Drive", "box": "Box"}
+
+
+def _client_of_component(name: str, parent: str = "") -> str | None:
     low = name.casefold()
-    if low == "onedrive" or low.startswith("onedrive - ") or low.startswith("onedrive-"):
-        if "sharedlibraries" in low:  # macOS: ~/Library/CloudStorage/OneDrive-SharedLibraries-Org
+    if parent.casefold() == "cloudstorage":
+        if low.startswith("onedrive-sharedlibraries"):
             return "OneDrive (a SharePoint library)"
+        client = _CLOUD_STORAGE.get(low.split("-")[0])
+        if client:
+            return client
+    if low == "onedrive" or low.startswith("onedrive - "):  # OneDrive - Inverclyde Council: OneDrive for work
         return "OneDrive"
-    if low == "dropbox" or low.startswith("dropbox (") or low.startswith("dropbox-"):
+    if low == "dropbox" or low.startswith("dropbox ("):  # Dropbox (Council): a team's Dropbox
         return "Dropbox"
-    if low in ("google drive", "my drive", "shared drives") or low.startswith("googledrive-"):
+    if low in ("google drive", "my drive", "shared drives"):
         return "Google Drive"
-    if low in ("box", "box sync") or low.startswith("box-"):
+    if low in ("box", "box sync"):
         return "Box"
     if low in ("icloud drive", "com~apple~clouddocs"):
         return "iCloud Drive"
@@ -174,8 +182,8 @@ def sync_client(path: str, roots: Mapping[str, str] = {}, *, windows: bool = Fal
         prefix = key(pure(root))
         if prefix and parts[: len(prefix)] == prefix:
             return client
-    for component in target.parts[1:]:
-        named = _client_of_component(component)
+    for parent, component in zip(target.parts, target.parts[1:], strict=False):
+        named = _client_of_component(component, parent)
         if named:
             return named
     return None
