@@ -331,7 +331,7 @@ def test_the_library_refuses_a_newer_ledger(tmp_path: Path) -> None:
     Ledger(path).close()
     make_newer(path)
     for readonly in (True, False):
-        with pytest.raises(LedgerVersionError, match="written by xlplan 9.0.0"):
+        with pytest.raises(LedgerVersionError, match=r"written by xlplan 9\.0\.0"):
             Ledger(path, readonly=readonly)
 
 
