@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from xlplan.errors import LedgerError, LedgerLostError, UsageError, XlplanError
+from xlplan.errors import DiskFullError, LedgerError, LedgerLostError, LedgerVersionError, UsageError, XlplanError
 from xlplan.files import fsync_file, plain_os_error
 from xlplan.ledger import Ledger
 from xlplan.plan import PlanFolder
@@ -146,17 +146,25 @@ def _write_snapshot(ledger: Ledger, target: Path) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         raise _backup_error(exc, target) from exc
+    except DiskFullError as exc:
+        raise DiskFullError(
+            f"{_NOT_BACKED_UP} The disk is full: cannot write {target}. Free some space on that drive and run "
+            "the command again."
+        ) from exc
     except XlplanError as exc:
-        raise type(exc)(f"Could not back up the ledger before changing it, so nothing was changed. {exc}") from exc
+        raise type(exc)(f"{_NOT_BACKED_UP} {exc}") from exc
     finally:
         for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in SIDECARS)):
             with contextlib.suppress(OSError):
                 leftover.unlink()
 
 
+_NOT_BACKED_UP = "Could not back up the ledger before changing it, so nothing was changed."
+
+
 def _backup_error(exc: OSError, target: Path) -> XlplanError:
     plain = plain_os_error(exc, target)
-    return type(plain)(f"Could not back up the ledger before changing it, so nothing was changed. {plain}")
+    return type(plain)(f"{_NOT_BACKED_UP} {plain}")
 
 
 def _new_name(folder: PlanFolder, command: str, cycle: str | None) -> Path:
@@ -258,8 +266,8 @@ def _keep_current(folder: PlanFolder) -> Backup | None:
         return None
     try:
         return take(folder, "restore")
-    except LedgerLostError:
-        pass
+    except (LedgerLostError, LedgerVersionError):
+        pass  # unreadable, or from a newer xlplan: its bytes are kept as they are
     target = _new_name(folder, "damaged", None)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

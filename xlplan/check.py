@@ -243,7 +243,12 @@ def _master(folder: PlanFolder, ledger: Ledger, found: Checked) -> None:
         return
     shows = ledger.master_cycle()
     if ledger.master_state() != state or (current and shows != current):
-        why = f"it shows {shows}, the current cycle is {current}" if shows != current else "it is older than the ledger"
+        if shows is None:
+            why = "it was written by an earlier xlplan, which did not note its cycle"
+        elif shows != current:
+            why = f"it shows {shows}, the current cycle is {current}"
+        else:
+            why = "it is older than the ledger"
         found.add("warning", "master", f"{master.name} is out of date ({why}): run `xlplan collect` to rebuild it.")
     else:
         found.add("ok", "master", f"{master.name} shows the ledger as it is (cycle {shows}).")

@@ -673,7 +673,9 @@ def backups_restore(ctx: click.Context, name: str) -> None:
     folder = _folder(ctx)
     with writing(folder, "backups restore", notify=_note, backup=False, guard=False):
         done = restore(folder, name)
-    if done.previous is not None:
+    if done.previous is not None and done.previous.command == "damaged":
+        click.echo(f"Kept the unreadable ledger it replaces, as it was, as {done.previous.path}")
+    elif done.previous is not None:
         click.echo(f"Backed up the ledger it replaces as {done.previous.path}")
     shown = done.restored.name if not isinstance(done.restored, Path) else str(done.restored)
     cycles = ", ".join(done.cycles) or "none"

@@ -49,9 +49,9 @@ def plain_os_error(exc: OSError, path: Path | str | None = None, *, windows: boo
         )
     if code == errno.ENAMETOOLONG or winerror in _PATH_TOO_LONG or (on_windows and len(name) >= WINDOWS_MAX_PATH):
         return StorageError(
-            f"The path is too long for Windows ({len(name)} characters; the limit is {WINDOWS_MAX_PATH - 1}): {name}. "
-            "Move the plan folder nearer the top of the drive (e.g. C:\\Plans\\...), or map a drive letter to "
-            "the folder that holds it, and run the command again."
+            f"The path is too long ({len(name)} characters; Windows allows {WINDOWS_MAX_PATH - 1} unless long paths "
+            f"are switched on): {name}. Move the plan folder nearer the top of the drive (e.g. C:\\Plans\\...), "
+            "or map a drive letter to the folder above it, and run the command again."
         )
     if code == errno.EROFS:
         return ReadOnlyError(
