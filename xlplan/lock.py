@@ -144,15 +144,18 @@ def acquire(path: Path, command: str) -> Taken:
 def busy_message(other: Holder, path: Path, now: datetime | None = None) -> str:
     """'xlplan collect is already running (Morag Kerr on PC-0421 since 10:42). ...'"""
     text = f"xlplan {other.command} is already running ({other.describe(now)}). Wait for it to finish, then run the command again."
+    age = other.age(now)
+    old = age is not None and age > PROBABLY_STALE
     if not _same_machine(other):
-        age = other.age(now)
-        if age is not None and age > PROBABLY_STALE:
+        if old:
             text += (
                 f" It started long ago: if nothing is running xlplan on {other.machine} (it was switched off or "
                 f"lost the network mid-run), delete {path} and run the command again."
             )
         else:
             text += f" (If nothing is running xlplan on {other.machine}, delete {path} and run the command again.)"
+    elif old:  # its process number is in use again, by something else after a restart?
+        text += f" It started long ago: if no xlplan command is running on this PC, delete {path} and run it again."
     return text
 
 
