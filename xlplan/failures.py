@@ -82,6 +82,18 @@ def plain_os_error(exc: OSError, path: Path | str | None = None, *, windows: boo
     return StorageError(f"Cannot read or write {name}: {reason}.")
 
 
+def environmental(exc: OSError) -> bool:
+    """Whether the error is the drive's doing (full, read-only, not allowed, held, too long, gone), not a
+    file in the wrong place: those are said in words wherever they happen."""
+    codes = {errno.ENOSPC, getattr(errno, "EDQUOT", -1), errno.EROFS, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG}
+    winerror = getattr(exc, "winerror", None)
+    return (
+        exc.errno in codes | _NETWORK | {errno.EIO}
+        or winerror in _SHARING_VIOLATIONS | _PATH_TOO_LONG | _WINDOWS_NETWORK
+        or isinstance(exc, PermissionError)
+    )
+
+
 def explain(exc: BaseException, ledger_file: Path | None = None) -> XlplanError | None:
     """An environmental failure as the program's own error; None for a fault in xlplan."""
     if isinstance(exc, XlplanError):

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from xlplan.errors import OutputError, XlplanError
-from xlplan.failures import plain_os_error
+from xlplan.failures import environmental, plain_os_error
 
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 _RESERVED = {
@@ -90,6 +90,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
         os.close(fd)
     except OSError as exc:
+        if not environmental(exc):
+            raise
         raise plain_os_error(exc, target) from exc
     tmp = Path(tmp_name)
     try:
@@ -107,6 +109,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     except XlplanError:
         raise
     except OSError as exc:  # a full disk, a drive gone while writing: named by the file meant, not the temporary one
+        if not environmental(exc):
+            raise
         raise plain_os_error(exc, target) from exc
     finally:
         with contextlib.suppress(OSError):
