@@ -377,7 +377,7 @@ class Ledger:
         db.execute("PRAGMA synchronous=FULL")
         self.file_schema = version = schema_of(db)
         _refuse_newer(db, version, path)
-        if version != SCHEMA_VERSION:
+        if version != SCHEMA_VERSION or _missing_tables(db):
             with self.transaction():  # created, or migrated, in one transaction
                 self._migrate()
                 self._set_meta([("schema_version", str(SCHEMA_VERSION)), ("xlplan_version", __version__)])
@@ -398,7 +398,7 @@ class Ledger:
         db.execute("PRAGMA query_only=1")
         self.file_schema = version = schema_of(db)
         _refuse_newer(db, version, path)
-        if version == SCHEMA_VERSION:
+        if version == SCHEMA_VERSION and not _missing_tables(db):
             return db
         self.db = memory = _connect(":memory:", path)
         db.backup(memory)
@@ -995,6 +995,17 @@ def _settle_journal(path: Path, journal: Path) -> None:
             "needs write access to the plan folder. Run the command where the folder can be written (or ask for "
             f"write access), then try again. Keep {journal.name} beside the ledger: deleting it could damage the ledger."
         ) from exc
+
+
+_TABLES = frozenset(
+    re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA + _ENTRIES + _AUDIT + _REMOVED + _PLAN + _ISSUED_PLANS)
+)
+
+
+def _missing_tables(db: sqlite3.Connection) -> bool:
+    """Whether a table of this schema is missing (a ledger that says it is current but is not quite)."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return not tables >= _TABLES
 
 
 def _refuse_newer(db: sqlite3.Connection, version: int | None, path: Path) -> None:
