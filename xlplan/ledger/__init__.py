@@ -23,324 +23,83 @@ as a migrated copy in memory by one that only reads. Read-only opens use SQLite'
 from __future__ import annotations
 
 import json
-import os
-import re
 import sqlite3
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
-from urllib.parse import quote
-
-import orjson
 
 from xlplan import __version__
 from xlplan.errors import (
-    BusyError,
-    DiskFullError,
     LedgerError,
-    LedgerLostError,
-    LedgerVersionError,
     ReadOnlyError,
-    StorageError,
     UsageError,
     XlplanError,
 )
 from xlplan.issues import Issue
+from xlplan.ledger.opening import (
+    _missing_tables,
+    _refuse_newer,
+    _says_wal,
+    _statements,
+    plain_ledger_error,
+    schema_of,
+    sqlite_uri,
+)
+from xlplan.ledger.records import (
+    _RETURN_COLUMNS,
+    AuditRecord,
+    Changes,
+    CycleInfo,
+    CycleOverview,
+    EntryRecord,
+    IssuedPlan,
+    Key,
+    PlanChange,
+    PlanChangeRecord,
+    PlanVersion,
+    RemovedCycle,
+    ReturnRecord,
+    decode_json,
+    encode_json,
+    plain,
+)
+from xlplan.ledger.schema import (
+    _AUDIT,
+    _ENTRIES,
+    _ISSUED_PLANS,
+    _PLAN,
+    _REMOVED,
+    _SCHEMA,
+    SCHEMA_VERSION,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AuditRecord",
+    "Changes",
+    "CycleInfo",
+    "CycleOverview",
+    "EntryRecord",
+    "IssuedPlan",
+    "Key",
+    "Ledger",
+    "PlanChange",
+    "PlanChangeRecord",
+    "PlanVersion",
+    "RemovedCycle",
+    "ReturnRecord",
+    "decode_json",
+    "encode_json",
+    "now",
+    "plain",
+    "plain_ledger_error",
+    "schema_of",
+    "sqlite_uri",
+]
 
 T = TypeVar("T")
-
-# 2: one row per (cycle, recipient, sheet, ref) in entries, and per change set in audit
-# 3: removed_cycles, plan_versions, plan_changes, issued_plans; the xlplan version that last wrote the
-#    ledger in meta; a rollback journal, not WAL
-SCHEMA_VERSION = 3
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS cycles (
-    cycle TEXT PRIMARY KEY,
-    spg_date TEXT,
-    deadline TEXT NOT NULL,
-    generated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS issued (
-    cycle TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    file TEXT NOT NULL,
-    items INTEGER NOT NULL,
-    generated_at TEXT NOT NULL,
-    PRIMARY KEY (cycle, recipient)
-);
-CREATE TABLE IF NOT EXISTS returns (
-    sha256 TEXT PRIMARY KEY,
-    file TEXT NOT NULL,
-    archived TEXT,
-    recipient TEXT,
-    cycle TEXT,
-    received_at TEXT NOT NULL,
-    outcome TEXT NOT NULL,          -- merged | quarantined | superseded
-    errors INTEGER NOT NULL DEFAULT 0,
-    warnings INTEGER NOT NULL DEFAULT 0,
-    issues TEXT NOT NULL DEFAULT '[]',
-    file_mtime REAL                 -- the file's own modification time, for --prefer newest
-);
-"""
-_ENTRIES = """
-CREATE TABLE IF NOT EXISTS entries (
-    cycle TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    sheet TEXT NOT NULL,
-    ref TEXT NOT NULL,
-    fields TEXT NOT NULL,           -- JSON object: field -> value (null when blank)
-    return_sha TEXT NOT NULL,
-    merged_at TEXT NOT NULL,
-    PRIMARY KEY (cycle, recipient, sheet, ref)
-);
-"""
-_AUDIT = """
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    cycle TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    sheet TEXT NOT NULL,
-    ref TEXT NOT NULL,
-    changes TEXT NOT NULL,          -- JSON object: field -> [old, new], values as in entries.fields
-    return_sha TEXT NOT NULL,
-    file TEXT NOT NULL
-);
-"""
-_PLAN = """
-CREATE TABLE IF NOT EXISTS plan_versions (
-    id INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    command TEXT NOT NULL,          -- generate | collect: the command that found it
-    cycle TEXT NOT NULL,
-    file_sha TEXT NOT NULL,         -- sha256 of plan.xlsx as read
-    digest TEXT NOT NULL,           -- sha256 of `plan`: what the plan says, however the file was saved
-    plan TEXT NOT NULL              -- JSON: settings, sponsors, items (the plan's own values), decisions
-);
-CREATE TABLE IF NOT EXISTS plan_changes (
-    id INTEGER PRIMARY KEY,
-    version INTEGER NOT NULL,       -- the plan_versions row that made the change
-    kind TEXT NOT NULL,             -- e.g. action added, action moved, sponsor replaced, decision recorded
-    sheet TEXT NOT NULL,            -- the sheet of plan.xlsx: Settings, Sponsors, Actions, Decisions
-    ref TEXT NOT NULL,              -- the action's ref, the sponsor's name or the setting
-    field TEXT NOT NULL,
-    old TEXT,                       -- JSON
-    new TEXT                        -- JSON
-);
-"""
-_REMOVED = """
-CREATE TABLE IF NOT EXISTS removed_cycles (
-    id INTEGER PRIMARY KEY,
-    removed_at TEXT NOT NULL,
-    cycle TEXT NOT NULL,
-    held TEXT NOT NULL              -- JSON: the cycle's row, its issued workbooks and its returns, as they were
-);
-"""
-# What each recipient was sent: the plan as issued to them (each item's plan values, the group
-# names), one row per workbook generated, so a return is checked against the workbook it answers.
-_ISSUED_PLANS = """
-CREATE TABLE IF NOT EXISTS issued_plans (
-    cycle TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    generated_at TEXT NOT NULL,     -- as in the workbook's metadata
-    items TEXT NOT NULL,            -- JSON object: ref -> {plan column: value}, in plan order
-    groups TEXT NOT NULL,           -- JSON array: the group (Big Action) names, in plan order
-    PRIMARY KEY (cycle, recipient, generated_at)
-);
-"""
-
-
-def plain(value: Any) -> Any:
-    """A value as the ledger keeps it: blank is None, a date is its ISO text."""
-    if value is None or value == "":
-        return None
-    if type(value) in (str, float, int):  # nearly all values: no isinstance walk
-        return value
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-# The ledger's JSON is written and read with orjson: a national cycle encodes and decodes
-# its 50,000 rows several times, and json took most of a second of it. json remains for
-# what orjson refuses: integers past 64 bits, and NaN in a ledger that json wrote.
-_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY  # a pandas value that kept its numpy type
-
-
-def encode_json(value: Any) -> str:
-    """Plain values as JSON text."""
-    try:
-        return orjson.dumps(value, option=_JSON_OPTIONS).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(value, ensure_ascii=False)
-
-
-def decode_json(text: str) -> Any:
-    """What `encode_json` wrote (or, in an older ledger, the json module)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
-Key = tuple[str, str]  # sheet, ref: one entry of a recipient's return
-Changes = dict[str, list[Any]]  # field -> [old, new], as the audit stores them
-
-
-@dataclass(frozen=True)
-class CycleInfo:
-    cycle: str
-    spg_date: date | None
-    deadline: date
-    generated_at: str
-
-
-def _as_dict(record: Any) -> dict[str, Any]:
-    # Not dataclasses.asdict: it deep-copies every value.
-    return {f.name: getattr(record, f.name) for f in fields(record)}
-
-
-@dataclass(frozen=True)
-class ReturnRecord:
-    """One file collected: what it was, when, and what became of it (a row of `returns`)."""
-
-    sha256: str
-    file: str
-    recipient: str | None
-    cycle: str | None
-    received_at: str
-    outcome: str  # merged | quarantined | superseded
-    archived: str | None = None  # relative to the plan folder; "" when not archived
-    errors: int = 0
-    warnings: int = 0
-    issues: tuple[Issue, ...] = ()
-    file_mtime: float | None = None  # the file's own modification time, for --prefer newest
-
-    def as_dict(self) -> dict[str, Any]:
-        """The row as `xlplan export returns` writes it: the table's columns, in its order."""
-        row = _as_dict(self) | {"issues": [i.as_dict() for i in self.issues]}
-        return {name: row[name] for name in _RETURN_COLUMNS}
-
-
-# The returns table's columns, in the order it has them (a migrated ledger gained file_mtime last).
-_RETURN_COLUMNS = (
-    "sha256", "file", "archived", "recipient", "cycle", "received_at",
-    "outcome", "errors", "warnings", "issues", "file_mtime",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class EntryRecord:
-    """One action (or feedback area) of one merged return: its fields and values (a row of `entries`)."""
-
-    cycle: str
-    recipient: str
-    sheet: str
-    ref: str
-    fields: dict[str, Any] = field(hash=False)
-    return_sha: str
-    merged_at: str
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    """One value changed by a merge."""
-
-    id: int
-    at: str
-    cycle: str
-    recipient: str
-    sheet: str
-    ref: str
-    field: str
-    old: Any
-    new: Any
-    return_sha: str
-    file: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
-
-
-@dataclass(frozen=True)
-class PlanVersion:
-    """The plan as one generate or collect found it (a row of `plan_versions`)."""
-
-    id: int
-    at: str
-    command: str
-    cycle: str
-    file_sha: str
-    digest: str
-
-
-@dataclass(frozen=True)
-class PlanChange:
-    """One change to the plan between two versions: what, where, from what to what."""
-
-    kind: str  # action added | action removed | action moved | action changed | sponsor added |
-    # sponsor removed | sponsor replaced | sponsor changed | setting changed | decision recorded |
-    # decision withdrawn
-    sheet: str  # the plan.xlsx sheet: Settings, Sponsors, Actions, Decisions
-    ref: str  # the action's ref, the sponsor's name, or the setting's key
-    field: str  # the column or setting changed; the kind's last word for a whole row
-    old: Any = None
-    new: Any = None
-
-
-@dataclass(frozen=True)
-class PlanChangeRecord:
-    """A plan change as the ledger keeps it: the change and the version that made it."""
-
-    id: int
-    version: PlanVersion
-    change: PlanChange
-
-    def as_audit(self) -> dict[str, Any]:
-        """As `xlplan export audit` lists it, in the shape of a return's change (`AuditRecord`):
-        no recipient, the file plan.xlsx and its hash."""
-        c, v = self.change, self.version
-        return {
-            "id": self.id, "at": v.at, "cycle": v.cycle, "recipient": "", "sheet": f"plan: {c.sheet}",
-            "ref": c.ref, "field": c.field, "old": c.old, "new": c.new, "return_sha": v.file_sha, "file": "plan.xlsx",
-        }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class IssuedPlan:
-    """The plan as issued to one recipient in one workbook: what their return answers."""
-
-    cycle: str
-    recipient: str
-    generated_at: str  # the workbook's own (its metadata's) generated_at
-    items: dict[str, dict[str, Any]] = field(hash=False)  # ref -> plan column -> plain value, in plan order
-    groups: tuple[str, ...] = ()  # group (Big Action) names, in plan order
-
-
-@dataclass(frozen=True)
-class CycleOverview:
-    """One cycle as `xlplan cycles` lists it: what was sent, what came back."""
-
-    cycle: str
-    spg_date: date | None
-    deadline: date
-    generated_at: str
-    issued: int  # workbooks issued
-    merged: int  # recipients with a merged return
-    quarantined: int  # recipients whose only returns are quarantined
-
-
-@dataclass(frozen=True)
-class RemovedCycle:
-    """A cycle taken out of the ledger, and what it held then."""
-
-    removed_at: str
-    cycle: str
-    held: dict[str, Any]  # {"cycle": {...}, "issued": [...], "returns": [...]}
 
 
 class Ledger:
@@ -960,24 +719,6 @@ def _connect(database: str, path: Path, *, uri: bool = False) -> _Connection:
     return db
 
 
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
-
-
-def schema_of(db: sqlite3.Connection) -> int | None:
-    """The schema version of an open ledger: None for a new, empty file; 1 for one from before versions."""
-    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not tables:
-        return None
-    if "meta" not in tables:
-        return 1
-    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    try:
-        return 1 if row is None else int(row[0])
-    except ValueError:
-        return 1
-
-
 def _settle_journal(path: Path, journal: Path) -> None:
     """A journal beside the ledger is a change in progress, or one a killed run left ("hot"):
     SQLite undoes a hot one when the ledger is next opened, which needs write access, so a
@@ -995,89 +736,6 @@ def _settle_journal(path: Path, journal: Path) -> None:
             "needs write access to the plan folder. Run the command where the folder can be written (or ask for "
             f"write access), then try again. Keep {journal.name} beside the ledger: deleting it could damage the ledger."
         ) from exc
-
-
-_TABLES = frozenset(
-    re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA + _ENTRIES + _AUDIT + _REMOVED + _PLAN + _ISSUED_PLANS)
-)
-
-
-def _missing_tables(db: sqlite3.Connection) -> bool:
-    """Whether a table of this schema is missing (a ledger that says it is current but is not quite)."""
-    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    return not tables >= _TABLES
-
-
-def _refuse_newer(db: sqlite3.Connection, version: int | None, path: Path) -> None:
-    if version is None or version <= SCHEMA_VERSION:
-        return
-    row = db.execute("SELECT value FROM meta WHERE key = 'xlplan_version'").fetchone()
-    writer = f"xlplan {row[0]}" if row else "a newer xlplan"
-    raise LedgerVersionError(
-        f"The ledger {path} was written by {writer} (ledger schema {version}); this is xlplan {__version__}, "
-        f"which knows ledger schemas up to {SCHEMA_VERSION}. Upgrade xlplan on this PC "
-        "(pip install --upgrade xlplan) and run the command again. Nothing was changed."
-    )
-
-
-def _says_wal(path: Path) -> bool:
-    """Whether the file's header says WAL (bytes 18 and 19 are 2): a ledger of an earlier xlplan."""
-    try:
-        with open(path, "rb") as fh:
-            header = fh.read(20)
-    except OSError:
-        return False
-    return len(header) == 20 and header[18] == 2
-
-
-def sqlite_uri(path: str, *, immutable: bool = False, windows: bool | None = None) -> str:
-    """A read-only SQLite URI for `path` (file:...?mode=ro), on Windows too: a drive letter
-    (file:///C:/...), a UNC path (file:////server/share/...: the authority must be empty),
-    and any ?, # or % in the names escaped."""
-    on_windows = os.name == "nt" if windows is None else windows
-    text = path.replace("\\", "/") if on_windows else path
-    if on_windows and re.match(r"[A-Za-z]:", text):
-        text = "///" + text
-    elif text.startswith("//"):
-        text = "//" + text
-    query = "mode=ro" + ("&immutable=1" if immutable else "")
-    return f"file:{quote(text, safe='/:')}?{query}"
-
-
-def plain_ledger_error(exc: sqlite3.Error, path: Path) -> XlplanError | None:
-    """What SQLite's error means for the officer, naming the file; None for a program error."""
-    text = str(exc).lower()
-    code = getattr(exc, "sqlite_errorname", "") or ""
-    if "database or disk is full" in text or code == "SQLITE_FULL":
-        return DiskFullError(
-            f"The disk is full: cannot write {path}. The ledger is as it was before the command. "
-            "Free some space on that drive and run the command again."
-        )
-    if "readonly database" in text or code.startswith("SQLITE_READONLY"):
-        return ReadOnlyError(
-            f"Cannot write the ledger {path}: the plan folder or the ledger is read-only. Ask for write access "
-            "to the folder (or copy it somewhere you can write) and run the command again. Commands that only "
-            "read (status, report, export, cycles, check, collect --dry-run) work as it is."
-        )
-    if "database is locked" in text or "database table is locked" in text or code.startswith("SQLITE_BUSY"):
-        return BusyError(
-            f"The ledger {path} is locked by another program (another xlplan, a backup or a sync program): "
-            "wait a moment and run the command again."
-        )
-    if "disk i/o error" in text or code.startswith("SQLITE_IOERR"):
-        return StorageError(
-            f"Cannot read or write the ledger {path}: disk I/O error (a network drive that disconnected, "
-            "or a full disk?). Check the drive and run the command again; `xlplan check` says whether "
-            "the ledger is sound."
-        )
-    if "unable to open database file" in text or code.startswith("SQLITE_CANTOPEN"):
-        return StorageError(
-            f"Cannot open the ledger {path}: its folder is missing, not allowed to you, or on a drive that "
-            "is not connected."
-        )
-    if "disk image is malformed" in text or "not a database" in text or code in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
-        return LedgerLostError(f"The ledger {path} is damaged (SQLite: {exc}).")
-    return None
 
 
 def now() -> str:
