@@ -274,6 +274,8 @@ class _Builder:
     def _consolidated(self, entries: tuple[Entry, ...], status: str | None) -> dict[str, Any]:
         """The most severe entry's values; its blanks filled from the others (by name);
         text fields from several sponsors kept, each under the sponsor's name."""
+        if len(entries) == 1:  # one sponsor, the common case: their values as they are (read-only)
+            return entries[0].values  # type: ignore[return-value]
         key = self.status_key or ""
         worst = next((e for e in entries if e.values.get(key) == status), entries[0])
         values = dict(worst.values)
