@@ -285,9 +285,12 @@ def write_return(
     template = plan.template
     key = template.plan.key
     locked = template.rows_sheet.locked_columns
-    for item in items:
-        prev = previous.get(item[key], {})
-        manifest.fingerprints[item[key]] = [fingerprint(row_values(c, item, prev)) for c in locked]
+    # Each row's locked values, worked out once: fingerprinted here, written by _rows_sheet.
+    shown_by_ref = {
+        item[key]: {c.key: row_values(c, item, previous.get(item[key], {})) for c in locked} for item in items
+    }
+    for ref, values in shown_by_ref.items():
+        manifest.fingerprints[ref] = [fingerprint(values[c.key]) for c in locked]
     try:
         buffer = io.BytesIO()
         book = xlsxwriter.Workbook(buffer, BOOK_OPTIONS)
@@ -296,7 +299,7 @@ def write_return(
             _fix_sheet(book, styles, plan, manifest, annotations)
         _instructions(book, styles, plan, recipient, manifest, spg_date, password)
         actions, cells = _rows_sheet(
-            book, styles, template.rows_sheet, template, items, previous, password, annotations
+            book, styles, template.rows_sheet, template, items, previous, shown_by_ref, password, annotations
         )
         if template.groups_sheet is not None:
             groups_filled = annotations.groups if annotations else {}
@@ -410,10 +413,12 @@ def _rows_sheet(
     template: Template,
     items: list[dict[str, Any]],
     previous: dict[str, dict[str, Any]],
+    shown_by_ref: dict[str, dict[str, Any]],
     password: str | None,
     annotations: Annotations | None = None,
 ) -> tuple[Worksheet, SheetData]:
-    """The rows sheet: its cells as sheet XML (``sheetxml``), its structure through xlsxwriter."""
+    """The rows sheet: its cells as sheet XML (``sheetxml``), its structure through xlsxwriter.
+    `shown_by_ref` holds each row's locked values (``row_values``), already worked out."""
     ws = book.add_worksheet(sheet.name)
     data = SheetData()
     filled = annotations.filled if annotations else {}
@@ -440,7 +445,7 @@ def _rows_sheet(
         n = r + 1
         ref = item[key]
         prev = previous.get(ref, {})
-        shown = {col.key: row_values(col, item, prev) for col in columns if not col.editable}
+        shown = shown_by_ref[ref]
         off = sheet.row_locked(shown)
         if off:
             off_rows.append(r)
