@@ -31,7 +31,7 @@ from typing import Any
 from xlsxwriter.workbook import Workbook
 
 from xlplan.errors import TemplateError
-from xlplan.gaps import expected_recipients
+from xlplan.gaps import expected_recipients, merged_recipients
 from xlplan.ledger import Ledger
 from xlplan.look import (
     BORDER,
@@ -210,7 +210,7 @@ def distribution(plan: Plan, ledger: Ledger, cycle: str) -> Ratings:
     levels = list(choices.names)
     entries = ledger.entries(cycle, sheet.name)
     respondents = expected_recipients(plan, ledger, cycle)
-    merged = {r.recipient for r in ledger.returns(cycle) if r.outcome == "merged"}
+    merged = merged_recipients(ledger, cycle)
     key = template.plan.key
     title_key = str(template.summary.get("title") or key)
     group_key = template.plan.group_by

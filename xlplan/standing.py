@@ -113,10 +113,6 @@ class Picture:
         s = self.now.get(ref)
         return s.values if s else {}
 
-    def status(self, ref: str) -> str | None:
-        s = self.now.get(ref)
-        return s.status if s else None
-
     def last_status(self, ref: str) -> str | None:
         s = self.before.get(ref)
         return s.status if s else None
