@@ -114,7 +114,6 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date, pic: Picture 
     due_key, revised_key = template.due_key, template.revised_key
     key = template.plan.key
     title_key = template.summary.get("title", key)
-    entered = ledger.refs_entered(cycle, template.rows_sheet.name)
     for item in plan.items:
         ref = item[key]
         standing = pic.now[ref]
@@ -127,7 +126,7 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date, pic: Picture 
         move = movement(status, last, order) if standing.reported else NOT_UPDATED if standing.carried else ""
         if not standing.reported and not done:
             # Left blank in a merged return, or no return merged for it at all.
-            target = gaps.no_status if status_key and ref in entered else gaps.no_update
+            target = gaps.no_status if status_key and ref in pic.entered else gaps.no_update
             target.append(ActionGap(**base, status=status, detail=standing.note))
         if standing.disagreement:
             gaps.disagreements.append(ActionGap(**base, status=status, detail=standing.entry_statuses(status_key)))

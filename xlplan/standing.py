@@ -107,6 +107,7 @@ class Picture:
     now: Mapping[str, Standing]  # ref -> standing at `cycle`
     before: Mapping[str, Standing]  # ref -> standing at `previous_cycle`
     trend: Mapping[str, Mapping[str, str]]  # ref -> cycle -> status reported that cycle
+    entered: frozenset[str] = frozenset()  # refs some merged return had a row for at `cycle`, status or not
 
     def values(self, ref: str) -> Mapping[str, Any]:
         """The item's consolidated values now (reported or carried); {} when never reported."""
@@ -172,7 +173,8 @@ def _picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
         ref: {c: known.worst(list(per.values())) for c, per in known.by_ref.get(ref, {}).items() if c <= cycle}
         for ref in refs
     }
-    return Picture(cycle, previous, cycles, now, before, trend)
+    entered = frozenset(ref for ref, per in known.entered.items() if cycle in per)
+    return Picture(cycle, previous, cycles, now, before, trend, entered)
 
 
 def _merged_files(ledger: Ledger) -> dict[tuple[str, str], str]:

@@ -513,11 +513,6 @@ class Ledger:
         )
         return list(rows)
 
-    def refs_entered(self, cycle: str, sheet: str) -> set[str]:
-        """The items some merged return had a row for this cycle (with or without a status)."""
-        rows = self.db.execute("SELECT DISTINCT ref FROM entries WHERE cycle = ? AND sheet = ?", (cycle, sheet))
-        return {r[0] for r in rows}
-
     def audit(self, cycle: str | None = None) -> list[AuditRecord]:
         """Every value changed, one record per field, oldest first."""
         sql = (
