@@ -23,7 +23,7 @@ from xlplan import __version__, access
 from xlplan.errors import OutputError, PlanError, UsageError, XlplanError
 from xlplan.files import atomic_path, recipient_filenames
 from xlplan.issues import Issue
-from xlplan.ledger import IssuedPlan, PlanChange, plain
+from xlplan.ledger import IssuedPlan, PlanChange
 from xlplan.look import (
     CELL,
     EDIT_FILL,
@@ -54,13 +54,14 @@ from xlplan.look import (
 )
 from xlplan.manifest import PREFIX, SHEET, Manifest, fingerprint, sheet_rows
 from xlplan.plan import Plan, shown
-from xlplan.plan_log import note_plan
+from xlplan.plan_log import compare as compare_plan
+from xlplan.plan_log import record_version
 from xlplan.sheetxml import BOOK_OPTIONS, CellXml, SheetData, pack, xf
 from xlplan.standing import values_before
 from xlplan.template import Column, Sheet, Template
 from xlplan.values import format_value, long_date
 from xlplan.workdays import DeadlineNote, check_given_deadline, region_code, working_deadline
-from xlplan.workers import chunks, default_jobs, gc_paused, map_tasks
+from xlplan.workers import chunks, default_jobs, gc_paused, running
 
 DEADLINE_BEFORE_SPG = timedelta(weeks=3)  # SOP: returns due 3 weeks before the SPG meets
 HEADER_ROW = 3  # 0-based: title, subtitle, a blank row, then the header
@@ -166,18 +167,21 @@ def generate(
         with access.for_writing(plan.folder) if record else access.reading(plan.folder) as ledger:
             previous = values_before(plan, ledger, cycle)
             context = _WriteContext(plan, previous, spg_date, password)
-            for piece in map_tasks(_write_piece, context, chunks(tasks, jobs), jobs):
-                for name, path, count in piece:
-                    if progress:
-                        progress(name)
-                    result.files.append((name, path, count))
+            with running(_write_piece, context, chunks(tasks, jobs), jobs) as pieces:
+                # While the workers write: what the ledger will keep of what was sent, and
+                # of the plan (a new version, if the officer changed it).
+                sent = {t.recipient: issued_plan(plan, t.recipient, cycle, t.manifest.generated_at) for t in tasks}
+                version = compare_plan(plan, ledger) if record else None
+                for piece in pieces:
+                    for name, path, count in piece:
+                        if progress:
+                            progress(name)
+                        result.files.append((name, path, count))
             if record:  # the cycle and what each workbook was sent, together
-                written = {t.recipient: t.manifest.generated_at for t in tasks}
-                issued = [issued_plan(plan, n, cycle, written[n]) for n, _p, _k in result.files]
                 with ledger.transaction():
                     ledger.record_cycle(cycle, spg_date, deadline, [(n, p.name, k) for n, p, k in result.files])
-                    ledger.record_issued_plans(issued)
-                result.plan_changes = note_plan(plan, ledger, "generate", cycle)
+                    ledger.record_issued_plans([sent[n] for n, _p, _k in result.files])
+                result.plan_changes = record_version(ledger, version, "generate", cycle)
     return result
 
 
@@ -243,9 +247,8 @@ def _write_piece(context: _WriteContext, piece: list[_ToWrite]) -> list[tuple[st
 def issued_plan(plan: Plan, recipient: str, cycle: str, generated_at: str) -> IssuedPlan:
     """The plan as a workbook for `recipient` is written from it now: what the ledger keeps of
     it, so that the return is checked against what was sent (`sent.Sent`)."""
-    spec = plan.template.plan
-    keys = [c.key for c in spec.columns]
-    items = {item[spec.key]: {k: plain(item.get(k)) for k in keys} for item in plan.items_for(recipient)}
+    key, plain_items = plan.template.plan.key, plan.plain_items
+    items = {item[key]: plain_items[item[key]] for item in plan.items_for(recipient)}
     return IssuedPlan(cycle, recipient, generated_at, items, tuple(plan.groups_for(recipient)))
 
 

@@ -35,6 +35,7 @@ from xlplan import __version__
 from xlplan.decisions import DECISIONS_SHEET, Decision, apply_due_dates, read_decisions
 from xlplan.errors import PlanError, XlplanError
 from xlplan.files import atomic_path
+from xlplan.ledger.records import plain
 from xlplan.scan import workbook_problem
 from xlplan.template import ChoiceList, Template, load_template
 from xlplan.values import (
@@ -229,6 +230,14 @@ class Plan:
     def by_ref(self) -> dict[str, dict[str, Any]]:
         key = self.template.plan.key
         return {item[key]: item for item in self.items}
+
+    @functools.cached_property
+    def plain_items(self) -> dict[str, dict[str, Any]]:
+        """Each item's plan columns as the ledger keeps them (`plain`), by ref: what a
+        workbook is sent and what the plan log compares. Read-only: shared by both."""
+        spec = self.template.plan
+        keys = [c.key for c in spec.columns]
+        return {item[spec.key]: {k: plain(item.get(k)) for k in keys} for item in self.items}
 
     def items_for(self, recipient: str) -> list[dict[str, Any]]:
         if self._by_recipient is None:  # built once: asked per recipient, per return, per report

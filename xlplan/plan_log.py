@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -30,15 +31,11 @@ SNAPSHOT_FORMAT = 1
 
 def snapshot(plan: Plan) -> dict[str, Any]:
     """What the plan says, as plain values (its own due dates, before any decision)."""
-    spec = plan.template.plan
-    keys = [c.key for c in spec.columns]
     due_key = plan.template.due_key
     items = []
-    for item in plan.items:
-        ref = item[spec.key]
-        values = {k: plain(item.get(k)) for k in keys}
+    for ref, values in plan.plain_items.items():
         if due_key and ref in plan.planned_due:
-            values[due_key] = plain(plan.planned_due[ref])
+            values = {**values, due_key: plain(plan.planned_due[ref])}
         items.append([ref, values])
     return {
         "format": SNAPSHOT_FORMAT,
@@ -53,21 +50,44 @@ def digest_of(shot: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(shot, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+@dataclass(frozen=True)
+class PlanVersion:
+    """A version of the plan not yet recorded, and how it differs from the last one recorded."""
+
+    sha256: str
+    digest: str
+    snapshot: dict[str, Any]
+    changes: list[PlanChange]
+
+
 def note_plan(plan: Plan, ledger: Ledger, command: str, cycle: str) -> list[PlanChange]:
     """Record the plan if it changed since the version last recorded; return the changes
     (the first time, only its decisions: that version is the baseline)."""
+    return record_version(ledger, compare(plan, ledger), command, cycle)
+
+
+def compare(plan: Plan, ledger: Ledger) -> PlanVersion | None:
+    """The plan as a new version to record, or None when the ledger has it already. Only
+    reads the ledger: generate works this out while its workers write the workbooks."""
     last = ledger.latest_plan_digest()
     if last is not None and plan.sha256 and last[0] == plan.sha256:
-        return []  # the very file last recorded
+        return None  # the very file last recorded
     shot = snapshot(plan)
     digest = digest_of(shot)
     if last is not None and last[1] == digest:
-        return []
+        return None
     previous = ledger.latest_plan_version()
     # The first version is the baseline: only its decisions are news (each is logged once).
-    changes = diff(previous[1] if previous is not None else {**shot, "decisions": []}, shot, plan)
-    ledger.record_plan_version(command, cycle, plan.sha256, digest, shot, changes)
-    return changes
+    changes = _decisions([], shot["decisions"], plan) if previous is None else diff(previous[1], shot, plan)
+    return PlanVersion(plan.sha256, digest, shot, changes)
+
+
+def record_version(ledger: Ledger, version: PlanVersion | None, command: str, cycle: str) -> list[PlanChange]:
+    """Keep `version` (from `compare`) in the ledger; its changes, or [] when there was none."""
+    if version is None:
+        return []
+    ledger.record_plan_version(command, cycle, version.sha256, version.digest, version.snapshot, version.changes)
+    return version.changes
 
 
 def diff(old: Mapping[str, Any], new: Mapping[str, Any], plan: Plan) -> list[PlanChange]:
@@ -105,7 +125,7 @@ def _sponsors(old: Mapping[str, Any], new: Mapping[str, Any], plan: Plan, change
     gone = [n for n in before if n not in after]
     came = [n for n in after if n not in before]
     replaced: dict[str, str] = {}
-    if spec.assign_by != "all":
+    if gone and spec.assign_by != "all":
         was = _assigned(old.get("items") or [], spec.assign_by)
         now = _assigned(new.get("items") or [], spec.assign_by)
         for name in gone:
@@ -150,6 +170,8 @@ def _items(old: Mapping[str, Any], new: Mapping[str, Any], plan: Plan, replaced:
             out.append(PlanChange("action added", sheet, ref, "added", None, values.get(label)))
             continue
         was = before[ref]
+        if was == values:  # nearly every action, every time
+            continue
         for key in dict.fromkeys([*was, *values]):
             a, b = was.get(key), values.get(key)
             if a == b:

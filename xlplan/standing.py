@@ -28,7 +28,8 @@ decoded) and decodes whole entries only for the cycles a standing is taken from.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -128,20 +129,39 @@ class _Statuses:
         self.by_ref: dict[str, dict[str, dict[str, str]]] = {}
         # ref -> cycle -> recipients with an entry for it, status or not (a note with no status)
         self.entered: dict[str, dict[str, list[str]]] = {}
-        for cycle, recipient, ref, status in rows:
-            self.entered.setdefault(ref, {}).setdefault(cycle, []).append(recipient)
-            if is_blank(status):
+        entered, by_ref = self.entered, self.by_ref
+        for cycle, recipient, ref, status in rows:  # one per entry: 50,000 a cycle at national scale
+            per = entered.get(ref)
+            if per is None:
+                per = entered[ref] = {}
+            if cycle in per:
+                per[cycle].append(recipient)
+            else:
+                per[cycle] = [recipient]
+            if status is None or is_blank(status):
                 continue
-            self.by_ref.setdefault(ref, {}).setdefault(cycle, {})[recipient] = str(status)
+            said = by_ref.get(ref)
+            if said is None:
+                said = by_ref[ref] = {}
+            if cycle in said:
+                said[cycle][recipient] = str(status)
+            else:
+                said[cycle] = {recipient: str(status)}
 
-    def worst(self, statuses: list[str]) -> str:
+    def worst(self, statuses: Collection[str]) -> str:
         """The most severe status: by the choice order, unknown values last, then by name."""
+        if len(statuses) == 1:  # one sponsor, the common case
+            return next(iter(statuses))
         return min(statuses, key=lambda s: (self.rank.get(s, len(self.rank)), s))
 
     def last_reported(self, ref: str, cycle: str) -> str | None:
         """The latest cycle at or before `cycle` in which someone gave `ref` a status."""
-        cycles = [c for c in self.by_ref.get(ref, {}) if c <= cycle]
-        return max(cycles) if cycles else None
+        per = self.by_ref.get(ref)
+        if not per:
+            return None
+        if cycle in per:  # reported this cycle, the common case
+            return cycle
+        return max((c for c in per if c <= cycle), default=None)
 
 
 def picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
@@ -170,7 +190,7 @@ def _picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
     now = {ref: build.standing(ref, cycle) for ref in refs}
     before = {ref: build.standing(ref, previous) for ref in refs} if previous else {}
     trend = {
-        ref: {c: known.worst(list(per.values())) for c, per in known.by_ref.get(ref, {}).items() if c <= cycle}
+        ref: {c: known.worst(per.values()) for c, per in known.by_ref.get(ref, {}).items() if c <= cycle}
         for ref in refs
     }
     entered = frozenset(ref for ref, per in known.entered.items() if cycle in per)
@@ -184,6 +204,9 @@ def _merged_files(ledger: Ledger) -> dict[tuple[str, str], str]:
     }
 
 
+_NONE: Mapping[str, Any] = {}  # an entry with no values (read-only: shared)
+
+
 class _EntryReader:
     """Whole entries of a cycle, decoded once and only for cycles a standing needs."""
 
@@ -191,12 +214,16 @@ class _EntryReader:
         self.ledger, self.sheet, self.files = ledger, sheet, files
         self._cycles: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
 
-    def entries(self, cycle: str, ref: str, recipients: list[str]) -> tuple[Entry, ...]:
-        if cycle not in self._cycles:
-            self._cycles[cycle] = self.ledger.entries(cycle, self.sheet)
-        found = self._cycles[cycle]
+    def entries(self, cycle: str, ref: str, recipients: Collection[str]) -> tuple[Entry, ...]:
+        found = self._cycles.get(cycle)
+        if found is None:
+            found = self._cycles[cycle] = self.ledger.entries(cycle, self.sheet)
+        files = self.files
+        if len(recipients) == 1:  # one sponsor, the common case
+            who = next(iter(recipients))
+            return (Entry(who, found.get((who, ref), _NONE), files.get((cycle, who), "")),)
         return tuple(
-            Entry(who, found.get((who, ref), {}), self.files.get((cycle, who), "")) for who in sorted(recipients)
+            Entry(who, found.get((who, ref), _NONE), files.get((cycle, who), "")) for who in sorted(recipients)
         )
 
 
@@ -245,19 +272,24 @@ class _Builder:
         if as_of is None:
             return self._never(ref, cycle)
         per = self.known.by_ref[ref][as_of]
-        entries = self.reader.entries(as_of, ref, list(per))
-        status = self.known.worst(list(per.values()))
-        source: Source = "reported" if as_of == cycle else "carried"
+        entries = self.reader.entries(as_of, ref, per)
+        status = self.known.worst(per.values())
+        if as_of == cycle:
+            source: Source = "reported"
+            since = 0
+        else:
+            source = "carried"
+            since = bisect_right(self.cycles, cycle) - bisect_right(self.cycles, as_of)
         return Standing(
             ref,
             cycle,
             source,
-            status=status,
-            as_of=as_of,
-            cycles_without_update=sum(1 for c in self.cycles if as_of < c <= cycle),
-            entries=entries,
-            values=self._consolidated(entries, status),
-            disagreement=len(set(per.values())) > 1,
+            status,
+            as_of,
+            since,
+            entries,
+            self._consolidated(entries, status),
+            len(per) > 1 and len(set(per.values())) > 1,
         )
 
     def _never(self, ref: str, cycle: str) -> Standing:

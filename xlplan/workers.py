@@ -99,6 +99,20 @@ def map_tasks(
 
 
 @contextmanager
+def running(
+    fn: Callable[[Any, T], R], context: Any, tasks: Sequence[T], jobs: int, if_lost: str = UNCHANGED
+) -> Iterator[Iterator[R]]:
+    """As `map_tasks`, with the workers started on entering the block, so this process can
+    do other work before it takes the results. With one job or one task nothing starts
+    early: the tasks run here as the results are taken."""
+    if jobs <= 1 or len(tasks) <= 1:
+        yield (fn(context, task) for task in tasks)
+        return
+    with started(fn, context, tasks, jobs, if_lost) as results:
+        yield results
+
+
+@contextmanager
 def started(
     fn: Callable[[Any, T], R], context: Any, tasks: Sequence[T], jobs: int, if_lost: str = UNCHANGED
 ) -> Iterator[Iterator[R]]:

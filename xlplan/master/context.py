@@ -143,11 +143,11 @@ class Context:
         assign = self.template.plan.assign_by
         return None if assign == "all" else assign
 
-    @property
+    @cached_property  # asked for per row
     def due_key(self) -> str | None:
         return self.template.due_key
 
-    @property
+    @cached_property  # asked for per row
     def revised_key(self) -> str | None:
         return self.template.revised_key
 
