@@ -363,44 +363,19 @@ def report(ctx: click.Context, cycle: str | None, fmt: str, output: Path | None,
     from xlplan.files import atomic_path
 
     plan, summary = _cycle_summary(ctx, cycle)
-    if plan.template.summary_kind == "distribution":  # a declared summary kind, not a template name
-        from xlplan import ratings
-        from xlplan.access import reading
+    from xlplan.access import reading
+    from xlplan.kinds import cycle_report
 
-        if fmt in ("docx", "json"):
-            from xlplan.errors import UsageError
+    with reading(plan.folder) as ledger:
+        found = cycle_report(plan, ledger, summary.cycle, summary.today, summary)
+    if fmt == "docx":
+        from xlplan.files import safe_filename
 
-            raise UsageError(
-                f"--format {fmt} is for plans with a status to report; this plan's returns are ratings: "
-                "use --format text, markdown or html."
-            )
-        with reading(plan.folder) as ledger:
-            found = ratings.distribution(plan, ledger, summary.cycle)
-        text = {"text": ratings.to_text, "markdown": ratings.to_markdown, "html": ratings.to_html}[fmt](found)
-    else:
-        from xlplan.access import reading
-        from xlplan.paper import build_paper
-
-        with reading(plan.folder) as ledger:
-            paper = build_paper(plan, ledger, summary.cycle, summary.today, summary)
-        if fmt == "docx":
-            from xlplan.files import safe_filename
-            from xlplan.report_docx import write_docx
-
-            path = output or plan.folder.root / f"{safe_filename(summary.cycle)} SPG paper.docx"
-            write_docx(paper, path, officer=for_officer)
-            click.echo(f"Wrote {path}")
-            return
-        if fmt == "json":
-            import json
-
-            text = json.dumps(paper.as_dict(), indent=2, ensure_ascii=False) + "\n"
-        else:
-            from xlplan import report as render
-
-            text = {"text": render.to_text, "markdown": render.to_markdown, "html": render.to_html}[fmt](
-                paper, officer=for_officer
-            )
+        path = output or plan.folder.root / f"{safe_filename(summary.cycle)} {plan.words.meeting_short} paper.docx"
+        found.docx(path, officer=for_officer)
+        click.echo(f"Wrote {path}")
+        return
+    text = found.render(fmt, officer=for_officer)
     if output is None:
         click.echo(text, nl=False)
         return

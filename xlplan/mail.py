@@ -1,4 +1,4 @@
-"""Email: the SPG pack and the chasers, as .eml drafts or sent over SMTP.
+"""Email: the meeting's pack and the chasers, as .eml drafts or sent over SMTP.
 
 Named mail.py, not email.py, so the standard library's `email` package stays
 reachable. Drafts carry `X-Unsent: 1`, so Outlook opens them as editable
@@ -21,11 +21,11 @@ from xlplan import access
 from xlplan.corrections import correction_path
 from xlplan.errors import XlplanError
 from xlplan.files import atomic_path, safe_filename
-from xlplan.paper import Paper, build_paper
+from xlplan.kinds import CycleReport, cycle_report
 from xlplan.plan import Plan, email_problem, salutation_for
-from xlplan.report import to_html, to_text
 from xlplan.summary import RecipientState, Summary, deadline_words, summarise
 from xlplan.values import long_date
+from xlplan.words import Words
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -59,24 +59,18 @@ def attach_workbook(msg: EmailMessage, path: Path, name: str | None = None) -> N
     msg.add_attachment(path.read_bytes(), maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=name or path.name)
 
 
-def spg_message(paper: Paper, master: Path, *, sender: str, to: list[str], officer: str = "") -> EmailMessage:
-    """The SPG's copy of the paper (no officer's checks) as text and HTML, the master attached."""
-    subject = f"{paper.plan_title}: progress report and master tracker, {paper.cycle}"
+def spg_message(report: CycleReport, master: Path, *, sender: str, to: list[str], officer: str = "") -> EmailMessage:
+    """The meeting's copy of the report (no officer's checks) as text and HTML, the master attached."""
+    words = report.words
+    subject = f"{report.plan_title}: progress report and master tracker, {report.cycle}"
     msg = _base(sender, to, subject)
-    intro = (
-        f"Please find attached the master tracker for {paper.cycle}"
-        + (
-            f", for the Strategic Planning Group meeting on {long_date(paper.spg_date, weekday=False)}"
-            if paper.spg_date
-            else ""
-        )
-        + "."
-    )
+    when = f" on {long_date(report.meeting_date, weekday=False)}" if report.meeting_date else ""
+    intro = f"Please find attached the master tracker for {report.cycle}, {words.for_meeting}{when}."
     sign = f"\n\n{officer}" if officer else ""
-    msg.set_content(f"Dear colleagues,\n\n{intro}\n\n{to_text(paper)}{sign}\n")
+    msg.set_content(f"Dear colleagues,\n\n{intro}\n\n{report.text()}{sign}\n")
     msg.add_alternative(
         f'<!DOCTYPE html><html><body><p style="font-family:Arial,sans-serif">Dear colleagues,</p>'
-        f'<p style="font-family:Arial,sans-serif">{html.escape(intro)}</p>{to_html(paper, standalone=False)}'
+        f'<p style="font-family:Arial,sans-serif">{html.escape(intro)}</p>{report.html(standalone=False)}'
         f'<p style="font-family:Arial,sans-serif">{html.escape(officer)}</p></body></html>',
         subtype="html",
     )
@@ -96,6 +90,7 @@ def chase_message(
     quarantined: bool,
     blanks: bool = False,
     greeting: str = "",
+    words: Words | None = None,
 ) -> EmailMessage:
     """A chaser: a return missing, quarantined (`quarantined`), or merged with statuses left
     blank (`blanks`: nothing attached, as a new return would replace the one merged)."""
@@ -109,6 +104,11 @@ def chase_message(
     )
     msg = _base(sender, [formataddr((recipient, email))], subject)
     first = greeting or salutation_for(recipient)  # "Dear Head of Trading Standards", never "Dear Head"
+    dear = words.dear(first) if words else f"Dear {first}"
+    return_name = words.return_name if words else "return"
+    items = words.items if words else "items"
+    status = words.status if words else "status"
+    meeting = words.meeting_short if words else "meeting"
     if quarantined:
         lead = (
             "Thank you for your return. It could not be merged yet because of the points below. "
@@ -116,21 +116,21 @@ def chase_message(
         )
     elif blanks:
         lead = (
-            "Thank you for your return, which has been merged. The actions below have no RAG status this "
-            "cycle, so the SPG will see their last status, marked as not updated. If you can, reply with "
-            "their status by " + when + "."
+            f"Thank you for your return, which has been merged. The {items} below have no {status} this "
+            f"cycle, so the {meeting} will see their last {status}, marked as not updated. If you can, reply with "
+            f"their {status} by {when}."
         )
     else:
         lead = (
-            f"We have not yet received your implementation plan return for {summary.cycle} "
+            f"We have not yet received your {return_name} for {summary.cycle} "
             f"({deadline_words(summary.days_to_deadline)}, {when}). The workbook is attached again."
         )
     text_list = "\n".join(f"- {p}" for p in problems)
-    msg.set_content(f"Dear {first},\n\n{lead}\n\n{text_list}\n\nThank you,\n{officer}\n")
-    items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+    msg.set_content(f"{dear},\n\n{lead}\n\n{text_list}\n\nThank you,\n{officer}\n")
+    listed = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
     msg.add_alternative(
-        f'<!DOCTYPE html><html><body style="font-family:Arial,sans-serif"><p>Dear {html.escape(first)},</p>'
-        f"<p>{html.escape(lead)}</p><ul>{items}</ul><p>Thank you,<br>{html.escape(officer)}</p></body></html>",
+        f'<!DOCTYPE html><html><body style="font-family:Arial,sans-serif"><p>{html.escape(dear)},</p>'
+        f"<p>{html.escape(lead)}</p><ul>{listed}</ul><p>Thank you,<br>{html.escape(officer)}</p></body></html>",
         subtype="html",
     )
     if attachment is not None:
@@ -239,16 +239,18 @@ def spg_pack(plan: Plan, cycle: str, today: date, to: list[str] | None = None) -
 
     recipients = to or [a.strip() for a in plan.settings.get("spg_email", "").split(";") if a.strip()]
     if not recipients:
-        raise MailError("No SPG address: fill in 'SPG email' on the plan's Settings sheet, or give --to.")
+        raise MailError(
+            f"No address for the {plan.words.meeting}: fill in 'SPG email' on the plan's Settings sheet, or give --to."
+        )
     sender, officer = _sender(plan)
-    with tempfile.TemporaryDirectory(prefix="xlplan-spg-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="xlplan-meeting-") as scratch:
         try:
             master = master_showing(plan, cycle, today, Path(scratch))
         except PlanError as exc:
             raise MailError(str(exc)) from exc
         with access.reading(plan.folder) as ledger:
-            paper = build_paper(plan, ledger, cycle, today)
-        message = spg_message(paper, master.path, sender=sender, to=recipients, officer=officer)
+            report = cycle_report(plan, ledger, cycle, today)
+        message = spg_message(report, master.path, sender=sender, to=recipients, officer=officer)
     return SpgPack(message, master.note)
 
 
@@ -273,7 +275,9 @@ def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMe
         quarantined = state.state == "quarantined"
         attachment = _chase_attachment(plan, cycle, state.recipient, issued, quarantined)
         if attachment is None:
-            raise MailError(f"Cannot make a workbook to send to {state.recipient}: they have no actions in the plan.")
+            raise MailError(
+                f"Cannot make a workbook to send to {state.recipient}: they have no {plan.words.items} in the plan."
+            )
         if quarantined:
             latest = [r for r in returns if r.recipient == state.recipient][-1]
             problems = [
@@ -282,14 +286,16 @@ def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMe
                 if i.severity in ("error", "warning")
             ]
         else:
-            n = len(plan.items_for(state.recipient))
-            problems = [
-                f"Your return covers {n} action{'s' if n != 1 else ''}: please give progress and a RAG status for each."
-            ]
+            problems = [_asked(plan.words, len(plan.items_for(state.recipient)))]
         out.append(
             (state.recipient, _chaser(summary, state, sender, officer, problems, attachment, quarantined, plan=plan))
         )
     return out
+
+
+def _asked(words: Words, n: int) -> str:
+    """What a missing return is asked for, in the template's words."""
+    return f"Your return covers {words.count(n)}: please give a {words.status} for each."
 
 
 def _blank_statuses(plan: Plan, summary: Summary, who: str) -> list[str]:
@@ -322,7 +328,8 @@ def _chaser(
         attachment=attachment,
         quarantined=quarantined,
         blanks=blanks,
-        greeting=rec.salutation if rec else "",  # the Sponsors sheet's Greeting, else the default
+        greeting=rec.salutation if rec else "",  # the recipients sheet's Greeting, else the default
+        words=plan.words if plan is not None else None,
     )
 
 
@@ -341,7 +348,7 @@ def _chase_attachment(
 
 
 def _fresh_workbook(plan: Plan, cycle: str, who: str) -> Path | None:
-    """The sent workbook was deleted or never made: make it again, for this sponsor only.
+    """The sent workbook was deleted or never made: make it again, for this recipient only.
 
     Drafting an email never writes the ledger: the cycle keeps the date it was generated.
     """

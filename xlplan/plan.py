@@ -38,6 +38,7 @@ from xlplan.files import atomic_path
 from xlplan.ledger.records import plain
 from xlplan.scan import workbook_problem
 from xlplan.template import ChoiceList, Template, load_template
+from xlplan.words import Words, localise, words_for
 from xlplan.values import (
     TIMESCALE_EXAMPLES,
     Timescale,
@@ -58,8 +59,8 @@ SETTINGS = (
     ("plan_id", "Plan id", "A short id that never changes; it identifies returns."),
     ("template", "Template", "The kind of return (a file in templates/)."),
     ("officer", "Planning officer", "Named on the Instructions sheet."),
-    ("return_email", "Return address", "Where sponsors send their returns."),
-    ("spg_email", "SPG email", "Where the master tracker is sent."),
+    ("return_email", "Return address", "Where recipients send their returns."),
+    ("spg_email", "SPG email", "Where the master tracker is sent (the meeting's address)."),
     ("smtp_host", "SMTP host", "Optional: mail server for `xlplan email --send`."),
     ("smtp_user", "SMTP user", "Optional: login for the mail server."),
     (
@@ -68,6 +69,20 @@ SETTINGS = (
         "Optional: the date the plan's period began, when its measures' baselines stand "
         "(blank: the first cycle's deadline).",
     ),
+    (
+        "meeting",
+        "Meeting",
+        "Optional: the body the returns are for, as written in messages (e.g. Strategic Planning Group); "
+        "blank: 'meeting'.",
+    ),
+    ("meeting_short", "Meeting short name", "Optional: its short name in tables and file names (blank: the Meeting)."),
+    (
+        "return_name",
+        "Return name",
+        "Optional: what your body calls the return in emails (blank: the template's word for it).",
+    ),
+    ("procedure", "Procedure", "Optional: your own procedure's reference, put where a template asks for it."),
+    ("salutation", "Salutation", "Optional: how emails address someone (blank: Dear)."),
     (
         "region",
         "Region",
@@ -204,6 +219,14 @@ class Plan:
     planned_due: dict[str, Any] = field(default_factory=dict)
     sha256: str = ""  # of plan.xlsx as read
     _by_recipient: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.template = localise(self.template, self.settings)  # the body's words in the template's texts
+
+    @functools.cached_property
+    def words(self) -> Words:
+        """What this plan calls things: the template's words with its own body's (Settings)."""
+        return words_for(self.template, self.settings)
 
     @property
     def plan_id(self) -> str:

@@ -252,6 +252,24 @@ class DistributionSummary:
 
 
 @dataclass(frozen=True)
+class TemplateWords:
+    """`words:` what this kind of return calls its parts (see words.py for a plan's whole set)."""
+
+    return_name: str = "return"
+    item: str = ""
+    items: str = ""
+    recipient: str = ""
+    recipients: str = ""
+    group: str = ""
+    status: str = ""
+    attention: str = ""
+
+
+WORD_KEYS = {"return": "return_name", **{k: k for k in ("item", "items", "recipient", "recipients", "group")}}
+WORD_KEYS |= {"status": "status", "attention": "attention"}
+
+
+@dataclass(frozen=True)
 class Template:
     name: str
     version: int
@@ -263,7 +281,30 @@ class Template:
     summary: dict[str, Any]
     source: str
     distribution: DistributionSummary | None = None
+    declared_words: dict[str, str] = field(default_factory=dict)
     digest: str = ""  # SHA-256 of the YAML it was read from: a cached plan is for this template only
+
+    @functools.cached_property
+    def words(self) -> TemplateWords:
+        """What the return, an item, a recipient, a group and the status are called: as the
+        `words:` section declares, else worked out from the template itself."""
+        w = self.declared_words
+        item = w.get("item") or self.plan.item_label
+        recipient = w.get("recipient") or self.plan.recipient_label
+        group_col = next((c for c in self.plan.columns if c.key == self.plan.group_by), None)
+        status_key = self.status_column or (self.distribution.column if self.distribution else "")
+        status_col = self.rows_sheet.column(status_key)
+        attention = [str(a) for a in self.summary.get("attention") or ()]
+        return TemplateWords(
+            return_name=w.get("return") or "return",
+            item=item,
+            items=w.get("items") or f"{item}s",
+            recipient=recipient,
+            recipients=w.get("recipients") or f"{recipient}s",
+            group=w.get("group") or (group_col.header if group_col else "Group"),
+            status=w.get("status") or (status_col.header if status_col else "status"),
+            attention=w.get("attention") or " and ".join(attention),
+        )
 
     @property
     def summary_kind(self) -> str:
@@ -415,9 +456,23 @@ def _build(raw: dict[str, Any], source: str) -> Template:
         summary=summary,
         source=source,
         distribution=_distribution(summary),
+        declared_words=_words(raw.get("words")),
     )
     _check(template)
     return template
+
+
+def _words(raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError("words must be a mapping, e.g. {item: action, recipient: sponsor}")
+    unknown = set(raw) - set(WORD_KEYS)
+    if unknown:
+        close = {u: difflib.get_close_matches(str(u), WORD_KEYS, n=1) for u in sorted(map(str, unknown))}
+        named = ", ".join(f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items())
+        raise ValueError(f"words: unknown word(s) {named}; known: {', '.join(WORD_KEYS)}")
+    return {str(k): clean_text(v) for k, v in raw.items() if clean_text(v)}
 
 
 def _plan_column(raw: dict[str, Any]) -> PlanColumn:
