@@ -94,6 +94,9 @@ SETTINGS = {
     "officer": "Pat Planner",
     "return_email": "planning@example.org",
     "spg_email": "spg@example.org",
+    # The body's own words (plan Settings): the meeting the returns are for.
+    "meeting": "Strategic Planning Group",
+    "meeting_short": "SPG",
 }
 
 

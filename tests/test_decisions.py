@@ -122,7 +122,7 @@ def test_plan_changes_are_in_the_master_and_export_audit(edited: tuple[Path, Any
     root = edited[0]
     master = root / "master-tracker.xlsx"
     book = openpyxl.load_workbook(master, read_only=True)
-    assert "Plan changes" in book.sheetnames and "SPG decisions" in book.sheetnames
+    assert "Plan changes" in book.sheetnames and "Decisions taken" in book.sheetnames
     assert "Test Strategic Plan 2025-2028" in str(book["Dashboard"]["A1"].value)  # the new title
     book.close()
     shown = {(r["Change"], r["Ref or name"]): r for r in _sheet(master, "Plan changes")}

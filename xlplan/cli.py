@@ -168,11 +168,11 @@ def _jobs_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
 @click.option(
     "--spg-date",
     callback=_date,
-    help="Date of the SPG meeting; returns are due 3 weeks before, moved back to a working day when that is "
+    help="Date of the meeting the returns are for (Settings: Meeting); returns are due 3 weeks before, moved back to a working day when that is "
     "a weekend or a public holiday (the plan's Settings Region; Scotland by default).",
 )
-@click.option("--deadline", callback=_date, help="Return deadline, if not 3 weeks before the SPG date.")
-@click.option("--sponsor", "only", multiple=True, help="Only this sponsor (repeat for several).")
+@click.option("--deadline", callback=_date, help="Return deadline, if not 3 weeks before the meeting.")
+@click.option("--sponsor", "only", multiple=True, help="Only this recipient (repeat for several).")
 @click.option(
     "--password",
     envvar="XLPLAN_SHEET_PASSWORD",
@@ -236,7 +236,7 @@ def generate(
     "--cycle",
     help="The cycle to collect (default: the current one, the latest generated); a late return for an earlier cycle is filed with --cycle.",
 )
-@click.option("--prefer", help="When a sponsor sent two returns: 'newest', or the file name to use.")
+@click.option("--prefer", help="When a recipient sent two returns: 'newest', or the file name to use.")
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -336,19 +336,19 @@ def status(ctx: click.Context, cycle: str | None) -> None:
     type=click.Choice(["text", "markdown", "html", "docx", "json"]),
     default="text",
     show_default=True,
-    help="docx: the SPG paper as a Word document (written to a file); json: everything, the officer's checks included.",
+    help="docx: the meeting's paper as a Word document (written to a file); json: everything, the officer's checks included.",
 )
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of the screen (docx: default '<cycle> SPG paper.docx' in the plan folder).",
+    help="Write to this file instead of the screen (docx: default '<cycle> <Meeting short name> paper.docx' in the plan folder).",
 )
 @click.option(
     "--for-officer",
     "for_officer",
     is_flag=True,
-    help="Add the officer's checks (statuses the figures contradict, joint sponsors who disagree): not for the SPG.",
+    help="Add the officer's checks (statuses the figures contradict, joint recipients who disagree): not for the meeting.",
 )
 @click.pass_context
 @reports_errors
@@ -488,7 +488,7 @@ def email_spg(
     if pack.note:
         click.echo(pack.note)
     smtp = _smtp(plan, smtp_host, smtp_port, smtp_security, smtp_user) if send else None
-    _deliver([(f"{summary.cycle} SPG pack", pack.message)], send, smtp, out_dir or plan.folder.root)
+    _deliver([(f"{summary.cycle} {plan.words.meeting_short} pack", pack.message)], send, smtp, out_dir or plan.folder.root)
 
 
 @email.command("chase")
@@ -688,16 +688,23 @@ def check(ctx: click.Context, as_json: bool) -> None:
 
 @main.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--template",
+    "template",
+    default="implementation-plan",
+    show_default=True,
+    help="Which kind of return to try: the bundled sample plan for this template (self-evaluation, ...).",
+)
 @reports_errors
-def demo(directory: Path | None) -> None:
-    """Run the whole cycle on the bundled sample plan in DIRECTORY (default: a new ./xlplan-demo folder)."""
+def demo(directory: Path | None, template: str) -> None:
+    """Run the whole cycle on a bundled sample plan in DIRECTORY (default: a new ./xlplan-demo folder)."""
     from xlplan.demo import run_demo
 
     if directory is None:  # a second `xlplan demo` gets a fresh folder rather than an error
         directory = next(
             p for n in range(1, 1000) if not (p := Path("xlplan-demo" + (f"-{n}" if n > 1 else ""))).exists()
         )
-    run_demo(directory, echo=click.echo)
+    run_demo(directory, echo=click.echo, template=template)
 
 
 if __name__ == "__main__":  # pragma: no cover

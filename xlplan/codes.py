@@ -72,7 +72,7 @@ class Code(StrEnum):
     # --- the workbook: its sheets, metadata, header and cells ---
     UNREADABLE_VALUE = "unreadable-value", "error", "A cell holds a value the reader cannot handle (a date far out?)."
     TOO_LARGE = "too-large", "error", "A sheet has content far outside any return (reading it would exhaust memory)."
-    NO_METADATA = "no-metadata", "error", "Neither copy of the xlplan metadata is there: no sponsor or cycle to match."
+    NO_METADATA = "no-metadata", "error", "Neither copy of the xlplan metadata is there: no recipient or cycle to match."
     METADATA_ALTERED = "metadata-altered", "error", "The two copies of the metadata disagree: it was edited."
     MANIFEST_SHEET_MISSING = "manifest-sheet-missing", "note", "The hidden metadata sheet was deleted; identified from document properties."
     SHEET_MISSING = "sheet-missing", "error or warning", "The rows sheet is missing (error), or the feedback sheet is (warning)."
@@ -111,7 +111,7 @@ class Code(StrEnum):
     PLAN_MOVED = "plan-moved", "note", "An action given to another recipient since the workbook was made: the update made on it is kept."
     PLAN_RENAMED = "plan-renamed", "note", "An action's ref changed since (the plan's Previous ref says so): its update is filed under the new ref."
     RECIPIENT_REPLACED = "recipient-replaced", "note", "The recipient is no longer in the plan: the return is filed for the current recipient of its actions."
-    GROUP_RENAMED = "group-renamed", "note", "A feedback area whose group (Big Action) title changed since: filed under its title now, by its number."
+    GROUP_RENAMED = "group-renamed", "note", "A feedback area whose group title changed since: filed under its title now, by its number."
     GROUP_UNPLACED = "group-unplaced", "warning or note", "A feedback area matching no group of the plan: kept under the title it came with (a note if it was sent so)."
 
     # --- its values ---

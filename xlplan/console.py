@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from xlplan.issues import Issue
     from xlplan.plan import Plan
     from xlplan.summary import Summary
+    from xlplan.words import Words
 
 # A national cycle finds thousands of warnings and Red/Amber actions: the console shows the
 # first of each (the master tracker, the annotated copies and `xlplan export` hold them all).
@@ -96,7 +97,7 @@ def print_collected(result: Collected, plan: Plan) -> None:
         report = o.report
         _print_issues(out, report.errors + report.warnings + report.notes, annotated=o.status == "quarantined")
     if result.gaps is not None:
-        _print_gaps(out, result, label)
+        _print_gaps(out, result, label, plan.words)
     if result.master:
         note = (
             " (the usual file is open in another program: close it; this copy has the update)"
@@ -107,7 +108,7 @@ def print_collected(result: Collected, plan: Plan) -> None:
         if result.master_cycle and result.master_cycle != result.cycle:
             out.print(
                 f"The master tracker shows {result.master_cycle}, the current cycle, not {result.cycle}: "
-                f"the {result.cycle} returns are in its history. For {result.cycle}'s SPG pack, run "
+                f"the {result.cycle} returns are in its history. For {result.cycle}'s pack for the meeting, run "
                 f"`xlplan email spg --cycle {result.cycle}`.",
                 markup=False,
                 soft_wrap=True,
@@ -168,7 +169,7 @@ def ref_list(refs: list[str], shown: int = 30) -> str:
     return listed + (f" and {len(refs) - shown} more" if len(refs) > shown else "")
 
 
-def _print_gaps(out: Console, result: Collected, label: str) -> None:
+def _print_gaps(out: Console, result: Collected, label: str, words: Words) -> None:
     gaps = result.gaps
     assert gaps is not None
     if gaps.missing_returns:
@@ -180,8 +181,8 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
         out.print(table)
         _more(out, len(gaps.missing_returns), "the Gaps sheet of the master tracker")
     if gaps.attention:
-        table = Table(title="Red and Amber", title_justify="left")
-        for col in ("Ref", "Status", "Last", "Movement", "Sponsor"):
+        table = Table(title=words.attention or "Needing attention", title_justify="left")
+        for col in ("Ref", "Status", "Last", "Movement", words.recipient.capitalize()):
             table.add_column(col)
         for g in gaps.attention[:ROWS_SHOWN]:
             table.add_row(*_cells(g.ref, g.status, g.last_status, g.movement, g.sponsor))
@@ -192,7 +193,7 @@ def _print_gaps(out: Console, result: Collected, label: str) -> None:
         ("No update this cycle", gaps.no_update),
         ("No status given", gaps.no_status),
         ("Status contradicts the measure", gaps.contradictions),
-        ("Joint sponsors disagree (the most severe status is shown)", gaps.disagreements),
+        (f"Joint {words.recipients} disagree (the most severe status is shown)", gaps.disagreements),
     ]
     for title, items in lines:
         if items:
@@ -219,7 +220,7 @@ def print_status(summary: Summary, plan: Plan, current: str = "") -> None:
     out.print(f"{summary.plan_title}: cycle {summary.cycle}", markup=False)
     if current:
         out.print(current, markup=False, soft_wrap=True)  # one line, whatever the width: it names a command
-    spg = f", SPG meets {long_date(summary.spg_date, weekday=False)}" if summary.spg_date else ""
+    spg = f", {plan.words.meeting_short} meets {long_date(summary.spg_date, weekday=False)}" if summary.spg_date else ""
     out.print(
         f"Deadline {long_date(summary.deadline)} ({deadline_words(summary.days_to_deadline)}){spg}.", markup=False
     )
@@ -251,7 +252,7 @@ def print_cycles(found: CycleList) -> None:
         out.print("No cycle has been generated yet: run `xlplan generate --cycle ... --spg-date ...`.", markup=False)
     else:
         row = "{:<9}  {:<10}  {:<10}  {:<10}  {:>6}  {:>6}  {:>11}"
-        lines = [row.format("Cycle", "SPG", "Deadline", "Generated", "Issued", "Merged", "Quarantined")]
+        lines = [row.format("Cycle", "Meeting", "Deadline", "Generated", "Issued", "Merged", "Quarantined")]
         for c in found.cycles:
             lines.append(
                 row.format(

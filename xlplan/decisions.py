@@ -68,7 +68,7 @@ COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("note", "Note", ("Notes", "Minute", "Minute reference", "Comment", "Comments")),
 )
 HELP = {
-    "date": "The date the SPG decided.",
+    "date": "The date the meeting decided.",
     "ref": "The action's Ref, as on the Actions sheet.",
     "decision": "Approve revised date, Keep due date, Close or Reopen.",
     "new_due": "For 'Approve revised date': the agreed due date.",
@@ -192,10 +192,10 @@ def read_decisions(
             return f"{where} ({headers[key]})"
 
         if "date" not in cols:
-            problems.append(f"{sheet} row {r}: there is no 'Date' column: give the date the SPG decided.")
+            problems.append(f"{sheet} row {r}: there is no 'Date' column: give the date the meeting decided.")
             when = None
         elif not clean_text(raw.get("date")):
-            problems.append(f"{cell('date')}: is empty: give the date the SPG decided.")
+            problems.append(f"{cell('date')}: is empty: give the date the meeting decided.")
             when = None
         else:
             when = _date_in(raw, "date", cell, problems)

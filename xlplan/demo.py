@@ -1,8 +1,9 @@
-"""`xlplan demo`: the whole cycle on the bundled sample plan, in an ordinary plan folder.
+"""`xlplan demo`: the whole cycle on a bundled sample plan, in an ordinary plan folder.
 
-Two quarters are run so the master tracker shows movement between cycles: the
-officer's commands are exactly those of a real cycle; only the sponsors' returns
-come from the sample instead of email.
+Each bundled sample (samples/<name>/: plan.xlsx and the returns people sent) is for one
+template; `--template` picks the sample whose plan uses it (the implementation plan by
+default, whose two quarters show movement between cycles). The officer's commands are
+exactly those of a real cycle; only the returns come from the sample instead of email.
 """
 
 from __future__ import annotations
@@ -10,38 +11,58 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from datetime import date, timedelta
-from importlib import resources
 from pathlib import Path
 
+import yaml
+
 from xlplan.collect import Collected, collect
-from xlplan.errors import PlanError
+from xlplan.errors import PlanError, UsageError
 from xlplan.generate import generate
 from xlplan.plan import PlanFolder, load_plan
 
-CYCLES = (("2023-Q2", date(2023, 7, 6)), ("2023-Q3", date(2023, 10, 5)))
+DEFAULT_TEMPLATE = "implementation-plan"
 
 
-def sample_root() -> Path:
-    return Path(str(resources.files("xlplan.samples") / "inverclyde"))
+def sample_root(template: str = DEFAULT_TEMPLATE) -> Path:
+    """The bundled sample whose plan uses `template` (its plan.yaml's Settings say which)."""
+    from xlplan.samples.build import SAMPLES
+
+    found = {_template_of(s.root): s.root for s in SAMPLES.values()}
+    if template not in found:
+        raise UsageError(f"No sample for the template {template!r}: there are samples for {', '.join(sorted(found))}.")
+    return found[template]
 
 
-def run_demo(directory: Path, echo: Callable[[str], None]) -> Collected:
+def _template_of(root: Path) -> str:
+    source = yaml.safe_load((root / "plan.yaml").read_text(encoding="utf-8"))
+    return str(source["settings"]["template"])
+
+
+def _cycles(root: Path) -> list[tuple[str, date]]:
+    from xlplan.samples.build import SAMPLES
+
+    sample = next(s for s in SAMPLES.values() if s.root == root)
+    return list(sample.cycles.items())
+
+
+def run_demo(directory: Path, echo: Callable[[str], None], template: str = DEFAULT_TEMPLATE) -> Collected:
     folder = PlanFolder(directory.resolve())
     if folder.plan_file.exists() or (folder.root.exists() and any(folder.root.iterdir())):
         raise PlanError(f"{folder.root} is not empty: give the demo a new folder, e.g. `xlplan demo my-demo`.")
-    sample = sample_root()
+    sample = sample_root(template)
     folder.root.mkdir(parents=True, exist_ok=True)
     folder.make_dirs()
     shutil.copy(sample / "plan.xlsx", folder.plan_file)
-    echo(f"Copied the sample plan (Inverclyde HSCP Strategic Plan 2019-2024) to {folder.root}")
     plan = load_plan(folder)
+    words = plan.words
+    echo(f"Copied the sample plan ({plan.title}) to {folder.root}")
     result: Collected | None = None
-    for cycle, spg in CYCLES:
-        gen = generate(plan, cycle, spg_date=spg, deadline=None)
-        echo(f"{cycle}: generated {len(gen.files)} sponsor workbooks in {gen.outbox}")
+    for cycle, meeting in _cycles(sample):
+        gen = generate(plan, cycle, spg_date=meeting, deadline=None)
+        echo(f"{cycle}: generated {len(gen.files)} workbooks for {words.recipients} in {gen.outbox}")
         for path in sorted((sample / "returns" / cycle).glob("*.xlsx")):
             shutil.copy(path, folder.returns_dir / path.name)
-        # The sample's sponsors replied by the deadline; "today" is the day after it.
+        # The sample's people replied by the deadline; "today" is the day after it.
         assert gen.deadline is not None
         result = collect(plan, cycle=cycle, today=gen.deadline + timedelta(days=1))
         merged = result.count("merged")
@@ -49,9 +70,9 @@ def run_demo(directory: Path, echo: Callable[[str], None]) -> Collected:
     assert result is not None
     echo("")
     echo("Look at:")
-    echo(f"  {folder.master_file}   the master tracker for the SPG")
+    echo(f"  {folder.master_file}   the master tracker {words.for_meeting}")
     for path in result.feedback:
         echo(f"  {path}   annotated return to send back")
-    echo(f"  {folder.root / 'outgoing'}   the workbooks sent to sponsors")
+    echo(f"  {folder.root / 'outgoing'}   the workbooks sent to {words.recipients}")
     echo(f"Then try, inside {folder.root}: xlplan collect --dry-run")
     return result

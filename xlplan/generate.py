@@ -113,8 +113,8 @@ def choose_deadline(plan: Plan, spg_date: date | None, deadline: date | None) ->
         chosen, note = deadline, check_given_deadline(deadline, region)
     if spg_date is not None and chosen > spg_date:
         raise UsageError(
-            f"The deadline {long_date(chosen)} is after the SPG meeting on {long_date(spg_date)}: "
-            "returns must be in before the SPG meets. Check --deadline and --spg-date."
+            f"The deadline {long_date(chosen)} is after the meeting on {long_date(spg_date)}: "
+            "returns must be in before the meeting. Check --deadline and --spg-date."
         )
     return chosen, note
 
@@ -676,7 +676,7 @@ def _instructions(
         (template.plan.recipient_label.capitalize(), recipient),
         ("Reporting cycle", manifest.cycle),
         ("Please return by", long_date(deadline)),
-        ("SPG meeting", long_date(spg_date) if spg_date else ""),
+        (plan.words.meeting_heading, long_date(spg_date) if spg_date else ""),
         ("Return to", " ".join(p for p in (officer, f"<{to}>" if to else "") if p)),
     ]
     if groups:

@@ -40,6 +40,7 @@ from xlplan.look import as_date
 from xlplan.plan import Plan, shown
 from xlplan.standing import Picture, picture, status_history
 from xlplan.summary import RecipientState, Summary, deadline_words, status_table, summarise
+from xlplan.words import Words
 from xlplan.values import clean_text, is_blank, long_date
 
 NO_UPDATE = "No update"  # the column of actions with no status at all
@@ -133,11 +134,12 @@ class OfficerCheck:
     action: str
     status: str
     detail: str
+    recipients: str = "recipients"  # what the plan calls them: "joint ... disagree"
 
     @property
     def line(self) -> str:
         if self.kind == "disagreement":
-            return f"{self.ref}: joint sponsors disagree ({self.detail}; the most severe is shown): {self.action}"
+            return f"{self.ref}: joint {self.recipients} disagree ({self.detail}; the most severe is shown): {self.action}"
         return f"{self.ref}: status {self.status} but {self.detail}: {self.action}"
 
 
@@ -175,6 +177,7 @@ class Paper:
     not_updated: list[ActionLine] = field(default_factory=list)
     outcomes: Table | None = None  # progress by National Health and Wellbeing Outcome, when provided
     checks: list[OfficerCheck] = field(default_factory=list)  # officer-only
+    words: Words = field(default_factory=Words.plain)  # what the plan calls things (template and Settings)
 
     @property
     def days_to_deadline(self) -> int:
@@ -197,11 +200,8 @@ class Paper:
 
     @property
     def purpose(self) -> str:
-        meeting = (
-            f" for the Strategic Planning Group on {long_date(self.spg_date, weekday=False)}"
-            if self.spg_date
-            else " for the Strategic Planning Group"
-        )
+        when = f" on {long_date(self.spg_date, weekday=False)}" if self.spg_date else ""
+        meeting = f" {self.words.for_meeting}{when}"
         attention = " or ".join(self.attention) or "needing attention"
         return (
             f"To report progress on the {self.plan_title} in {self.cycle}{meeting}: where each "
@@ -287,6 +287,7 @@ def build_paper(
         history=status_history(pic),
         recipients=summary.recipients,
         missing=gaps.missing_returns,
+        words=plan.words,
     )
     paper.exceptions = [lines.of(g) for g in gaps.attention]  # plan order, as the gaps
     paper.completed = [
@@ -303,7 +304,7 @@ def build_paper(
     paper.outcomes = _outcomes(summary)
     paper.checks = [
         *(OfficerCheck("contradiction", g.ref, g.action, g.status or "", g.detail) for g in gaps.contradictions),
-        *(OfficerCheck("disagreement", g.ref, g.action, g.status or "", g.detail) for g in gaps.disagreements),
+        *(OfficerCheck("disagreement", g.ref, g.action, g.status or "", g.detail, plan.words.recipients) for g in gaps.disagreements),
     ]
     return paper
 

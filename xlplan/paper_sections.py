@@ -132,7 +132,12 @@ def sections(paper: Paper, *, officer: bool = False, listed: int | None = LISTED
         )
     if officer and p.checks:
         out.append(
-            Section("officer", "For the officer: checks before the paper goes to the SPG", _checks(p, listed), True)
+            Section(
+                "officer",
+                f"For the officer: checks before the paper goes to the {p.words.meeting_short}",
+                _checks(p, listed),
+                True,
+            )
         )
     return out
 
@@ -230,8 +235,8 @@ def _decisions(p: Paper, listed: int | None) -> list[Block]:
     earlier = f"Proposed in {p.previous_cycle}" if p.previous_cycle else "Proposed before"
     return [
         Para(
-            "The SPG is asked to approve or not each revised due date below, proposed in this cycle's "
-            "returns. The plan is unchanged until it decides."
+            f"The {p.words.meeting_short} is asked to approve or not each revised due date below, proposed in "
+            "this cycle's returns. The plan is unchanged until it decides."
         ),
         Grid(
             ["Ref", p.recipient_label.capitalize(), "Due date", "Proposed", "Days later", earlier, "Status", "Action"],
@@ -295,8 +300,8 @@ def _checks(p: Paper, listed: int | None) -> list[Block]:
     disagreements = [c for c in p.checks if c.kind == "disagreement"]
     blocks: list[Block] = [
         Para(
-            "Questions for the planning officer, not for the SPG until answered: statuses the figures "
-            "seem to contradict, and joint sponsors who gave different statuses."
+            f"Questions for the planning officer, not for the {p.words.meeting_short} until answered: statuses "
+            f"the figures seem to contradict, and joint {p.words.recipients} who gave different statuses."
         )
     ]
     for found in (contradictions, disagreements):

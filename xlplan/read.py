@@ -266,7 +266,7 @@ def _identity(props: dict[str, str], sheet: dict[str, str], report: Report) -> d
     """Both copies of the manifest, checked against each other, not believed blindly."""
     if not props and not sheet:
         report.error(
-            "This workbook has no xlplan metadata, so it cannot be matched to a sponsor and cycle. "
+            "This workbook has no xlplan metadata, so it cannot be matched to a recipient and cycle. "
             "It may be a copy made by hand: please fill in the workbook that was sent out.",
             code=Code.NO_METADATA,
         )
@@ -310,7 +310,7 @@ def _version_hint(ret: Return, template: Template) -> str:
     if version and version != str(template.version):
         return (
             f" This workbook was made with version {version} of the '{template.name}' template; "
-            f"this plan expects version {template.version}: send the sponsor a workbook generated now."
+            f"this plan expects version {template.version}: send the recipient a workbook generated now."
         )
     return ""
 

@@ -29,10 +29,14 @@ def _sections(paper: Paper, officer: bool) -> list[Section]:
 # --- plain text ------------------------------------------------------------------------
 
 
+def _officer_only(paper: Paper) -> str:
+    return f" (for the officer, not for the {paper.words.meeting_short})"
+
+
 def to_text(paper: Paper, *, officer: bool = False) -> str:
     out = [paper.title, paper.returns_line, ""]
     for section in _sections(paper, officer):
-        title = section.title + (" (for the officer, not for the SPG)" if section.officer_only else "")
+        title = section.title + (_officer_only(paper) if section.officer_only else "")
         out += [title, "=" * len(title)]
         for block in section.blocks:
             out += _text_block(block)
@@ -87,7 +91,7 @@ def to_markdown(paper: Paper, *, officer: bool = False) -> str:
     esc = markdown_text
     out = [f"# {esc(paper.title)}", "", paper.returns_line, ""]
     for section in _sections(paper, officer):
-        title = section.title + (" (for the officer, not for the SPG)" if section.officer_only else "")
+        title = section.title + (_officer_only(paper) if section.officer_only else "")
         out += [f"## {esc(title)}", ""]
         for block in section.blocks:
             lines = _md_block(block)
@@ -132,7 +136,7 @@ def to_html(paper: Paper, *, standalone: bool = True, officer: bool = False) -> 
         f'<p style="{FONT}">{e(paper.returns_line)}</p>',
     ]
     for section in _sections(paper, officer):
-        marker = " (for the officer, not for the SPG)" if section.officer_only else ""
+        marker = _officer_only(paper) if section.officer_only else ""
         parts.append(f'<h3 style="{FONT};color:{NAVY}">{e(section.title + marker)}</h3>')
         parts += [_html_block(block, paper) for block in section.blocks]
     content = "\n".join(p for p in parts if p)

@@ -56,7 +56,7 @@ def paper_document(paper: Paper, *, officer: bool = False) -> DocumentObject:
     _styles(doc)
     props = doc.core_properties
     props.title = _x(paper.title)[:255]
-    props.subject = "Strategic Planning Group paper"
+    props.subject = f"{paper.words.meeting} paper"
     props.author = _x(paper.officer)[:255] or "xlplan"
     props.comments = ""
     _heading_block(doc, paper)
@@ -111,7 +111,7 @@ def _styles(doc: DocumentObject) -> None:
 
 def _heading_block(doc: DocumentObject, paper: Paper) -> None:
     doc.add_paragraph(_x(paper.title), style="Title")
-    facts = [("Report to", "Strategic Planning Group")]
+    facts = [("Report to", paper.words.meeting)]
     if paper.spg_date:
         facts.append(("Date of meeting", long_date(paper.spg_date, weekday=False)))
     if paper.officer:
@@ -130,7 +130,7 @@ def _heading_block(doc: DocumentObject, paper: Paper) -> None:
 
 
 def _section(doc: DocumentObject, paper: Paper, n: int, section: Section) -> None:
-    marker = " (for the officer, not for the SPG)" if section.officer_only else ""
+    marker = f" (for the officer, not for the {paper.words.meeting_short})" if section.officer_only else ""
     doc.add_heading(_x(f"{n}. {section.title}{marker}"), level=1)
     for block in section.blocks:
         _block(doc, paper, block)

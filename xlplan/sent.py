@@ -161,7 +161,7 @@ def identity_ok(ret: Return, report: Report, plan: Plan, cycle: str, sent: Sent 
     if ident.get("cycle") != cycle:
         report.error(
             f"This is the return for cycle {ident.get('cycle')}, but this collection is for {cycle}. "
-            f"Ask the sponsor for the {cycle} workbook.",
+            f"Ask the {template.plan.recipient_label} for the {cycle} workbook.",
             code=Code.WRONG_CYCLE,
             **where,
         )

@@ -186,7 +186,9 @@ def _picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
     files = _merged_files(ledger)
     reader = _EntryReader(ledger, sheet, files)
     refs = [str(item[template.plan.key]) for item in plan.items]
-    build = _Builder(template, known, cycles, reader, timed(plan.decisions, ledger.generated()))
+    build = _Builder(
+        template, known, cycles, reader, timed(plan.decisions, ledger.generated()), plan.words.meeting_short
+    )
     now = {ref: build.standing(ref, cycle) for ref in refs}
     before = {ref: build.standing(ref, previous) for ref in refs} if previous else {}
     trend = {
@@ -235,8 +237,10 @@ class _Builder:
         cycles: tuple[str, ...],
         reader: _EntryReader,
         timeline: list[Timed] | None = None,
+        meeting: str = "meeting",
     ) -> None:
         self.known, self.cycles, self.reader = known, cycles, reader
+        self.meeting = meeting  # who decides: the plan's Settings' meeting, short
         self.status_key = template.status_column
         complete = template.summary.get("complete")
         self.complete = complete if self.status_key and complete in known.rank else None
@@ -259,12 +263,12 @@ class _Builder:
         if d.decision == CLOSE:
             values[self.status_key] = self.complete
             source: Source = found.source if found.source != "never" else "carried"
-            note = f"closed by the SPG on {d.date:%d/%m/%Y}" + (f" ({d.note})" if d.note else "")
+            note = f"closed by the {self.meeting} on {d.date:%d/%m/%Y}" + (f" ({d.note})" if d.note else "")
             return dataclasses.replace(found, source=source, status=self.complete, values=values, decision=note)
         if found.status != self.complete:
             return found  # reopened, and not complete since: as it stands
         values[self.status_key] = None
-        note = f"reopened by the SPG on {d.date:%d/%m/%Y}: no status since" + (f" ({d.note})" if d.note else "")
+        note = f"reopened by the {self.meeting} on {d.date:%d/%m/%Y}: no status since" + (f" ({d.note})" if d.note else "")
         return dataclasses.replace(found, status=None, values=values, decision=note, disagreement=False)
 
     def _reported(self, ref: str, cycle: str) -> Standing:

@@ -40,6 +40,7 @@ class Summary:
     spg_date: date | None
     today: date
     statuses: list[str]  # the status choice values, in order
+    group_label: str  # what a group is called: the status table's first header
     colours: dict[str, tuple[str, str]]  # status -> (fill, font)
     groups: list[str]
     counts: dict[str, dict[str, int]]  # group -> status -> count ("" = no status)
@@ -104,6 +105,7 @@ def summarise(
         spg_date=info.spg_date if info else None,
         today=today,
         statuses=statuses,
+        group_label=plan.words.group,
         colours=colours,
         groups=groups,
         counts=counts,
@@ -163,7 +165,7 @@ def deadline_words(days: int) -> str:
 
 def status_table(s: Summary) -> tuple[list[str], list[list[Any]]]:
     """Rows of the per-group status table: header, then one row per group and a total."""
-    header = ["Big Action", *s.statuses, "No update", "Total"]
+    header = [s.group_label, *s.statuses, "No update", "Total"]
     rows: list[list[Any]] = []
     for group in s.groups:
         per = s.counts[group]

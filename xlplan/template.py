@@ -466,7 +466,7 @@ def _words(raw: Any) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ValueError("words must be a mapping, e.g. {item: action, recipient: sponsor}")
+        raise ValueError("words must be a mapping, e.g. {item: proposal, recipient: respondent}")
     unknown = set(raw) - set(WORD_KEYS)
     if unknown:
         close = {u: difflib.get_close_matches(str(u), WORD_KEYS, n=1) for u in sorted(map(str, unknown))}

@@ -45,10 +45,20 @@ class Words:
     procedure: str  # a reference to the body's own procedure ("" when none)
     salutation: str  # how a message addresses someone: "Dear"
 
+    @classmethod
+    def plain(cls) -> Words:
+        """Words for no template in particular (a model built by hand, in a test)."""
+        return cls("return", "item", "items", "recipient", "recipients", "Group", "status", "", "meeting", "meeting", "", "Dear")
+
     def count(self, n: int, what: str = "item") -> str:
         """ "1 action", "10 actions"; `what` is "item" or "recipient"."""
         one, many = (self.item, self.items) if what == "item" else (self.recipient, self.recipients)
         return f"{n} {one if n == 1 else many}"
+
+    @property
+    def meeting_heading(self) -> str:
+        """The short name as a heading starts: "SPG", "Meeting" (never "Spg")."""
+        return self.meeting_short[:1].upper() + self.meeting_short[1:]
 
     @property
     def for_meeting(self) -> str:

@@ -9,7 +9,7 @@ Its sheets, in the order the SPG reads them (``build.SHEETS``), each in its own 
     Changes since last cycle         changes.py         status moves, completions, newly overdue
     Proposed changes to timescales   timescales.py      revised due dates for the SPG to approve,
                                                         and what it decided
-    SPG decisions                    decisions_sheet.py the decisions recorded in plan.xlsx
+    Decisions taken                  decisions_sheet.py the decisions recorded in plan.xlsx
     Plan changes                     plan_changes_sheet.py  what was changed in plan.xlsx, and when
     Current status, Trend            current_status.py  every action beside this cycle's return
     Gaps                             gaps_sheet.py      what to chase

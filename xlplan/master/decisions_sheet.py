@@ -27,7 +27,7 @@ from xlplan.master.sheets import (
     write_titles,
 )
 
-SHEET = "SPG decisions"
+SHEET = "Decisions taken"
 
 
 def write_decisions(book: Book, styles: Styles, ctx: Context) -> Worksheet | None:
@@ -38,7 +38,7 @@ def write_decisions(book: Book, styles: Styles, ctx: Context) -> Worksheet | Non
         data,
         styles,
         ctx,
-        f"The SPG's decisions, newest first, as recorded on the {DECISIONS_SHEET} sheet of plan.xlsx "
+        f"The {ctx.plan.words.meeting_short}'s decisions, newest first, as recorded on the {DECISIONS_SHEET} sheet of plan.xlsx "
         "(record new ones there: this workbook is rebuilt every time).",
     )
     key, label = ctx.template.plan.key, ctx.label_key
@@ -48,7 +48,7 @@ def write_decisions(book: Book, styles: Styles, ctx: Context) -> Worksheet | Non
         Col(ctx.plan_header(label, "Action"), 40),
     ]
     if ctx.sponsor_key:
-        cols.append(Col(ctx.plan_header(ctx.sponsor_key, "Sponsor"), 18))
+        cols.append(Col(ctx.plan_header(ctx.sponsor_key, ctx.recipient_label), 18))
     cols += [
         Col("Decision", 20),
         Col("New due date", 12, "date"),

@@ -89,7 +89,7 @@ def _gap_sections(ctx: Context, styles: Styles) -> list[tuple[str, list[Col], li
 # Said under a section's heading: (heading starts with, the words).
 _ABOUT = {
     "contradicted by the figures": "A question for the officer, not an error: the figures suggest another "
-    "status (against the target, or the line to it before it is due). Check with the sponsor.",
+    "status (against the target, or the line to it before it is due). Check with the {recipient}.",
 }
 
 
@@ -99,11 +99,12 @@ def _missing_row(m: Missing) -> list[Any]:
 
 def write_gaps(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     ws, data = book.add_sheet("Gaps")
-    write_titles(data, styles, ctx, f"What to chase before the SPG, as of {ctx.gaps.as_of:%d/%m/%Y}.")
+    write_titles(data, styles, ctx, f"What to chase before the {ctx.plan.words.meeting_short}, as of {ctx.gaps.as_of:%d/%m/%Y}.")
     set_widths(ws, GAP_WIDTHS)
     row = HEADER_ROW - 1
     for heading, cols, found in _gap_sections(ctx, styles):
         about = next((words for end, words in _ABOUT.items() if heading.endswith(end)), "")
+        about = about.replace("{recipient}", ctx.template.plan.recipient_label)
         row = write_section_table(data, styles, row + 1, heading, cols, found, len(GAP_WIDTHS), about) - 1
 
     setup_pages(ws, ctx, repeat_to=1)

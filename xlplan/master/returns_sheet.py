@@ -33,7 +33,7 @@ def write_returns(book: Book, styles: Styles, ctx: Context) -> Worksheet:
         Col("Errors", 8, "number"),
         Col("Warnings", 9, "number"),
         Col("SHA-256", 14, wrap=False),
-        Col("Cell notes left by the sponsor", 48),  # with File: narrow enough to print on A4
+        Col(f"Cell notes left by the {ctx.recipient_label.lower()}", 48),  # with File: narrow enough to print on A4
     ]
     cols = write_header(ws, data, styles, HEADER_ROW, cols)
     rows = [

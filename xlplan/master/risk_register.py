@@ -44,7 +44,7 @@ def _risk_cols(ctx: Context, styles: Styles) -> tuple[list[Col], list[str], list
         Col(ctx.plan_header(ctx.label_key, "Action"), 40),
     ]
     if ctx.sponsor_key:
-        cols.append(Col(ctx.plan_header(ctx.sponsor_key, "Sponsor"), 16))
+        cols.append(Col(ctx.plan_header(ctx.sponsor_key, ctx.recipient_label), 16))
     cols += [Col(c.header, min(c.width, 16), kind_of(c.type)) for c in rows.columns if c.key in plan_keys]
     cols += [
         Col(ctx.status_header, 10, by_value=colours, editable=True),
@@ -64,7 +64,7 @@ def write_risk_register(book: Book, styles: Styles, ctx: Context) -> Worksheet |
     ws, data = book.add_sheet("Risk register")
     attention = " or ".join(ctx.attention)
     if not ctx.attention:
-        write_titles(data, styles, ctx, "Actions needing the SPG's attention.")
+        write_titles(data, styles, ctx, f"{ctx.items_label} needing the {ctx.plan.words.meeting_short}'s attention.")
         write_note(data, styles, HEADER_ROW, "This kind of return names no status needing attention.")
         setup_pages(ws, ctx, repeat_to=1)
         return ws
@@ -74,7 +74,7 @@ def write_risk_register(book: Book, styles: Styles, ctx: Context) -> Worksheet |
         ctx,
         f"{ctx.items_label} at {attention}, worst first, then longest at {attention} "
         f"(consecutive cycles up to this one). One not updated this cycle stays here at its last "
-        f"reported status until someone reports it otherwise. Sponsors' notes in full.",
+        f"reported status until someone reports it otherwise. {ctx.recipient_label}s' notes in full.",
     )
     cols, plan_keys, input_keys = _risk_cols(ctx, styles)
     cols = write_header(ws, data, styles, HEADER_ROW, cols)

@@ -38,7 +38,7 @@ def write_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | No
         data,
         styles,
         ctx,
-        "Revised due dates proposed in this cycle's returns, for the SPG to approve or not. "
+        f"Revised due dates proposed in this cycle's returns, for the {ctx.plan.words.meeting_short} to approve or not. "
         "Record each decision on the Decisions sheet of plan.xlsx (Approve revised date or Keep due date): "
         "the next collect shows it here and an approved date becomes the agreed due date.",
     )
@@ -51,7 +51,7 @@ def write_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | No
         Col(ctx.plan_header(label, "Action"), 44),
     ]
     if ctx.sponsor_key:
-        cols.append(Col(ctx.plan_header(ctx.sponsor_key, "Sponsor"), 18))
+        cols.append(Col(ctx.plan_header(ctx.sponsor_key, ctx.recipient_label), 18))
     cols += [
         Col(f"{ctx.plan_header(due_key, 'Due date')} (plan)", 12, "date"),
         Col(f"Proposed {revised_header[0].lower()}{revised_header[1:]}", 13, "date", editable=True),
@@ -62,7 +62,7 @@ def write_timescales(book: Book, styles: Styles, ctx: Context) -> Worksheet | No
         cols.append(Col(ctx.status_header, 10, by_value=styles.status, editable=True))
     if progress_key:
         cols.append(Col(ctx.input_header(progress_key, "Progress"), 44, editable=True))
-    cols += [Col("SPG decision", 24), Col("Agreed due date", 12, "date")]
+    cols += [Col(f"{ctx.plan.words.meeting_heading} decision", 24), Col("Agreed due date", 12, "date")]
     rows = []
     for change in proposed_changes(ctx.plan, ctx.picture, ctx.decisions):  # the paper's decisions too
         item = ctx.items_by_ref[change.ref]
