@@ -106,7 +106,7 @@ MASTER_SHEETS = [
     "Risk register",
     "Changes since last cycle",
     "Proposed changes to timescales",
-    "SPG decisions",
+    "Decisions taken",
     "Plan changes",
     "Current status",
     "Trend",

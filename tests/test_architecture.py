@@ -166,7 +166,7 @@ def test_the_graph_sees_function_level_and_package_imports() -> None:
     graph = _import_graph()
     assert "xlplan.ooxml" in graph["xlplan.sheetxml"]
     assert "xlplan.master" in graph["xlplan.collect"]  # a package, imported inside _render
-    assert "xlplan.ratings" in graph["xlplan.cli"]  # `from xlplan import ratings`, inside a command
+    assert "xlplan.export" in graph["xlplan.cli"]  # `from xlplan import export as ex`, inside a command
     assert "xlplan" in graph["xlplan.cli"]  # `from xlplan import __version__`
     assert "xlplan.samples.sponsor" in graph["xlplan.samples.build"]  # a package mapped from samples/
 

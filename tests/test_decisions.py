@@ -282,7 +282,7 @@ def test_the_master_marks_decided_timescales_and_lists_the_decisions(decided: di
     assert rows["BA4.01"]["SPG decision"] == "Approve revised date: 31/03/2026 (03/07/2025): SPG minute 5.2"
     assert rows["BA4.01"]["Due date (plan)"].date() == date(2025, 9, 30)
     assert rows["BA4.01"]["Agreed due date"].date() == date(2026, 3, 31)
-    log = _sheet(again.master, "SPG decisions")
+    log = _sheet(again.master, "Decisions taken")
     assert [(r["Ref"], r["Decision"], r["Note"]) for r in log] == [
         ("BA1.02", "Reopen", "Two plans to be revised"),
         ("BA1.01", "Close", "Delivered through the GP contract"),
