@@ -19,9 +19,24 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+from email.message import EmailMessage
+from importlib import resources
 from pathlib import Path
 
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
 import xlplan
+from xlplan.cli import main
+from xlplan.demo import run_demo
+from xlplan.errors import TemplateError
+from xlplan.mail import chase_drafts, spg_pack
+from xlplan.plan import Plan, PlanFolder, load_plan
+from xlplan.template import load_template, parse_template
+from xlplan.words import localise, words_for
 
 WORDS = re.compile(r"big action|sponsor|\brag\b|\bspg\b|implementation[ -]plan", re.IGNORECASE)
 # Names an officer's existing plan.xlsx or ledger already holds: headings on its Settings and
@@ -99,3 +114,115 @@ def test_no_shared_code_names_one_kind_of_return_or_one_body() -> None:
             continue
         found += [f"{rel}:{line}: {text[:90]!r}" for line, text in offending(path.read_text(encoding="utf-8"))]
     assert found == [], "Words that belong in a template or the plan's Settings:\n" + "\n".join(found)
+
+
+# --- what each kind of return's people read -------------------------------------------------
+
+# Words of the implementation plan (its template's and the Inverclyde sample's), never in
+# another kind of return's output.
+IMPLEMENTATION_WORDS = re.compile(
+    r"big action|sponsor|\brag\b|\bspg\b|implementation plan|strategic planning group|red and amber|\d+ actions?\b",
+    re.IGNORECASE,
+)
+
+
+def _bodies(msg: EmailMessage) -> str:
+    parts = [str(msg["Subject"])]
+    for part in msg.walk():
+        if part.get_content_maintype() == "text":
+            parts.append(part.get_content())
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def self_evaluation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
+    root = tmp_path_factory.mktemp("self-evaluation-words") / "demo"
+    said: list[str] = []
+    run_demo(root, echo=said.append, template="self-evaluation")
+    assert any("workbooks for respondents" in line for line in said)
+    yield load_plan(PlanFolder(root))
+
+
+def _cli(plan: Plan, *args: str) -> str:
+    result = CliRunner().invoke(main, ["--plan", str(plan.folder.root), *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_self_evaluation_speaks_its_own_words(self_evaluation: Plan) -> None:
+    """The bug: the chaser asked for "your implementation plan return ... 10 actions ... a RAG
+    status", and the meeting's email showed a Big Action table with "No update 10 of 10"."""
+    plan = self_evaluation
+    today = date(2019, 4, 19)
+    chasers = dict(chase_drafts(plan, "2019-05", today))
+    assert list(chasers) == ["Iain McLeod"]  # the one respondent who sent nothing
+    chaser = _bodies(chasers["Iain McLeod"])
+    assert "your self-evaluation for 2019-05" in chaser
+    assert "Your return covers 10 proposals: please give a rating for each." in chaser
+    pack = _bodies(spg_pack(plan, "2019-05", today).message)
+    assert "for the IJB development session on 10 May 2019" in pack
+    assert "7 of 8 respondents returned; no return from Iain McLeod." in pack
+    assert "No update" not in pack
+    outputs = {
+        "chaser": chaser,
+        "meeting's email": pack,
+        **{f"report {fmt}": _cli(plan, "report", "--format", fmt) for fmt in ("text", "markdown", "html", "json")},
+        "status": _cli(plan, "status"),
+        "collect": _cli(plan, "collect", "--dry-run"),
+        "cycles": _cli(plan, "cycles"),
+    }
+    found = {name: sorted({m.group(0) for m in IMPLEMENTATION_WORDS.finditer(text)}) for name, text in outputs.items()}
+    assert {name: words for name, words in found.items() if words} == {}
+
+
+def test_report_docx_is_refused_for_ratings_in_their_words(self_evaluation: Plan) -> None:
+    result = CliRunner().invoke(main, ["--plan", str(self_evaluation.folder.root), "report", "--format", "docx"])
+    assert result.exit_code == 2
+    assert "a rating per proposal" in result.output and "Traceback" not in result.output
+
+
+def test_the_implementation_plan_speaks_the_sample_bodys_words(built_demo: Path) -> None:
+    """The Inverclyde sample's Settings carry its own words (the tool's defaults are plain)."""
+    plan = load_plan(PlanFolder(built_demo))
+    assert plan.words.meeting == "Strategic Planning Group" and plan.words.meeting_short == "SPG"
+    today = date(2023, 10, 5) - timedelta(days=1)
+    pack = _bodies(spg_pack(plan, "2023-Q3", today).message)
+    assert "for the Strategic Planning Group on 5 October 2023" in pack
+    assert "Big Action" in pack  # the template's word for a group heads the status table
+    assert "Big Action" in _cli(plan, "report")
+    feedback = openpyxl.load_workbook(next((built_demo / "outgoing" / "2023-Q3").glob("*.xlsx")))["Feedback"]
+    texts = [str(c.value) for row in feedback.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(t.endswith("any case studies (SOP 5.6).") for t in texts)  # where the template asks for it
+
+
+def test_template_texts_take_the_plans_words_or_none() -> None:
+    template = load_template("implementation-plan")
+    body = localise(template, {"meeting": "Community Justice Partnership", "procedure": "(CJP guidance 4)"})
+    plain = localise(template, {})
+    assert body.groups_sheet is not None and plain.groups_sheet is not None
+    assert body.groups_sheet.help.endswith("any case studies (CJP guidance 4).")
+    assert plain.groups_sheet.help.endswith("any case studies.")
+    comments = body.rows_sheet.column("comments")
+    assert comments is not None and comments.help.endswith("anything the Community Justice Partnership should know.")
+    assert words_for(template, {}).for_meeting == "for the meeting"
+    assert words_for(template, {}).return_name == "implementation plan return"
+    assert words_for(template, {"return_name": "Delivery plan update"}).return_name == "Delivery plan update"
+
+
+def test_words_default_from_the_template_itself() -> None:
+    """A template without a words: section (every one written before it) still has words."""
+    text = (resources.files("xlplan.templates") / "implementation-plan.yaml").read_text(encoding="utf-8")
+    start = text.index("\nwords:")
+    end = text.index("\n\n", start + 1)
+    old = parse_template(text[:start] + text[end:], "old.yaml")
+    w = old.words
+    assert (w.item, w.items, w.recipient, w.group, w.status, w.attention) == (
+        "action", "actions", "sponsor", "Big Action", "RAG status", "Red and Amber"
+    )  # fmt: skip
+    assert w.return_name == "return"
+
+
+def test_a_misspelt_word_is_refused_at_load() -> None:
+    text = (resources.files("xlplan.templates") / "self-evaluation.yaml").read_text(encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"words: unknown word\(s\) 'recipent' \(did you mean 'recipient'\?\)"):
+        parse_template(text.replace("  recipient: respondent", "  recipent: respondent"), "bad.yaml")

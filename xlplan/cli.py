@@ -488,7 +488,9 @@ def email_spg(
     if pack.note:
         click.echo(pack.note)
     smtp = _smtp(plan, smtp_host, smtp_port, smtp_security, smtp_user) if send else None
-    _deliver([(f"{summary.cycle} {plan.words.meeting_short} pack", pack.message)], send, smtp, out_dir or plan.folder.root)
+    _deliver(
+        [(f"{summary.cycle} {plan.words.meeting_short} pack", pack.message)], send, smtp, out_dir or plan.folder.root
+    )
 
 
 @email.command("chase")

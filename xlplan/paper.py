@@ -40,8 +40,8 @@ from xlplan.look import as_date
 from xlplan.plan import Plan, shown
 from xlplan.standing import Picture, picture, status_history
 from xlplan.summary import RecipientState, Summary, deadline_words, status_table, summarise
-from xlplan.words import Words
 from xlplan.values import clean_text, is_blank, long_date
+from xlplan.words import Words
 
 NO_UPDATE = "No update"  # the column of actions with no status at all
 
@@ -139,7 +139,9 @@ class OfficerCheck:
     @property
     def line(self) -> str:
         if self.kind == "disagreement":
-            return f"{self.ref}: joint {self.recipients} disagree ({self.detail}; the most severe is shown): {self.action}"
+            return (
+                f"{self.ref}: joint {self.recipients} disagree ({self.detail}; the most severe is shown): {self.action}"
+            )
         return f"{self.ref}: status {self.status} but {self.detail}: {self.action}"
 
 
@@ -304,7 +306,10 @@ def build_paper(
     paper.outcomes = _outcomes(summary)
     paper.checks = [
         *(OfficerCheck("contradiction", g.ref, g.action, g.status or "", g.detail) for g in gaps.contradictions),
-        *(OfficerCheck("disagreement", g.ref, g.action, g.status or "", g.detail, plan.words.recipients) for g in gaps.disagreements),
+        *(
+            OfficerCheck("disagreement", g.ref, g.action, g.status or "", g.detail, plan.words.recipients)
+            for g in gaps.disagreements
+        ),
     ]
     return paper
 

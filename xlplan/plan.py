@@ -38,7 +38,6 @@ from xlplan.files import atomic_path
 from xlplan.ledger.records import plain
 from xlplan.scan import workbook_problem
 from xlplan.template import ChoiceList, Template, load_template
-from xlplan.words import Words, localise, words_for
 from xlplan.values import (
     TIMESCALE_EXAMPLES,
     Timescale,
@@ -50,6 +49,7 @@ from xlplan.values import (
     parse_number,
     parse_timescale,
 )
+from xlplan.words import Words, localise, words_for
 
 PLAN_FILE = "plan.xlsx"
 SETTINGS_SHEET = "Settings"

@@ -268,7 +268,9 @@ class _Builder:
         if found.status != self.complete:
             return found  # reopened, and not complete since: as it stands
         values[self.status_key] = None
-        note = f"reopened by the {self.meeting} on {d.date:%d/%m/%Y}: no status since" + (f" ({d.note})" if d.note else "")
+        note = f"reopened by the {self.meeting} on {d.date:%d/%m/%Y}: no status since" + (
+            f" ({d.note})" if d.note else ""
+        )
         return dataclasses.replace(found, status=None, values=values, decision=note, disagreement=False)
 
     def _reported(self, ref: str, cycle: str) -> Standing:

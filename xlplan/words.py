@@ -48,7 +48,20 @@ class Words:
     @classmethod
     def plain(cls) -> Words:
         """Words for no template in particular (a model built by hand, in a test)."""
-        return cls("return", "item", "items", "recipient", "recipients", "Group", "status", "", "meeting", "meeting", "", "Dear")
+        return cls(
+            "return",
+            "item",
+            "items",
+            "recipient",
+            "recipients",
+            "Group",
+            "status",
+            "",
+            "meeting",
+            "meeting",
+            "",
+            "Dear",
+        )
 
     def count(self, n: int, what: str = "item") -> str:
         """ "1 action", "10 actions"; `what` is "item" or "recipient"."""

@@ -99,7 +99,9 @@ def _missing_row(m: Missing) -> list[Any]:
 
 def write_gaps(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     ws, data = book.add_sheet("Gaps")
-    write_titles(data, styles, ctx, f"What to chase before the {ctx.plan.words.meeting_short}, as of {ctx.gaps.as_of:%d/%m/%Y}.")
+    write_titles(
+        data, styles, ctx, f"What to chase before the {ctx.plan.words.meeting_short}, as of {ctx.gaps.as_of:%d/%m/%Y}."
+    )
     set_widths(ws, GAP_WIDTHS)
     row = HEADER_ROW - 1
     for heading, cols, found in _gap_sections(ctx, styles):
