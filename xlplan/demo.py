@@ -25,7 +25,7 @@ DEFAULT_TEMPLATE = "implementation-plan"
 
 def sample_root(template: str = DEFAULT_TEMPLATE) -> Path:
     """The bundled sample whose plan uses `template` (its plan.yaml's Settings say which)."""
-    from xlplan.samples.build import SAMPLES
+    from xlplan.samples.build import SAMPLES  # type: ignore[import-not-found]  # package data mypy does not map
 
     found = {_template_of(s.root): s.root for s in SAMPLES.values()}
     if template not in found:
@@ -39,7 +39,7 @@ def _template_of(root: Path) -> str:
 
 
 def _cycles(root: Path) -> list[tuple[str, date]]:
-    from xlplan.samples.build import SAMPLES
+    from xlplan.samples.build import SAMPLES  # type: ignore[import-not-found]  # package data mypy does not map
 
     sample = next(s for s in SAMPLES.values() if s.root == root)
     return list(sample.cycles.items())
