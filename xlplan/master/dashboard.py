@@ -48,13 +48,12 @@ def write_dashboard(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     group_header = ctx.plan_header(ctx.group_key, "Group")
     short = _short_names([g or "(none)" for g in s.groups])
     # Columns: group (1 or 2) | statuses... | No update | Total | gap | status | last | this | change
-    group_widths = list(DASH_SHORT_WIDTHS) if short else [DASH_GROUP_WIDTH]
-    first = len(group_widths)  # the first count column
+    wanted: list[float] = list(DASH_SHORT_WIDTHS) if short else [DASH_GROUP_WIDTH]
+    first = len(wanted)  # the first count column
     total_col = first + len(statuses) + 1
     mix = total_col + 2
-    widths = [*group_widths, *[DASH_COUNT_WIDTH] * (len(statuses) + 2), DASH_GAP_WIDTH, *DASH_MIX_WIDTHS]
-    wraps = [c == first - 1 for c in range(len(widths))]
-    widths = list(fit_widths(widths, wraps).widths)
+    wanted += [*[DASH_COUNT_WIDTH] * (len(statuses) + 2), DASH_GAP_WIDTH, *DASH_MIX_WIDTHS]
+    widths = list(fit_widths(wanted, [c == first - 1 for c in range(len(wanted))]).widths)
     group_widths = widths[:first]
     set_widths(ws, widths)
     last_col = len(widths) - 1
