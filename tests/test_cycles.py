@@ -276,7 +276,7 @@ def test_cycles_table(runner: CliRunner, demo: Path) -> None:
     assert result.exit_code == 0, result.output
     today = f"{date.today():%d/%m/%Y}"
     assert result.stdout.splitlines() == [
-        "Cycle      SPG         Deadline    Generated   Issued  Merged  Quarantined",
+        "Cycle      Meeting     Deadline    Generated   Issued  Merged  Quarantined",
         f"2023-Q2    06/07/2023  15/06/2023  {today}       5       5            0",
         f"2023-Q3 *  05/10/2023  14/09/2023  {today}       5       3            1",
         "* 2023-Q3 is the current cycle (the latest generated).",

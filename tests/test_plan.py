@@ -357,7 +357,7 @@ def test_a_changed_plan_or_template_is_read_again(tmp_path: Path) -> None:
     own = folder.root / "templates" / "implementation-plan.yaml"  # the folder gets its own template
     own.parent.mkdir()
     text = (Path(__file__).parents[1] / "templates" / "implementation-plan.yaml").read_text(encoding="utf-8")
-    own.write_text(text.replace("title: Strategic Plan implementation return", "title: Our own return"), "utf-8")
+    own.write_text(text.replace("title: Implementation plan return", "title: Our own return"), "utf-8")
     assert load_plan(folder).template.title == "Our own return"
 
 

@@ -108,7 +108,7 @@ def print_collected(result: Collected, plan: Plan) -> None:
         if result.master_cycle and result.master_cycle != result.cycle:
             out.print(
                 f"The master tracker shows {result.master_cycle}, the current cycle, not {result.cycle}: "
-                f"the {result.cycle} returns are in its history. For {result.cycle}'s pack for the meeting, run "
+                f"the {result.cycle} returns are in its history. For {result.cycle}'s {plan.words.meeting_short} pack, run "
                 f"`xlplan email spg --cycle {result.cycle}`.",
                 markup=False,
                 soft_wrap=True,

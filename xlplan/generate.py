@@ -113,8 +113,8 @@ def choose_deadline(plan: Plan, spg_date: date | None, deadline: date | None) ->
         chosen, note = deadline, check_given_deadline(deadline, region)
     if spg_date is not None and chosen > spg_date:
         raise UsageError(
-            f"The deadline {long_date(chosen)} is after the meeting on {long_date(spg_date)}: "
-            "returns must be in before the meeting. Check --deadline and --spg-date."
+            f"The deadline {long_date(chosen)} is after the {plan.words.meeting_event} on {long_date(spg_date)}: "
+            f"returns must be in before the {plan.words.meeting_short} meets. Check --deadline and --spg-date."
         )
     return chosen, note
 

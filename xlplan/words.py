@@ -74,6 +74,12 @@ class Words:
         return self.meeting_short[:1].upper() + self.meeting_short[1:]
 
     @property
+    def meeting_event(self) -> str:
+        """ "SPG meeting"; the short name alone when it already says so ("meeting", "development session")."""
+        short = self.meeting_short
+        return short if short.casefold().endswith(("meeting", "session")) else f"{short} meeting"
+
+    @property
     def for_meeting(self) -> str:
         """ "for the Strategic Planning Group", or "for the meeting" when Settings name none."""
         return f"for the {self.meeting}"
