@@ -205,6 +205,10 @@ def test_template_texts_take_the_plans_words_or_none() -> None:
     comments = body.rows_sheet.column("comments")
     assert comments is not None and comments.help.endswith("anything the Community Justice Partnership should know.")
     assert words_for(template, {}).for_meeting == "for the meeting"
+    assert words_for(template, {}).meeting_event == "meeting"  # never "meeting meeting"
+    assert words_for(template, {"meeting": "Strategic Planning Group", "meeting_short": "SPG"}).meeting_event == (
+        "SPG meeting"
+    )
     assert words_for(template, {}).return_name == "implementation plan return"
     assert words_for(template, {"return_name": "Delivery plan update"}).return_name == "Delivery plan update"
 
