@@ -170,7 +170,7 @@ def test_workbook_without_metadata_is_an_error(env: Env) -> None:
     issue = one(out, "no-metadata")
     assert issue.severity == "error"
     assert issue.message.startswith(
-        "This workbook has no xlplan metadata, so it cannot be matched to a sponsor and cycle."
+        "This workbook has no xlplan metadata, so it cannot be matched to a recipient and cycle."
     )
     assert out.recipient == ""
     assert codes(out) == ["no-metadata"]  # nothing else is judged without an identity
