@@ -162,9 +162,9 @@ NOT_YET_DUE = {"Green": 55, "Amber": 15, "Red": 5, "Grey": 25}
 
 def step_fill(root: Path) -> dict[str, Any]:
     """Every sponsor returns: realistic values and a few errors (typos, Red with no note)."""
-    from xlplan.generate import Annotations, new_manifest, write_return
     from xlplan.ledger import Ledger
     from xlplan.plan import PlanFolder, load_plan
+    from xlplan.return_workbook import Annotations, new_manifest, write_return
 
     rng = random.Random(7)
     plan = load_plan(PlanFolder(root))
