@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from xlsxwriter.workbook import Workbook
 
-from xlplan.look import (
-    row_height,
-)
+from xlplan.look import row_height
 from xlplan.manifest import Manifest
 from xlplan.plan import Plan
 from xlplan.return_workbook.annotations import Annotations

@@ -5,9 +5,7 @@ from __future__ import annotations
 from xlsxwriter.workbook import Workbook
 
 from xlplan.errors import XlplanError
-from xlplan.look import (
-    row_height,
-)
+from xlplan.look import row_height
 from xlplan.return_workbook.styles import HEADER_ROW, Styles, page_setup, protect
 from xlplan.template import Sheet
 from xlplan.values import format_value

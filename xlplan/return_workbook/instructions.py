@@ -6,9 +6,7 @@ from datetime import date
 
 from xlsxwriter.workbook import Workbook
 
-from xlplan.look import (
-    row_height,
-)
+from xlplan.look import row_height
 from xlplan.manifest import Manifest
 from xlplan.plan import Plan
 from xlplan.return_workbook.styles import Styles, page_setup, protect

@@ -10,14 +10,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from xlplan.issues import Issue
-from xlplan.look import (
-    CellStyles,
-    as_date,
-    cell_writer,
-    fit_widths,
-    formula_string,
-    row_height,
-)
+from xlplan.look import CellStyles, as_date, cell_writer, fit_widths, formula_string, row_height
 from xlplan.return_workbook.annotations import Annotations
 from xlplan.return_workbook.styles import HEADER_ROW, Styles, page_setup, protect
 from xlplan.return_workbook.validation import column_validation, locked_row_notes, runs

@@ -9,11 +9,7 @@ from typing import Any
 from xlsxwriter.worksheet import Worksheet
 
 from xlplan.errors import XlplanError
-from xlplan.look import (
-    LIST_LIMIT,
-    cell_range,
-    inline_list,
-)
+from xlplan.look import LIST_LIMIT, cell_range, inline_list
 from xlplan.template import Column, Sheet, Template
 
 
