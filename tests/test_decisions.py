@@ -26,7 +26,9 @@ from xlplan.errors import PlanError
 from xlplan.gaps import find_gaps
 from xlplan.generate import generate
 from xlplan.ledger import Ledger
-from xlplan.plan import Plan, PlanFolder, Recipient, load_plan
+from xlplan.plan import Plan, load_plan
+from xlplan.plan_folder import PlanFolder
+from xlplan.plan_sheets import Recipient
 from xlplan.plan_workbook import init_folder, write_plan_workbook
 from xlplan.samples.sponsor import fill_return
 from xlplan.template import load_template

@@ -39,7 +39,8 @@ from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.look import EDIT_FILL, OFF_FILL
 from xlplan.merge import Outcome
-from xlplan.plan import Plan, PlanFolder, load_plan
+from xlplan.plan import Plan, load_plan
+from xlplan.plan_folder import PlanFolder
 from xlplan.ratings import (
     ItemRatings,
     Ratings,

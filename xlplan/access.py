@@ -27,7 +27,7 @@ from pathlib import Path
 from xlplan import backups, lock, storage
 from xlplan.errors import LedgerLostError
 from xlplan.ledger import Ledger
-from xlplan.plan import PlanFolder
+from xlplan.plan_folder import PlanFolder
 
 Notify = Callable[[str], None]
 

@@ -58,7 +58,7 @@ def reports_errors(func: F) -> F:
                 sys.exit(1)
             if root is not None:
                 from xlplan.backups import restore_hint
-                from xlplan.plan import PlanFolder
+                from xlplan.plan_folder import PlanFolder
 
                 plain = failures.with_restore_hint(plain, restore_hint(PlanFolder(root)))
             click.echo(f"Error: {plain}", err=True)
@@ -74,7 +74,7 @@ def plan_root() -> Path | None:
     if not isinstance(obj, dict) or "plan" not in obj:
         return None
     try:
-        from xlplan.plan import find_folder
+        from xlplan.plan_folder import find_folder
 
         return find_folder(obj["plan"]).root
     except Exception:
@@ -93,7 +93,7 @@ def write_access(ctx: click.Context, command: str) -> Any:
 
 
 def plan_folder(ctx: click.Context) -> Any:
-    from xlplan.plan import find_folder
+    from xlplan.plan_folder import find_folder
 
     return find_folder(ctx.obj["plan"])
 

@@ -16,7 +16,7 @@ from xlplan.cli.shared import reports_errors
 @reports_errors
 def init(directory: Path, template: str, title: str) -> None:
     """Create a new plan folder DIRECTORY with an empty plan.xlsx to fill in."""
-    from xlplan.plan import SETTINGS_SHEET
+    from xlplan.plan_sheets import SETTINGS_SHEET
     from xlplan.plan_workbook import init_folder
     from xlplan.template import load_template
 
