@@ -84,7 +84,7 @@ def step_build(root: Path, sponsors: int, actions: int) -> dict[str, Any]:
     from xlplan.plan_folder import PlanFolder
     from xlplan.plan_sheets import Recipient
     from xlplan.plan_workbook import write_plan_workbook
-    from xlplan.template import load_template
+    from xlplan.template_load import load_template
 
     rng = random.Random(42)
     folder = PlanFolder(root)

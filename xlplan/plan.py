@@ -26,7 +26,8 @@ from xlplan.ledger.records import plain
 from xlplan.plan_folder import PlanFolder
 from xlplan.plan_sheets import SETTINGS_SHEET, Recipient, as_written_key, read_items, read_recipients, read_settings
 from xlplan.scan import workbook_problem
-from xlplan.template import Template, load_template
+from xlplan.template import Template
+from xlplan.template_load import load_template
 from xlplan.values import Timescale, clean_text, is_blank, normalise_header, parse_date
 
 

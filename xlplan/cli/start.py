@@ -18,7 +18,7 @@ def init(directory: Path, template: str, title: str) -> None:
     """Create a new plan folder DIRECTORY with an empty plan.xlsx to fill in."""
     from xlplan.plan_sheets import SETTINGS_SHEET
     from xlplan.plan_workbook import init_folder
-    from xlplan.template import load_template
+    from xlplan.template_load import load_template
 
     folder = init_folder(directory, template, title)
     spec = load_template(template).plan
