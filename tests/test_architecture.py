@@ -208,3 +208,18 @@ def test_readme_module_table_lists_every_module_file() -> None:
     assert sorted(files - set(listed)) == [], "modules missing from the README's 'For developers' table"
     assert sorted(set(listed) - files) == [], "rows of the README's 'For developers' table name no file"
     assert all(listed.values()), "a row of the README's module table says nothing"
+
+
+# --- the size of a module -----------------------------------------------------------------
+
+MAX_MODULE_LINES = 600  # a module over this owns more than one concern: split it (issue 12)
+
+
+def test_no_module_is_over_600_lines() -> None:
+    """A newcomer finds the room for a change from the file names: no module grows into several rooms."""
+    sizes = {
+        p.relative_to(ROOT).as_posix(): len(p.read_text(encoding="utf-8").splitlines()) for p in PACKAGE.rglob("*.py")
+    }
+    assert sizes, "no module found: update this test"
+    over = {path: n for path, n in sorted(sizes.items()) if n > MAX_MODULE_LINES}
+    assert not over, f"modules over {MAX_MODULE_LINES} lines (split each by concern): {over}"
