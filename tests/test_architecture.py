@@ -44,7 +44,7 @@ def test_only_the_ledger_runs_sql() -> None:
     # The check finds what it looks for: the ledger itself is full of SQL (and has not moved).
     assert any(sql_in(p) for p in modules if owns_the_database(p)), "no SQL found in the ledger: update this test"
     offenders = [hit for path in modules if not owns_the_database(path) for hit in sql_in(path)]
-    assert offenders == [], "SQL outside xlplan/ledger.py; give the Ledger a method instead:\n" + "\n".join(offenders)
+    assert offenders == [], "SQL outside xlplan/ledger/; give the Ledger a method instead:\n" + "\n".join(offenders)
 
 
 # --- imports ------------------------------------------------------------------------------
