@@ -35,7 +35,7 @@ from xlplan.demo import run_demo
 from xlplan.errors import TemplateError
 from xlplan.mail import chase_drafts, spg_pack
 from xlplan.plan import Plan, PlanFolder, load_plan
-from xlplan.template import load_template, parse_template
+from xlplan.template_load import load_template, parse_template
 from xlplan.words import localise, words_for
 
 WORDS = re.compile(r"big action|sponsor|\brag\b|\bspg\b|implementation[ -]plan", re.IGNORECASE)

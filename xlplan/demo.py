@@ -18,7 +18,8 @@ import yaml
 from xlplan.collect import Collected, collect
 from xlplan.errors import PlanError, UsageError
 from xlplan.generate import generate
-from xlplan.plan import PlanFolder, load_plan
+from xlplan.plan import load_plan
+from xlplan.plan_folder import PlanFolder
 
 DEFAULT_TEMPLATE = "implementation-plan"
 
