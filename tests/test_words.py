@@ -175,6 +175,17 @@ def test_the_self_evaluation_speaks_its_own_words(self_evaluation: Plan) -> None
     assert {name: words for name, words in found.items() if words} == {}
 
 
+def test_demo_template_runs_the_self_evaluation_sample(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--template", "self-evaluation", str(tmp_path / "se")])
+    assert result.exit_code == 0, result.output
+    assert "Copied the sample plan (Falkirk IJB self-evaluation 2019)" in result.output
+    assert "2019-05: collected 7 return(s), 0 quarantined" in result.output
+    assert (tmp_path / "se" / "master-tracker.xlsx").is_file()
+    unknown = CliRunner().invoke(main, ["demo", "--template", "nothing-like-it", str(tmp_path / "no")])
+    assert unknown.exit_code == 2
+    assert "No sample for the template 'nothing-like-it'" in unknown.output and "self-evaluation" in unknown.output
+
+
 def test_report_docx_is_refused_for_ratings_in_their_words(self_evaluation: Plan) -> None:
     result = CliRunner().invoke(main, ["--plan", str(self_evaluation.folder.root), "report", "--format", "docx"])
     assert result.exit_code == 2

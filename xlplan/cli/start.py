@@ -29,6 +29,13 @@ def init(directory: Path, template: str, title: str) -> None:
 
 @click.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--template",
+    "template",
+    default="implementation-plan",
+    show_default=True,
+    help="Which kind of return to try: the bundled sample plan for this template (self-evaluation, ...).",
+)
 @reports_errors
 def demo(directory: Path | None, template: str) -> None:
     """Run the whole cycle on a bundled sample plan in DIRECTORY (default: a new ./xlplan-demo folder)."""
