@@ -27,6 +27,7 @@ import dataclasses
 import difflib
 import functools
 import hashlib
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -36,7 +37,8 @@ from typing import Any, Literal
 import yaml
 
 from xlplan.errors import TemplateError
-from xlplan.values import clean_text
+from xlplan.rules import KINDS, Columns, RuleKind, SpecError, suggest
+from xlplan.rules import folded as folded  # re-exported: LockedRows and callers compare with it
 
 ColumnType = Literal["text", "number", "date", "choice"]
 Source = Literal["plan", "previous", "input"]
@@ -44,25 +46,19 @@ SheetKind = Literal["rows", "groups"]
 Severity = Literal["error", "warning"]
 
 _TYPES = {"text", "number", "date", "choice"}
-_RULE_KINDS = {"required_when", "blank_when", "overdue", "past_date", "tolerance", "unchanged"}
+_RULE_KINDS = set(KINDS)
 _SUMMARY_KINDS = {"status", "distribution"}
+_STATUS_SUMMARY = {"kind", "title", "status", "attention", "complete", "outcomes"}
+_ROLES = {"label", "progress", "due", "revised", "contradictions"}
 
-# Each rule kind's parameters: (required, optional). A parameter not listed is a misspelling
-# and refused at load, not ignored at run time (a misspelt `direction` would silently
-# judge every measure as higher-is-better).
-_CONDITIONS = ("when", "unless")
+# Each rule kind's parameters: (required, optional), from its class in rules.py (kept for
+# callers that listed them from here).
 RULE_PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "required_when": (frozenset({"column"}), frozenset({*_CONDITIONS, "derived"})),
-    "blank_when": (frozenset({"column"}), frozenset({*_CONDITIONS, "derived"})),
-    "overdue": (frozenset({"date"}), frozenset({"revised", "when"})),
-    "past_date": (frozenset({"column"}), frozenset({"unless"})),
-    "tolerance": (
-        frozenset({"actual", "target", "status", "tolerance", "at_or_above", "within", "below", "applies_to"}),
-        # direction: a plan column; lower: its values that mean lower is better. baseline and
-        # target_date (else due): plan columns for the straight line to the target.
-        frozenset({"direction", "lower", "baseline", "target_date", "due"}),
-    ),
-    "unchanged": (frozenset({"column"}), frozenset({"unless"})),
+    kind: (
+        frozenset(f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING),
+        frozenset(f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING),
+    )
+    for kind, cls in KINDS.items()
 }
 
 
@@ -172,11 +168,6 @@ class Column:
         return self.source == "input"
 
 
-def folded(value: object) -> str:
-    """A value as compared by declared conditions: text, spaces collapsed, case ignored."""
-    return " ".join(clean_text(value).split()).casefold()
-
-
 @dataclass(frozen=True)
 class LockedRows:
     """Rows the plan marks as not for filling in: shown locked and greyed, checked blank on return.
@@ -231,7 +222,29 @@ class Rule:
     kind: str
     severity: Severity
     message: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # as written in the template
+    name: str = ""  # optional: how `roles` refers to it
+
+    @functools.cached_property
+    def check(self) -> RuleKind:
+        """The rule as its kind's class (rules.py): typed parameters, check, target column."""
+        return KINDS[self.kind].from_params(self.params, ())
+
+
+@dataclass(frozen=True)
+class Roles:
+    """What the code needs to know of a template's columns, declared (`roles:`) or defaulted.
+
+    label: the plan column that names an item; progress: the return's main note (an editable
+    text column); due: the plan's due date; revised: where a recipient proposes a new one;
+    contradictions: the tolerance rule whose disagreements the master lists as questions.
+    """
+
+    label: str = ""
+    progress: str | None = None
+    due: str | None = None
+    revised: str | None = None
+    contradictions: Rule | None = None
 
 
 @dataclass(frozen=True)
@@ -264,6 +277,7 @@ class Template:
     source: str
     distribution: DistributionSummary | None = None
     digest: str = ""  # SHA-256 of the YAML it was read from: a cached plan is for this template only
+    roles: Roles = field(default_factory=Roles)  # resolved at load: declared, else the documented defaults
 
     @property
     def summary_kind(self) -> str:
@@ -302,21 +316,68 @@ class Template:
         col = self.rows_sheet.column(self.status_column or "")
         return self.choices[col.choices] if col and col.choices else None
 
-    def _overdue_param(self, name: str) -> str | None:
-        rule = next((r for r in self.rules if r.kind == "overdue" and r.params.get(name)), None)
-        return str(rule.params[name]) if rule else None
+    @property
+    def status_key(self) -> str | None:
+        """The rows-sheet column holding an item's status (`summary.status`), if it has one."""
+        return self.status_column
+
+    @property
+    def attention(self) -> tuple[str, ...]:
+        """The statuses that need attention (`summary.attention`), as the choice list spells them."""
+        return tuple(str(s) for s in _listed(self.summary.get("attention")))
+
+    @property
+    def complete(self) -> str | None:
+        """The status that means complete (`summary.complete`), if any."""
+        value = self.summary.get("complete")
+        return None if value is None else str(value)
+
+    @property
+    def label_key(self) -> str:
+        """The plan column that names an item in reports (`roles.label`)."""
+        return self.roles.label or self.plan.key
+
+    @property
+    def progress_key(self) -> str | None:
+        """The return's main note (`roles.progress`): an editable text column, if any."""
+        return self.roles.progress
 
     @property
     def due_key(self) -> str | None:
-        """The plan's due date: the `overdue` rule's date, else the first plan date column."""
-        return self._overdue_param("date") or next((c.key for c in self.plan.columns if c.type == "date"), None)
+        """The plan's due date (`roles.due`), if the plan has one."""
+        return self.roles.due
 
     @property
     def revised_key(self) -> str | None:
-        """Where a recipient proposes a new due date: the `overdue` rule's revised date, else
-        the first editable date column of the rows sheet."""
-        found = self._overdue_param("revised")
-        return found or next((c.key for c in self.rows_sheet.editable_columns if c.type == "date"), None)
+        """Where a recipient proposes a new due date (`roles.revised`), if anywhere."""
+        return self.roles.revised
+
+    @property
+    def contradictions_rule(self) -> Rule | None:
+        """The tolerance rule the master's contradictions are judged by (`roles.contradictions`)."""
+        return self.roles.contradictions
+
+    @functools.cached_property
+    def rule_columns(self) -> Columns:
+        """The columns as the rule kinds check and read them."""
+        rows = self.rows_sheet.columns
+        previous: dict[str, str] = {}
+        for c in rows:
+            if c.source == "previous" and c.field:
+                previous.setdefault(c.field, c.key)
+        return Columns(
+            rows={c.key: c.choices for c in reversed(rows)},
+            plan={c.key: c.choices for c in self.plan.columns},
+            choices={k: v.names for k, v in self.choices.items()},
+            previous=previous,
+            status=self.status_column,
+        )
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 # --- loading -----------------------------------------------------------------
@@ -341,16 +402,58 @@ def load_template(name: str, search: Path | None = None) -> Template:
 
 
 def parse_template(text: str, source: str) -> Template:
+    """The template in YAML `text`, read from `source`; a TemplateError names the file, the
+    line and the word of the first mistake found."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise TemplateError(f"{source}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise TemplateError(f"{source}: not valid YAML: {exc}", file=source, line=line) from exc
     if not isinstance(raw, dict):
-        raise TemplateError(f"{source}: expected a mapping at the top level")
+        raise TemplateError(f"{source}: expected a mapping at the top level", file=source, line=1)
     try:
         return dataclasses.replace(_build(raw, source), digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
-    except (KeyError, TypeError, ValueError) as exc:
-        raise TemplateError(f"{source}: {exc}") from exc
+    except SpecError as exc:
+        line = line_of(text, exc.at)
+        where = f"{source}: line {line}" if line else source
+        raise TemplateError(f"{where}: {exc}", file=source, line=line, word=exc.word) from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise TemplateError(f"{source}: {exc}", file=source) from exc
+
+
+def line_of(text: str, at: tuple[str | int, ...]) -> int | None:
+    """The 1-based line of the YAML node at path `at` (keys and list positions), or of the
+    nearest node above it that the path reaches. Worked out only for a mistake."""
+    try:
+        node: Any = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for step in at:
+        found = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(step):
+                    found, line = value, key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            found = node.value[step]
+            line = found.start_mark.line + 1
+        if found is None:
+            break
+        node = found
+    return line
+
+
+def _at(at: tuple[str | int, ...], build: Any, *args: Any) -> Any:
+    """build(*args), any mistake it finds placed at `at` (its own path, if it knows one, below that)."""
+    try:
+        return build(*args)
+    except SpecError as exc:
+        raise SpecError(str(exc), (*at, *exc.at), exc.word) from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SpecError(str(exc), at) from exc
 
 
 def _need(mapping: dict[str, Any], key: str, where: str) -> Any:
@@ -394,16 +497,20 @@ def _build(raw: dict[str, Any], source: str) -> Template:
         assign_by=plan_raw.get("assign_by", "all"),
         group_by=plan_raw.get("group_by", ""),
         key=plan_raw.get("key", "ref"),
-        columns=tuple(_plan_column(c) for c in _need(plan_raw, "columns", "plan")),
+        columns=tuple(
+            _at(("plan", "columns", i), _plan_column, c) for i, c in enumerate(_need(plan_raw, "columns", "plan"))
+        ),
         previous_key=plan_raw.get("previous_key", ""),
         group_id=plan_raw.get("group_id", ""),
     )
-    sheets = tuple(_sheet(s, choices, plan) for s in _need(raw, "sheets", "the template"))
-    rules = tuple(_rule(r) for r in raw.get("rules") or ())
+    sheets = tuple(
+        _at(("sheets", i), _sheet, s, choices, plan) for i, s in enumerate(_need(raw, "sheets", "the template"))
+    )
+    rules = tuple(_at(("rules", i), _rule, r, i) for i, r in enumerate(raw.get("rules") or ()))
     rules += tuple(r for s in sheets for r in _locked_row_rules(s, choices))
     summary = raw.get("summary") or {}
     if not isinstance(summary, dict):
-        raise ValueError("summary must be a mapping")
+        raise SpecError("summary must be a mapping", ("summary",))
     template = Template(
         name=str(_need(raw, "name", "the template")),
         version=int(_need(raw, "version", "the template")),
@@ -414,10 +521,10 @@ def _build(raw: dict[str, Any], source: str) -> Template:
         rules=rules,
         summary=summary,
         source=source,
-        distribution=_distribution(summary),
+        distribution=_at(("summary",), _distribution, summary),
     )
     _check(template)
-    return template
+    return _with_roles(template, raw.get("roles"))
 
 
 def _plan_column(raw: dict[str, Any]) -> PlanColumn:
@@ -429,38 +536,42 @@ def _plan_column(raw: dict[str, Any]) -> PlanColumn:
 
 def _sheet(raw: dict[str, Any], choices: dict[str, ChoiceList], plan: PlanSpec) -> Sheet:
     name = _need(raw, "name", "a sheet")
-    plan_types = {c.key: c.type for c in plan.columns}
-    columns = []
-    for c in _need(raw, "columns", f"sheet {name}"):
-        c = dict(c)
-        c["source"] = c.pop("from", "input")
-        if c["source"] not in ("plan", "previous", "input"):
-            raise ValueError(
-                f"sheet {name}, column {c.get('key')}: unknown from {c['source']!r} (plan, previous or input)"
-            )
-        if c["source"] == "plan" and "type" not in c:
-            c["type"] = plan_types.get(c["key"], "text")  # a plan column keeps its plan type
-        try:
-            col = Column(**c)
-        except TypeError as exc:
-            raise ValueError(f"sheet {name}, column {c.get('key')}: {exc}") from exc
-        if col.type not in _TYPES:
-            raise ValueError(f"sheet {name}, column {col.key}: unknown type {col.type!r}")
-        if col.choices and col.choices not in choices:
-            raise ValueError(f"sheet {name}, column {col.key}: no choice list {col.choices!r}")
-        if col.carry and not col.editable:
-            raise ValueError(f"sheet {name}, column {col.key}: only an input column can carry its value forward")
-        columns.append(col)
+    columns = [
+        _at(("columns", j), _column, c, name, choices, plan)
+        for j, c in enumerate(_need(raw, "columns", f"sheet {name}"))
+    ]
     if raw.get("kind", "rows") not in ("rows", "groups"):
-        raise ValueError(f"sheet {name}: unknown kind {raw.get('kind')!r} (rows or groups)")
+        raise SpecError(f"sheet {name}: unknown kind {raw.get('kind')!r} (rows or groups)", ("kind",))
     return Sheet(
         name=name,
         kind=raw.get("kind", "rows"),
         title=raw.get("title", name),
         help=raw.get("help", ""),
         columns=tuple(columns),
-        locked_rows=_locked_rows(raw, name, columns),
+        locked_rows=_at(("locked_rows",), _locked_rows, raw, name, columns),
     )
+
+
+def _column(raw: dict[str, Any], name: str, choices: dict[str, ChoiceList], plan: PlanSpec) -> Column:
+    c = dict(raw)
+    c["source"] = c.pop("from", "input")
+    where = f"sheet {name}, column {c.get('key')}"
+    if c["source"] not in ("plan", "previous", "input"):
+        raise ValueError(f"{where}: unknown from {c['source']!r} (plan, previous or input)")
+    if c["source"] == "plan" and "type" not in c:
+        c["type"] = next((p.type for p in plan.columns if p.key == c.get("key")), "text")  # keeps its plan type
+    fields = {f.name for f in dataclasses.fields(Column)}
+    for key in c:
+        if key not in fields:
+            raise SpecError(f"{where}: unknown option {key!r}{suggest(key, fields - {'source'})}", (key,), key)
+    col = Column(**c)
+    if col.type not in _TYPES:
+        raise SpecError(f"{where}: unknown type {col.type!r}{suggest(col.type, _TYPES)}", ("type",), col.type)
+    if col.choices and col.choices not in choices:
+        raise SpecError(f"{where}: no choice list {col.choices!r}{suggest(col.choices, choices)}", ("choices",), col.choices)
+    if col.carry and not col.editable:
+        raise ValueError(f"{where}: only an input column can carry its value forward")
+    return col
 
 
 def _locked_rows(raw: dict[str, Any], name: str, columns: list[Column]) -> LockedRows | None:
@@ -532,13 +643,21 @@ def _literal(text: str) -> str:
 def _distribution(summary: dict[str, Any]) -> DistributionSummary | None:
     kind = summary.get("kind", "status")
     if kind not in _SUMMARY_KINDS:
-        raise ValueError(f"unknown summary kind {kind!r} (known: {', '.join(sorted(_SUMMARY_KINDS))})")
+        raise SpecError(
+            f"unknown summary kind {kind!r}{suggest(str(kind), _SUMMARY_KINDS)} (known: {', '.join(sorted(_SUMMARY_KINDS))})",
+            ("kind",),
+            str(kind),
+        )
     if kind != "distribution":
         return None
     known = {"kind", "title", "column", "collate", "nonresponse_flag", "split_flag", "sheet"}
-    unknown = set(summary) - known
+    unknown = sorted(set(summary) - known)
     if unknown:
-        raise ValueError(f"summary: unknown option(s) {', '.join(sorted(unknown))} ({', '.join(sorted(known))})")
+        raise SpecError(
+            f"summary: unknown option(s) {', '.join(unknown)}{suggest(unknown[0], known)} ({', '.join(sorted(known))})",
+            (unknown[0],),
+            unknown[0],
+        )
     split_raw = summary.get("split_flag") or {}
     if not isinstance(split_raw, dict) or set(split_raw) - {"spread", "majority"}:
         raise ValueError("summary.split_flag must be a mapping with 'spread' and/or 'majority'")
@@ -559,28 +678,25 @@ def _distribution(summary: dict[str, Any]) -> DistributionSummary | None:
     )
 
 
-def _rule(raw: dict[str, Any]) -> Rule:
+def _rule(raw: dict[str, Any], _i: int = 0) -> Rule:
+    """One rule as written: its kind's class checks its parameters by name and type."""
     raw = dict(raw)
     kind = _need(raw, "kind", "a rule")
-    if kind not in _RULE_KINDS:
-        raise ValueError(f"unknown rule kind {kind!r} (known: {', '.join(sorted(_RULE_KINDS))})")
+    if kind not in KINDS:
+        raise SpecError(
+            f"unknown rule kind {kind!r}{suggest(str(kind), KINDS)} (known: {', '.join(sorted(KINDS))})",
+            ("kind",),
+            str(kind),
+        )
     severity = raw.pop("severity", "error")
     if severity not in ("error", "warning"):
-        raise ValueError(f"rule {kind}: severity must be error or warning")
+        raise SpecError(f"rule {kind}: severity must be error or warning, not {severity!r}", ("severity",), str(severity))
     message = _need(raw, "message", f"rule {kind}")
+    name = raw.pop("name", "")
     del raw["kind"], raw["message"]
-    required, optional = RULE_PARAMS[kind]
-    unknown = set(raw) - required - optional
-    if unknown:
-        close = {u: difflib.get_close_matches(u, required | optional, n=1) for u in sorted(unknown)}
-        named = ", ".join(f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items())
-        raise ValueError(
-            f"rule {kind}: unknown parameter(s) {named}; it takes {', '.join(sorted(required | optional))}"
-        )
-    missing = required - set(raw)
-    if missing:
-        raise ValueError(f"rule {kind} needs {', '.join(repr(m) for m in sorted(missing))}")
-    return Rule(kind=kind, severity=severity, message=message, params=raw)
+    rule = Rule(kind=kind, severity=severity, message=str(message), params=raw, name=str(name or ""))
+    rule.__dict__["check"] = KINDS[kind].from_params(raw, ())  # the cached property, filled now: refused now
+    return rule
 
 
 def _check(t: Template) -> None:
@@ -610,35 +726,34 @@ def _check(t: Template) -> None:
     rows = t.rows_sheet
     if rows.columns[0].key != t.plan.key or rows.columns[0].source != "plan":
         raise ValueError(f"sheet {rows.name}: the first column must be the plan key {t.plan.key!r}")
-    row_keys = {c.key for c in rows.columns}
-    for rule in t.rules:
-        if rule.kind == "blank_when":
-            named = rule.params.get("column")
-            named = named if isinstance(named, list) else [named]
-            for key in [*named, *(rule.params.get("when") or {})]:
-                if key not in row_keys:
-                    raise ValueError(f"rule blank_when: {key!r} is not a column of sheet {rows.name}")
-        if rule.kind == "tolerance":
-            _check_tolerance(rule.params, row_keys, plan_keys, rows.name)
+    _check_rules(t)
     _check_summary(t, rows)
 
 
-def _check_tolerance(p: dict[str, Any], row_keys: set[str], plan_keys: set[str], sheet: str) -> None:
-    """The columns a tolerance rule names exist: what comes back on the sheet, or the plan's own."""
-    for name in ("actual", "status"):
-        if p[name] not in row_keys:
-            raise ValueError(f"rule tolerance: {name} {p[name]!r} is not a column of sheet {sheet}")
-    for name in ("target", "direction", "baseline", "target_date", "due"):
-        if name in p and p[name] not in plan_keys | row_keys:
-            raise ValueError(f"rule tolerance: {name} {p[name]!r} is not a plan column")
-    if ("direction" in p) != ("lower" in p):
-        raise ValueError(
-            "rule tolerance: 'direction' (a plan column) and 'lower' (its values meaning lower is better) go together"
-        )
-    if not isinstance(p["tolerance"], int | float) or not 0 <= p["tolerance"] < 1:
-        raise ValueError(
-            f"rule tolerance: tolerance must be a share between 0 and 1 (e.g. 0.05), not {p['tolerance']!r}"
-        )
+def _check_rules(t: Template) -> None:
+    """Each rule's columns exist and hold the values it names; its message's {names} are
+    columns or its kind's own words (a misspelt one would be shown as typed)."""
+    rows_at = next(i for i, s in enumerate(t.sheets) if s.kind == "rows")
+    known_words = {c.key for c in t.rows_sheet.columns} | {c.key for c in t.plan.columns}
+    for i, rule in enumerate(t.rules):
+        at: tuple[str | int, ...] = ("sheets", rows_at, "locked_rows") if rule.params.get("derived") else ("rules", i)
+        rule.check.check_columns(t.rule_columns, at)
+        for word in _fields_of(rule.message):
+            if word not in known_words and word not in rule.check.words:
+                allowed = sorted(known_words | set(rule.check.words))
+                raise SpecError(
+                    f"rule {rule.kind}: the message names {{{word}}}, which is not a column{suggest(word, allowed)}; "
+                    "write {{ and }} for a brace that is not a name",
+                    (*at, "message"),
+                    word,
+                )
+
+
+def _fields_of(message: str) -> list[str]:
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(message) if name]
+    except ValueError as exc:  # a lone { or }
+        raise SpecError(f"a rule's message {message!r}: {exc}; write {{{{ and }}}} for a brace", (), message) from exc
 
 
 @dataclass(frozen=True)
@@ -668,20 +783,144 @@ def _outcomes(t: Template) -> OutcomesSummary | None:
 
 
 def _check_summary(t: Template, rows: Sheet) -> None:
-    _outcomes(t)
+    _at(("summary", "outcomes"), _outcomes, t)
     status = t.summary.get("status")
     if status is not None and rows.column(str(status)) is None:
-        raise ValueError(f"summary.status {status!r} is not a column of sheet {rows.name}")
+        known = [c.key for c in rows.columns]
+        raise SpecError(
+            f"summary.status {status!r} is not a column of sheet {rows.name}{suggest(str(status), known)}",
+            ("summary", "status"),
+            str(status),
+        )
     title = t.summary.get("title")
     if title is not None and title not in {c.key for c in t.plan.columns}:
-        raise ValueError(f"summary.title {title!r} is not a plan column")
-    d = t.distribution
-    if d is None:
+        known = [c.key for c in t.plan.columns]
+        raise SpecError(
+            f"summary.title {title!r} is not a plan column{suggest(str(title), known)}", ("summary", "title"), str(title)
+        )
+    if t.distribution is None:
+        _check_statuses(t)
         return
+    d = t.distribution
     col = rows.column(d.column)
     if col is None or not col.editable or col.type != "choice" or not col.choices:
-        raise ValueError(f"summary.column {d.column!r} must be an editable choice column of sheet {rows.name}")
-    for key in d.collate:
+        raise SpecError(
+            f"summary.column {d.column!r} must be an editable choice column of sheet {rows.name}",
+            ("summary", "column"),
+            d.column,
+        )
+    for i, key in enumerate(d.collate):
         other = rows.column(key)
         if other is None or not other.editable:
-            raise ValueError(f"summary.collate: {key!r} is not an editable column of sheet {rows.name}")
+            raise SpecError(
+                f"summary.collate: {key!r} is not an editable column of sheet {rows.name}",
+                ("summary", "collate", i),
+                key,
+            )
+
+
+def _check_statuses(t: Template) -> None:
+    """A status summary's options are known, and the statuses it names are the status column's."""
+    unknown = sorted(set(t.summary) - _STATUS_SUMMARY)
+    if unknown:
+        raise SpecError(
+            f"summary: unknown option {unknown[0]!r}{suggest(unknown[0], _STATUS_SUMMARY)} "
+            f"(a status summary takes {', '.join(sorted(_STATUS_SUMMARY))})",
+            ("summary", unknown[0]),
+            unknown[0],
+        )
+    named = [("attention", i, v) for i, v in enumerate(_listed(t.summary.get("attention")))]
+    named += [("complete", None, v) for v in _listed(t.summary.get("complete"))[:1]]
+    if named and t.status_choices is None:
+        raise SpecError(
+            f"summary.{named[0][0]} needs summary.status: an editable choice column holding each item's status",
+            ("summary", named[0][0]),
+            named[0][0],
+        )
+    allowed = t.status_choices.names if t.status_choices else ()
+    for option, i, value in named:
+        if str(value) not in allowed:
+            raise SpecError(
+                f"summary.{option}: {str(value)!r} is not a status: the {t.status_column} column's choices are "
+                f"{', '.join(allowed)}{suggest(str(value), allowed)}",
+                ("summary", option) if i is None else ("summary", option, i),
+                str(value),
+            )
+
+
+# --- roles: what the code needs to know of the columns --------------------------------
+
+
+def _with_roles(t: Template, raw: Any) -> Template:
+    """The template with its roles resolved: each as `roles:` declares it, else its default
+    (README, "Roles"). A role set to null is declared absent (no due date, say)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise SpecError("roles must be a mapping {role: column}", ("roles",))
+    for key in raw:
+        if key not in _ROLES:
+            raise SpecError(
+                f"roles: unknown role {key!r}{suggest(str(key), _ROLES)} (roles: {', '.join(sorted(_ROLES))})",
+                ("roles", key),
+                str(key),
+            )
+    rows, spec = t.rows_sheet, t.plan
+    editable = rows.editable_columns
+    own = [r for r in t.rules if not r.params.get("derived")]
+    overdue = next((r.check for r in own if r.kind == "overdue"), None)
+    plan_dates = [c.key for c in spec.columns if c.type == "date"]
+
+    def pick(role: str, default: str | None, allowed: list[str], what: str) -> str | None:
+        if role not in raw:
+            return default
+        value = raw[role]
+        if value is None:
+            return None
+        if str(value) not in allowed:
+            raise SpecError(f"roles.{role}: {value!r} is not {what}{suggest(str(value), allowed)}", ("roles", role), str(value))
+        return str(value)
+
+    title = t.summary.get("title")
+    label = pick("label", str(title) if title else _widest_text(spec), [c.key for c in spec.columns], "a plan column")
+    if label is None:
+        raise SpecError("roles.label must name a plan column", ("roles", "label"), "label")
+    if title and label != title:
+        raise SpecError(f"roles.label {label!r} and summary.title {title!r} disagree: give one", ("roles", "label"), label)
+    texts = [c.key for c in editable if c.type == "text"]
+    dates = [c.key for c in editable if c.type == "date"]
+    roles = Roles(
+        label=label,
+        progress=pick("progress", next(iter(texts), None), texts, "an editable text column of the rows sheet"),
+        due=pick("due", getattr(overdue, "date", None) or next(iter(plan_dates), None), plan_dates, "a plan date column"),
+        revised=pick(
+            "revised", getattr(overdue, "revised", None) or next(iter(dates), None), dates, "an editable date column"
+        ),
+        contradictions=_contradictions(own, raw),
+    )
+    return dataclasses.replace(t, roles=roles, summary={"title": label, **t.summary})
+
+
+def _widest_text(spec: PlanSpec) -> str:
+    """The default label: the widest text column that is not the key, the group or the assignee."""
+    others = [c for c in spec.columns if c.type == "text" and c.key not in (spec.key, spec.group_by, spec.assign_by)]
+    return max(others, key=lambda c: c.width).key if others else spec.key
+
+
+def _contradictions(rules: list[Rule], raw: dict[str, Any]) -> Rule | None:
+    """The tolerance rule named by `roles.contradictions`, else the first one; null: none."""
+    measures = [r for r in rules if r.kind == "tolerance"]
+    if "contradictions" not in raw:
+        return measures[0] if measures else None
+    name = raw["contradictions"]
+    if name is None:
+        return None
+    found = next((r for r in measures if r.name == str(name)), None)
+    if found is None:
+        named = [r.name for r in measures if r.name]
+        raise SpecError(
+            f"roles.contradictions: no tolerance rule has name: {name!r}{suggest(str(name), named)}",
+            ("roles", "contradictions"),
+            str(name),
+        )
+    return found
