@@ -32,11 +32,23 @@ MISTAKES = [
     (IP, "    below: Red", "    below: Redd", "Redd", "below: 'Redd' is not one of"),
     (IP, "applies_to: [Red, Amber, Green]", "applies_to: [Red, Ambre, Green]", "Ambre", "did you mean 'Amber'?"),
     (IP, "summary:\n  status: rag\n", "summary:\n  status: ragg\n", "ragg", "summary.status 'ragg' is not a column"),
-    (IP, "    column: progress\n    when: {rag: [Red", "    column: progres\n    when: {rag: [Red", "progres", "not a column"),
+    (
+        IP,
+        "    column: progress\n    when: {rag: [Red",
+        "    column: progres\n    when: {rag: [Red",
+        "progres",
+        "not a column",
+    ),
     (IP, "when: {rag: [Green]}", "when: {rag: [Gren]}", "Gren", "did you mean 'Green'?"),
     (IP, "The due date {due} has", "The due date {dew} has", "dew", "the message names {dew}"),
     (IP, "    date: due\n", "    date: deu\n", "deu", "date 'deu' is not a plan column"),
-    (IP, "    revised: revised_due\n    when: {rag: [Grey]}", "    revised: revisd\n    when: {rag: [Grey]}", "revisd", "not a column"),
+    (
+        IP,
+        "    revised: revised_due\n    when: {rag: [Grey]}",
+        "    revised: revisd\n    when: {rag: [Grey]}",
+        "revisd",
+        "not a column",
+    ),
     (IP, "  - kind: past_date", "  - kind: pastdate", "pastdate", "did you mean 'past_date'?"),
     (IP, "    tolerance: 0.05", "    tolerance: 5", "tolerance", "must be a share between 0 and 1"),
     (IP, "    severity: warning\n    actual: actual", "    severity: warn\n    actual: actual", "warn", "severity"),
@@ -47,11 +59,35 @@ MISTAKES = [
     (IP, "  contradictions: measure", "  contradictions: measures", "measures", "did you mean 'measure'?"),
     (IP, "  label: action ", "  lable: action ", "lable", "did you mean 'label'?"),
     (IP, "  attention: [Red", "  atention: [Red", "atention", "did you mean 'attention'?"),
-    (IP, "header: RAG status\n        type: choice\n        choices: rag", "header: RAG status\n        type: choice\n        choices: ragg", "ragg", "no choice list"),
-    (IP, "header: Actual\n        type: number", "header: Actual\n        type: numbr", "numbr", "did you mean 'number'?"),
-    (IP, "        max_length: 32767\n        help: What has", "        max_lenght: 32767\n        help: What has", "max_lenght", "did you mean 'max_length'?"),
+    (
+        IP,
+        "header: RAG status\n        type: choice\n        choices: rag",
+        "header: RAG status\n        type: choice\n        choices: ragg",
+        "ragg",
+        "no choice list",
+    ),
+    (
+        IP,
+        "header: Actual\n        type: number",
+        "header: Actual\n        type: numbr",
+        "numbr",
+        "did you mean 'number'?",
+    ),
+    (
+        IP,
+        "        max_length: 32767\n        help: What has",
+        "        max_lenght: 32767\n        help: What has",
+        "max_lenght",
+        "did you mean 'max_length'?",
+    ),
     (SE, "  column: rating ", "  column: evidence ", "evidence", "must be an editable choice column"),
-    (SE, "  collate: [evidence, improvement]", "  collate: [evidence, improvment]", "improvment", "not an editable column"),
+    (
+        SE,
+        "  collate: [evidence, improvement]",
+        "  collate: [evidence, improvment]",
+        "improvment",
+        "not an editable column",
+    ),
     (SE, "  label: proposal ", "  label: proposl ", "proposl", "did you mean 'proposal'?"),
 ]
 
@@ -62,7 +98,9 @@ def _line(text: str, changed: str, word: str) -> int:
     return text.count("\n", 0, at) + 1
 
 
-@pytest.mark.parametrize(("name", "was", "now", "word", "said"), MISTAKES, ids=[m[3] + "-" + m[4][:20] for m in MISTAKES])
+@pytest.mark.parametrize(
+    ("name", "was", "now", "word", "said"), MISTAKES, ids=[m[3] + "-" + m[4][:20] for m in MISTAKES]
+)
 def test_a_template_mistake_is_refused_at_load_with_its_file_line_and_word(
     name: str, was: str, now: str, word: str, said: str
 ) -> None:
@@ -111,7 +149,7 @@ def test_a_template_without_roles_gets_the_documented_defaults(name: str) -> Non
 
 def test_a_summary_title_still_names_the_label_and_may_not_contradict_roles() -> None:
     text = bundled(IP).replace("summary:\n  status: rag", "summary:\n  title: measure\n  status: rag")
-    with pytest.raises(TemplateError, match="roles.label 'action' and summary.title 'measure' disagree"):
+    with pytest.raises(TemplateError, match=r"roles\.label 'action' and summary\.title 'measure' disagree"):
         parse_template(text, "x.yaml")
     older = _without_roles(text)
     assert parse_template(older, "x.yaml").label_key == "measure"
@@ -122,7 +160,9 @@ def test_a_role_declared_null_is_absent() -> None:
     assert parse_template(text, "x.yaml").contradictions_rule is None
 
 
-def test_a_rule_that_fails_inside_pandera_is_reported_not_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rule_that_fails_inside_pandera_is_reported_not_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from xlplan import rules
 
     folder = make_plan_folder(tmp_path / "plan")

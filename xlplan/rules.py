@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -47,7 +47,7 @@ class SpecError(ValueError):
         self.word = word
 
 
-def suggest(word: str, known: Iterator[str] | set[str] | list[str] | tuple[str, ...]) -> str:
+def suggest(word: str, known: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for a near miss of one of `known`, else ''."""
     close = difflib.get_close_matches(str(word), list(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -92,7 +92,9 @@ class RuleKind:
         missing = sorted(n for n, f in fields.items() if n not in raw and f.default is dataclasses.MISSING)
         if missing:
             raise SpecError(f"rule {cls.kind} needs {', '.join(repr(m) for m in missing)}", at, missing[0])
-        values = {name: _typed(cls.kind, name, fields[name].metadata["shape"], v, (*at, name)) for name, v in raw.items()}
+        values = {
+            name: _typed(cls.kind, name, fields[name].metadata["shape"], v, (*at, name)) for name, v in raw.items()
+        }
         rule = cls(**values)
         rule.check_values(at)
         return rule
@@ -128,12 +130,22 @@ class RuleKind:
             value = getattr(self, f.name)
             if f.metadata["shape"] == "condition" and value:
                 for column, allowed in value.items():
-                    _check_choices(self.kind, f"{f.name}.{column}", allowed, cols.choices.get(cols.rows[column] or ""), (*at, f.name, column))
+                    _check_choices(
+                        self.kind,
+                        f"{f.name}.{column}",
+                        allowed,
+                        cols.choices.get(cols.rows[column] or ""),
+                        (*at, f.name, column),
+                    )
             elif f.metadata["shape"] in ("status", "statuses") and value is not None:
                 if cols.status is None:
-                    raise SpecError(f"rule {self.kind}: {f.name} needs a status column (summary.status)", (*at, f.name), f.name)
+                    raise SpecError(
+                        f"rule {self.kind}: {f.name} needs a status column (summary.status)", (*at, f.name), f.name
+                    )
                 listed = value if isinstance(value, list) else [value]
-                _check_choices(self.kind, f.name, listed, cols.choices.get(cols.rows.get(cols.status) or ""), (*at, f.name))
+                _check_choices(
+                    self.kind, f.name, listed, cols.choices.get(cols.rows.get(cols.status) or ""), (*at, f.name)
+                )
 
     def points_at(self) -> str:
         """The column an issue from this rule points at."""
@@ -148,7 +160,9 @@ class RuleKind:
         return {}
 
 
-def _check_choices(kind: str, name: str, values: list[str], allowed: tuple[str, ...] | None, at: tuple[str | int, ...]) -> None:
+def _check_choices(
+    kind: str, name: str, values: list[str], allowed: tuple[str, ...] | None, at: tuple[str | int, ...]
+) -> None:
     if not allowed:
         return  # a column without a choice list: any value may be compared
     folded_allowed = {folded(v) for v in allowed}
@@ -357,7 +371,6 @@ def expected_status(actual: Any, target: Any, p: dict[str, Any]) -> str:
     return str(judge_measures(p, [actual], [target]).expected.iloc[0])
 
 
-
 # --- the kinds ----------------------------------------------------------------------------
 
 
@@ -544,4 +557,3 @@ class Tolerance(RuleKind):
 KINDS: dict[str, type[RuleKind]] = {
     k.kind: k for k in (RequiredWhen, BlankWhen, Overdue, PastDate, Tolerance, Unchanged)
 }
-

@@ -27,7 +27,6 @@ from xlplan.rules import judge_measures as judge_measures
 from xlplan.template import Rule, Template
 from xlplan.values import excel_length
 
-
 # The names given to the column checks. A failed check's issue code is found by the start
 # of its name, so Pandera's own names (isin(...), str_length(...)) are matched too.
 CHOICE_CHECK = "choice"

@@ -568,7 +568,9 @@ def _column(raw: dict[str, Any], name: str, choices: dict[str, ChoiceList], plan
     if col.type not in _TYPES:
         raise SpecError(f"{where}: unknown type {col.type!r}{suggest(col.type, _TYPES)}", ("type",), col.type)
     if col.choices and col.choices not in choices:
-        raise SpecError(f"{where}: no choice list {col.choices!r}{suggest(col.choices, choices)}", ("choices",), col.choices)
+        raise SpecError(
+            f"{where}: no choice list {col.choices!r}{suggest(col.choices, choices)}", ("choices",), col.choices
+        )
     if col.carry and not col.editable:
         raise ValueError(f"{where}: only an input column can carry its value forward")
     return col
@@ -690,7 +692,9 @@ def _rule(raw: dict[str, Any], _i: int = 0) -> Rule:
         )
     severity = raw.pop("severity", "error")
     if severity not in ("error", "warning"):
-        raise SpecError(f"rule {kind}: severity must be error or warning, not {severity!r}", ("severity",), str(severity))
+        raise SpecError(
+            f"rule {kind}: severity must be error or warning, not {severity!r}", ("severity",), str(severity)
+        )
     message = _need(raw, "message", f"rule {kind}")
     name = raw.pop("name", "")
     del raw["kind"], raw["message"]
@@ -796,7 +800,9 @@ def _check_summary(t: Template, rows: Sheet) -> None:
     if title is not None and title not in {c.key for c in t.plan.columns}:
         known = [c.key for c in t.plan.columns]
         raise SpecError(
-            f"summary.title {title!r} is not a plan column{suggest(str(title), known)}", ("summary", "title"), str(title)
+            f"summary.title {title!r} is not a plan column{suggest(str(title), known)}",
+            ("summary", "title"),
+            str(title),
         )
     if t.distribution is None:
         _check_statuses(t)
@@ -829,7 +835,9 @@ def _check_statuses(t: Template) -> None:
             ("summary", unknown[0]),
             unknown[0],
         )
-    named = [("attention", i, v) for i, v in enumerate(_listed(t.summary.get("attention")))]
+    named: list[tuple[str, int | None, Any]] = [
+        ("attention", i, v) for i, v in enumerate(_listed(t.summary.get("attention")))
+    ]
     named += [("complete", None, v) for v in _listed(t.summary.get("complete"))[:1]]
     if named and t.status_choices is None:
         raise SpecError(
@@ -878,7 +886,9 @@ def _with_roles(t: Template, raw: Any) -> Template:
         if value is None:
             return None
         if str(value) not in allowed:
-            raise SpecError(f"roles.{role}: {value!r} is not {what}{suggest(str(value), allowed)}", ("roles", role), str(value))
+            raise SpecError(
+                f"roles.{role}: {value!r} is not {what}{suggest(str(value), allowed)}", ("roles", role), str(value)
+            )
         return str(value)
 
     title = t.summary.get("title")
@@ -886,13 +896,17 @@ def _with_roles(t: Template, raw: Any) -> Template:
     if label is None:
         raise SpecError("roles.label must name a plan column", ("roles", "label"), "label")
     if title and label != title:
-        raise SpecError(f"roles.label {label!r} and summary.title {title!r} disagree: give one", ("roles", "label"), label)
+        raise SpecError(
+            f"roles.label {label!r} and summary.title {title!r} disagree: give one", ("roles", "label"), label
+        )
     texts = [c.key for c in editable if c.type == "text"]
     dates = [c.key for c in editable if c.type == "date"]
     roles = Roles(
         label=label,
         progress=pick("progress", next(iter(texts), None), texts, "an editable text column of the rows sheet"),
-        due=pick("due", getattr(overdue, "date", None) or next(iter(plan_dates), None), plan_dates, "a plan date column"),
+        due=pick(
+            "due", getattr(overdue, "date", None) or next(iter(plan_dates), None), plan_dates, "a plan date column"
+        ),
         revised=pick(
             "revised", getattr(overdue, "revised", None) or next(iter(dates), None), dates, "an editable date column"
         ),
