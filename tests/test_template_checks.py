@@ -15,7 +15,7 @@ from xlplan.cli import main
 from xlplan.errors import TemplateError
 from xlplan.generate import generate
 from xlplan.plan import load_plan
-from xlplan.template import builtin_names, load_template, parse_template
+from xlplan.template_load import builtin_names, load_template, parse_template
 
 
 def bundled(name: str) -> str:

@@ -22,7 +22,8 @@ from xlplan.corrections import correction_path
 from xlplan.errors import XlplanError
 from xlplan.files import atomic_path, safe_filename
 from xlplan.paper import Paper, build_paper
-from xlplan.plan import Plan, email_problem, salutation_for
+from xlplan.plan import Plan
+from xlplan.plan_sheets import email_problem, salutation_for
 from xlplan.report import to_html, to_text
 from xlplan.summary import RecipientState, Summary, deadline_words, summarise
 from xlplan.values import long_date

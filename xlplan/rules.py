@@ -15,14 +15,14 @@ plan's start (START). A template's use of a kind is data; the kind itself is gen
 from __future__ import annotations
 
 import dataclasses
-import difflib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import pandas as pd
 
 from xlplan.codes import Code
+from xlplan.spec_errors import SpecError, suggest
 from xlplan.values import clean_text, format_value
 
 AS_OF = "__as_of__"  # the cycle's reference date, added as a column for date rules
@@ -35,22 +35,6 @@ START = "__start__"  # the plan's start: where a measure's straight line to its 
 #   share: a number from 0 up to (not including) 1; flag: true or false.
 Shape = Literal["column", "columns", "plan", "condition", "status", "statuses", "values", "share", "flag"]
 Condition = dict[str, list[str]]
-
-
-class SpecError(ValueError):
-    """A mistake in a template, with where it is in the YAML (`at`: the path of keys and
-    list positions to it) and the word at fault, so the loader can name its line."""
-
-    def __init__(self, message: str, at: tuple[str | int, ...] = (), word: str = "") -> None:
-        super().__init__(message)
-        self.at = at
-        self.word = word
-
-
-def suggest(word: str, known: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for a near miss of one of `known`, else ''."""
-    close = difflib.get_close_matches(str(word), list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def param(shape: Shape, default: Any = dataclasses.MISSING) -> Any:
