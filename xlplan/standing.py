@@ -251,7 +251,7 @@ class _Builder:
     ) -> None:
         self.known, self.cycles, self.reader = known, cycles, reader
         self.status_key = template.status_column
-        complete = template.summary.get("complete")
+        complete = template.complete
         self.complete = complete if self.status_key and complete in known.rank else None
         self.timeline: dict[str, list[Timed]] = {}
         for t in timeline or []:
