@@ -16,11 +16,11 @@ import subprocess
 from pathlib import Path
 
 import openpyxl
-from openpyxl.utils import get_column_letter
 import pytest
 from conftest import SETTINGS, demo_copy, make_plan_folder
 from helpers import HELEN, SPG
 from libreoffice import convert
+from openpyxl.utils import get_column_letter
 
 from xlplan.collect import collect
 from xlplan.generate import generate
