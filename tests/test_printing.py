@@ -9,6 +9,7 @@ size is its commonest box height / 1.3.
 from __future__ import annotations
 
 import collections
+import html
 import re
 import shutil
 import subprocess
@@ -16,8 +17,15 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import demo_copy
+from conftest import SETTINGS, demo_copy, make_plan_folder
+from helpers import HELEN, SPG
 from libreoffice import convert
+from openpyxl.utils import get_column_letter
+
+from xlplan.collect import collect
+from xlplan.generate import generate
+from xlplan.plan import load_plan
+from xlplan.samples.sponsor import fill_return
 
 BOX_PER_POINT = 1.3
 A3_LANDSCAPE_WIDTH = 1190.6  # points
@@ -75,3 +83,61 @@ def test_master_titles_are_inside_the_print_area(demo: Path) -> None:
     book = openpyxl.load_workbook(demo / "master-tracker.xlsx")
     for name in ("Risk register", "Current status", "Trend", "Returns", "Proposed changes to timescales"):
         assert str(book[name].print_area).split("!")[1].startswith("$A$1:"), name
+
+
+LONG_TITLE = (
+    "Inverclyde Health and Social Care Partnership Strategic Plan 2019-2024: Improving Lives, "
+    "Reducing Inequalities and Supporting Communities"
+)
+
+
+def test_a_long_title_and_help_line_print_whole_within_the_page(tmp_path: Path) -> None:
+    """Titles and help lines are banners, merged across the sheet and wrapped: a 140-character
+    plan title and the Actions sheet's help line print in full on the page, not cut at its edge."""
+    root = tmp_path / "plan"
+    plan = load_plan(make_plan_folder(root, settings={**SETTINGS, "title": LONG_TITLE}))
+    generate(plan, "2025-Q3", spg_date=SPG, deadline=None)
+    sent = next((root / "outgoing" / "2025-Q3").glob(f"*{HELEN}.xlsx"))
+    fill_return(
+        sent, root / "returns" / "back.xlsx", plan.template, {"BA1.01": {"progress": "On track", "rag": "Green"}}
+    )
+    assert collect(plan, cycle="2025-Q3", today=SPG).ok
+    master = convert(root / "master-tracker.xlsx", tmp_path / "master", "pdf")
+    gaps = _page_of(master, "Gaps")
+    assert squashed(f"{LONG_TITLE}: Master tracker, 2025-Q3") in squashed(" ".join(w for w, _x in gaps))
+    workbook = sent
+    actions = _page_of(convert(workbook, tmp_path / "return", "pdf"), "Actions")
+    assert squashed(plan.template.rows_sheet.help) in squashed(" ".join(w for w, _x in actions))
+    # Text past the page's edge is still in the PDF, clipped: every word must end on the page.
+    for page in (gaps, actions):
+        width = page[0][1]
+        assert [w for w, x in page[1:] if x > width - 20] == []
+    # In the file: merged across every column of the sheet, in a wrapping style.
+    book = openpyxl.load_workbook(workbook)
+    sheet = book["Actions"]
+    assert {str(r) for r in sheet.merged_cells.ranges} >= {f"A1:{get_column_letter(sheet.max_column)}1"}
+    assert sheet["A2"].alignment.wrap_text and sheet.row_dimensions[2].height > 15
+    for ws in openpyxl.load_workbook(root / "master-tracker.xlsx"):
+        if ws.title != "Dashboard":  # its title fits: it is written apart, through xlsxwriter
+            merged = {str(r) for r in ws.merged_cells.ranges}
+            last = get_column_letter(ws.max_column)
+            assert {f"A1:{last}1", f"A2:{last}2"} <= merged, ws.title
+            assert ws["A1"].alignment.wrap_text and ws.row_dimensions[1].height > 20, ws.title
+
+
+def squashed(text: str) -> str:
+    return "".join(text.split())
+
+
+def _page_of(pdf: Path, sheet: str) -> list[tuple[str, float]]:
+    """The first printed page of `sheet` (named at the right of the page header): ("", page
+    width), then each word with where it ends across the page, in reading order."""
+    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for page in boxes.split("<page ")[1:]:
+        width = float(re.search(r'width="([\d.]+)"', page).group(1))  # type: ignore[union-attr]
+        words = re.findall(r'xMin="[\d.]+" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)<', page)
+        top = min(float(y) for y, _x, _w in words)
+        header = [w for y, _x, w in words if abs(float(y) - top) < 1]
+        if header and header[-1] == sheet:
+            return [("", width), *((html.unescape(w), float(x)) for _y, x, w in words)]
+    raise AssertionError(f"no page of {sheet} in {pdf}")

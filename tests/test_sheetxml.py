@@ -26,6 +26,7 @@ from xlplan.sheetxml import (
     pack,
     text_cell,
     text_style,
+    with_merges,
     xf,
     xml_text,
 )
@@ -315,3 +316,43 @@ def test_calamine_reads_back_what_was_written(tmp_path: Path) -> None:
         sheet = package.read("xl/worksheets/sheet1.xml")
     assert b'<dimension ref="A1:D8"/>' in sheet
     assert b'<c r="D8" s="1"/>' in sheet
+
+
+# --- banners: rows merged across the sheet -------------------------------------------------
+
+
+def test_a_banner_is_merged_across_every_column_the_sheet_uses() -> None:
+    data = SheetData()
+    data.banner(0, '<c r="A1" t="inlineStr"><is><t>Title</t></is></c>', 30)
+    data.banner(1, '<c r="A2" t="inlineStr"><is><t>Help</t></is></c>')
+    data.add(3, ['<c r="A4"/>', '<c r="B4"/>', '<c r="C4"/>'], 3)
+    assert data.rows[0] == '<row r="1" ht="30" customHeight="1"><c r="A1" t="inlineStr"><is><t>Title</t></is></c></row>'
+    assert data.merge_cells() == b'<mergeCells count="2"><mergeCell ref="A1:C1"/><mergeCell ref="A2:C2"/></mergeCells>'
+
+
+def test_no_banner_no_merge_cells() -> None:
+    data = SheetData()
+    data.add(0, ['<c r="A1"/>', '<c r="B1"/>'], 2)
+    assert data.merge_cells() == b""
+
+
+def test_merge_cells_go_where_the_format_puts_them() -> None:
+    """After sheetProtection and autoFilter, before dataValidations and the print set-up
+    (ECMA-376 CT_Worksheet order)."""
+    merges = b'<mergeCells count="1"><mergeCell ref="A1:C1"/></mergeCells>'
+    tail = (
+        b'<sheetProtection sheet="1"/><autoFilter ref="A4:C9"/><dataValidations count="0"/><pageMargins/></worksheet>'
+    )
+    assert with_merges(tail, merges, "sheet1.xml") == (
+        b'<sheetProtection sheet="1"/><autoFilter ref="A4:C9"/>'
+        + merges
+        + b'<dataValidations count="0"/><pageMargins/></worksheet>'
+    )
+    assert with_merges(b"<pageMargins/></worksheet>", merges, "x") == merges + b"<pageMargins/></worksheet>"
+    assert with_merges(b"</worksheet>", merges, "x") == merges + b"</worksheet>"
+    assert with_merges(tail, b"", "x") == tail
+
+
+def test_merges_made_through_xlsxwriter_on_a_sheetdata_sheet_are_refused() -> None:
+    with pytest.raises(RuntimeError, match="merged through xlsxwriter"):
+        with_merges(b'<mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells></worksheet>', b"<mergeCells/>", "x")

@@ -239,5 +239,8 @@ def test_words_default_from_the_template_itself() -> None:
 
 def test_a_misspelt_word_is_refused_at_load() -> None:
     text = (resources.files("xlplan.templates") / "self-evaluation.yaml").read_text(encoding="utf-8")
-    with pytest.raises(TemplateError, match=r"words: unknown word\(s\) 'recipent' \(did you mean 'recipient'\?\)"):
-        parse_template(text.replace("  recipient: respondent", "  recipent: respondent"), "bad.yaml")
+    bad = text.replace("  recipient: respondent", "  recipent: respondent")
+    with pytest.raises(TemplateError, match=r"unknown word 'recipent' \(did you mean 'recipient'\?\)") as caught:
+        parse_template(bad, "bad.yaml")
+    assert caught.value.line == bad.splitlines().index("  recipent: respondent") + 1
+    assert caught.value.word == "recipent"

@@ -133,6 +133,7 @@ class Code(StrEnum):
     PAST_DATE = "past_date", "error or warning", "Rule: a date that should be still to come is already past."
     TOLERANCE = "tolerance", "error or warning", "Rule: the status disagrees with the actual against the target."
     UNCHANGED = "unchanged", "error or warning", "Rule: the text is the same as last cycle's."
+    RULE_BROKEN = "rule-broken", "warning", "A template rule could not be run on the return: it was not checked by it; correct the template."
 
     # --- a fallback that should never be seen ---
     FAILED_CHECK = "failed-check", "error", "A check with no code of its own failed: a bug in xlplan, please report it."

@@ -25,7 +25,14 @@ class PlanError(XlplanError):
 
 
 class TemplateError(XlplanError):
-    """A template spec in templates/ is malformed."""
+    """A template spec in templates/ is malformed: `file`, `line` (1-based, when known) and
+    the `word` at fault say where, for a test or a tool; the message says it in words."""
+
+    def __init__(self, message: str, *, file: str = "", line: int | None = None, word: str = "") -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
+        self.word = word
 
 
 class LedgerError(XlplanError):

@@ -108,12 +108,12 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date, pic: Picture 
     status_key = template.status_column
     choices = template.status_choices
     order = list(choices.names) if choices else []
-    attention = set(template.summary.get("attention", []))
-    complete = template.summary.get("complete")
-    # Which columns hold the due date and its revision: the template says (its overdue rule).
+    attention = set(template.attention)
+    complete = template.complete
+    # Which columns hold the due date and its revision: the template says (its roles).
     due_key, revised_key = template.due_key, template.revised_key
     key = template.plan.key
-    title_key = template.summary.get("title", key)
+    title_key = template.label_key
     for item in plan.items:
         ref = item[key]
         standing = pic.now[ref]
@@ -152,11 +152,12 @@ def _contradictions(plan: Plan, ledger: Ledger, pic: Picture, as_of: date) -> li
     """Statuses reported this cycle that the figures question (the `tolerance` rule, judged
     as on return: direction, and the straight line to a target not yet due), in plan order."""
     template = plan.template
-    p = next((r.params for r in template.rules if r.kind == "tolerance"), None)
-    if p is None:
+    rule = template.contradictions_rule  # roles.contradictions: which tolerance rule, if any
+    if rule is None:
         return []
+    p = rule.params
     key = template.plan.key
-    title_key = template.summary.get("title", key)
+    title_key = template.label_key
     rows: list[tuple[dict[str, Any], Standing]] = []
     for item in plan.items:
         standing = pic.now[item[key]]

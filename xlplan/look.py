@@ -61,6 +61,9 @@ BETTER = "#00703C"  # and one that improved
 CELL: dict[str, Any] = {"valign": "top", "border": 1, "border_color": BORDER, "font_size": 10}
 TITLE: dict[str, Any] = {"bold": True, "font_size": 15, "font_color": NAVY}
 SUBTITLE: dict[str, Any] = {"font_size": 10, "font_color": SUBTITLE_TEXT}
+# The same, for a banner: a title or help line merged across the sheet, wrapped within the page.
+TITLE_BANNER: dict[str, Any] = {**TITLE, "text_wrap": True, "valign": "top"}
+SUBTITLE_BANNER: dict[str, Any] = {**SUBTITLE, "text_wrap": True, "valign": "top"}
 SECTION: dict[str, Any] = {"bold": True, "font_size": 12, "font_color": NAVY, "bottom": 2, "bottom_color": NAVY}
 HEAD: dict[str, Any] = {**CELL, "bold": True, "font_color": WHITE, "text_wrap": True}  # add its bg_color
 DATE_FORMAT = "dd/mm/yyyy"
@@ -173,6 +176,16 @@ def row_height(texts: Sequence[tuple[str, float]]) -> float | None:
         wrapped = sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
         lines = max(lines, wrapped)
     return None if lines == 1 else lines_height(lines)
+
+
+def banner_height(text: str, points: float, width: float, least: float | None = None) -> float | None:
+    """The height of a banner row (`sheetxml.SheetData.banner`): `text` at `points` wrapped
+    across `width` units of column width; `least` (None: the default height) for one line."""
+    per_line = chars_per_line(width) * 10 / points
+    lines = max(1, math.ceil(len(text) / per_line))
+    if lines == 1:
+        return least
+    return min(MAX_ROW_HEIGHT, lines * points * 1.35 + 4)
 
 
 @dataclass(frozen=True)

@@ -274,8 +274,8 @@ def build_paper(
     pic = picture(plan, ledger, cycle)
     summary = summary or summarise(plan, ledger, cycle, today, pic=pic)
     gaps = summary.gaps or Gaps(cycle, summary.deadline, today)
-    attention = [s for s in template.summary.get("attention") or [] if s in summary.statuses]
-    complete = template.summary.get("complete")
+    attention = [s for s in template.attention if s in summary.statuses]
+    complete = template.complete
     complete = complete if complete in summary.statuses else None
     header, rows = status_table(summary)
     lines = _Lines(plan, pic, attention)
@@ -341,7 +341,7 @@ class _Lines:
         spec = template.plan
         self.key, self.group_key = spec.key, spec.group_by
         self.sponsor_key = spec.assign_by if spec.assign_by != "all" else None
-        self.title_key = template.summary.get("title", spec.key)
+        self.title_key = template.label_key
         self.due_key, self.revised_key = template.due_key, template.revised_key
         self.texts = [(c.key, c.header) for c in template.rows_sheet.editable_columns if c.type == "text"]
         order = list(template.status_choices.names) if template.status_choices else []
@@ -417,9 +417,9 @@ def proposed_changes(plan: Plan, pic: Picture, timeline: Sequence[Timed] = ()) -
     if revised_key is None:
         return []
     spec = template.plan
-    title_key = template.summary.get("title", spec.key)
+    title_key = template.label_key
     status_key = template.status_column
-    progress_key = next((c.key for c in template.rows_sheet.editable_columns if c.type == "text"), None)
+    progress_key = template.progress_key
     decided: dict[str, tuple[Decision, bool]] = {}  # ref -> latest timescale decision, taken this cycle?
     for t in timeline:
         if t.decision.about_timescale and (t.cycle is None or t.cycle <= pic.cycle):
@@ -473,7 +473,7 @@ def _feedback(plan: Plan, ledger: Ledger, cycle: str) -> list[FeedbackGroup]:
 
 def _decisions_taken(plan: Plan, timeline: Sequence[Timed], cycle: str) -> Table | None:
     """The SPG's decisions taken in this cycle (the plan's Decisions sheet), in date order."""
-    title_key = plan.template.summary.get("title", plan.template.plan.key)
+    title_key = plan.template.label_key
     rows = [
         [
             t.decision.date.isoformat(),

@@ -162,7 +162,7 @@ def _sponsors(old: Mapping[str, Any], new: Mapping[str, Any], plan: Plan, change
 def _items(old: Mapping[str, Any], new: Mapping[str, Any], plan: Plan, replaced: dict[str, str]) -> list[PlanChange]:
     spec = plan.template.plan
     sheet = spec.items_sheet
-    label = str(plan.template.summary.get("title") or spec.key)
+    label = plan.template.label_key
     before = {ref: values for ref, values in old.get("items") or []}
     after = {ref: values for ref, values in new.get("items") or []}
     out: list[PlanChange] = []

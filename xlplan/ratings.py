@@ -212,7 +212,7 @@ def distribution(plan: Plan, ledger: Ledger, cycle: str) -> Ratings:
     respondents = expected_recipients(plan, ledger, cycle)
     merged = merged_recipients(ledger, cycle)
     key = template.plan.key
-    title_key = str(template.summary.get("title") or key)
+    title_key = template.label_key
     group_key = template.plan.group_by
     collate = [(k, (sheet.column(k) or column).header) for k in spec.collate]
     result = Ratings(

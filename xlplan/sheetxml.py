@@ -57,6 +57,7 @@ class SheetData:
         # and hands them over compressed, in `compressed`.
         self.deferred = deferred
         self.compressed: Deflated | Future[Deflated] | None = None
+        self.banners: list[int] = []  # rows merged across every column the sheet has (`banner`)
 
     def add(self, row: int, cells: Sequence[str], width: int, height: float | None = None) -> None:
         if row <= self.last_row:
@@ -81,6 +82,20 @@ class SheetData:
         n = row + 1
         cells = [writers[c](n, value) for c, value in enumerate(values) if value is not None and value != ""]
         self.add(row, cells, len(values), height)
+
+    def banner(self, row: int, cell: str, height: float | None = None) -> None:
+        """A row of one text cell merged across the whole sheet, so that wrapped text (a
+        long title or help line) shows within the printed page rather than running past it."""
+        self.add(row, [cell] if not self.deferred else [], 1, height)
+        self.banners.append(row)
+
+    def merge_cells(self) -> bytes:
+        """The <mergeCells> element of the banner rows, across columns A to the last used."""
+        if not self.banners or self.last_col == 0:
+            return b""
+        last = LETTERS[self.last_col]
+        refs = "".join(f'<mergeCell ref="A{r + 1}:{last}{r + 1}"/>' for r in self.banners)
+        return f'<mergeCells count="{len(self.banners)}">{refs}</mergeCells>'.encode()
 
     @property
     def dimension(self) -> str:
@@ -183,12 +198,34 @@ def pack(package: bytes, path: Path, data: Mapping[str, SheetData]) -> None:
                 out.write(info.filename, info.date_time, [deflate([body])])
                 continue
             head, tail = _around_sheet_data(body, info.filename)
+            tail = with_merges(tail, sheet.merge_cells(), info.filename)
             head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{sheet.dimension}"/>'.encode(), head, count=1)
             if sheet.compressed is None:  # one stream, as zipfile would write it
                 out.write(info.filename, info.date_time, [deflate(itertools.chain([head], sheet.chunks(), [tail]))])
             else:  # compressed by a worker or a thread: joined to its head and tail
                 out.write(info.filename, info.date_time, [deflate([head]), sheet.deflated(), deflate([tail])])
         out.close()
+
+
+# What may follow <mergeCells> in a worksheet (ECMA-376 Part 1, CT_Worksheet), in order:
+# the merges go before the first of these that xlsxwriter wrote.
+_AFTER_MERGE_CELLS = (
+    b"<phoneticPr", b"<conditionalFormatting", b"<dataValidations", b"<hyperlinks", b"<printOptions",
+    b"<pageMargins", b"<pageSetup", b"<headerFooter", b"<rowBreaks", b"<colBreaks", b"<customProperties",
+    b"<cellWatches", b"<ignoredErrors", b"<smartTags", b"<drawing", b"<legacyDrawing", b"<legacyDrawingHF",
+    b"<picture", b"<oleObjects", b"<controls", b"<webPublishItems", b"<tableParts", b"<extLst", b"</worksheet>",
+)  # fmt: skip
+
+
+def with_merges(tail: bytes, merges: bytes, part: str) -> bytes:
+    """The sheet XML after <sheetData>, with `merges` (a <mergeCells> element) where the
+    format puts it."""
+    if not merges:
+        return tail
+    if b"<mergeCells" in tail:
+        raise RuntimeError(f"{part}: cells were merged through xlsxwriter on a SheetData sheet")
+    at = min(i for i in (tail.find(tag) for tag in _AFTER_MERGE_CELLS) if i >= 0)
+    return tail[:at] + merges + tail[at:]
 
 
 def _around_sheet_data(body: bytes, part: str) -> tuple[bytes, bytes]:

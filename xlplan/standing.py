@@ -255,7 +255,7 @@ class _Builder:
         self.known, self.cycles, self.reader = known, cycles, reader
         self.meeting = meeting  # who decides: the plan's Settings' meeting, short
         self.status_key = template.status_column
-        complete = template.summary.get("complete")
+        complete = template.complete
         self.complete = complete if self.status_key and complete in known.rank else None
         self.timeline: dict[str, list[Timed]] = {}
         for t in timeline or []:

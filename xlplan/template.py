@@ -15,7 +15,7 @@ Features any template may declare (none is specific to one kind of return):
   ``blank_when`` rules, one per editable column, so the issue names the cell).
 - ``carry: true`` on an input column: the item's last standing value is written into
   the next workbook, to stand until the recipient changes it.
-- rule kinds, each generic code in ``schema.py``: ``required_when``,
+- rule kinds, each a class in ``rules.py``: ``required_when``,
   ``blank_when``, ``overdue``, ``past_date``, ``tolerance``, ``unchanged``.
 - ``summary.kind``: ``status`` (one status per item: counts, attention, complete)
   or ``distribution`` (many respondents rate each item on an ordered choice list:
@@ -24,13 +24,15 @@ Features any template may declare (none is specific to one kind of return):
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from xlplan.values import clean_text
+from xlplan.rules import KINDS, Columns, RuleKind
+from xlplan.rules import folded as folded  # re-exported: LockedRows and callers compare with it
 
 ColumnType = Literal["text", "number", "date", "choice"]
 Source = Literal["plan", "previous", "input"]
@@ -38,25 +40,17 @@ SheetKind = Literal["rows", "groups"]
 Severity = Literal["error", "warning"]
 
 _TYPES = {"text", "number", "date", "choice"}
-_RULE_KINDS = {"required_when", "blank_when", "overdue", "past_date", "tolerance", "unchanged"}
+_RULE_KINDS = set(KINDS)
 _SUMMARY_KINDS = {"status", "distribution"}
 
-# Each rule kind's parameters: (required, optional). A parameter not listed is a misspelling
-# and refused at load, not ignored at run time (a misspelt `direction` would silently
-# judge every measure as higher-is-better).
-_CONDITIONS = ("when", "unless")
+# Each rule kind's parameters: (required, optional), from its class in rules.py (kept for
+# callers that listed them from here).
 RULE_PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "required_when": (frozenset({"column"}), frozenset({*_CONDITIONS, "derived"})),
-    "blank_when": (frozenset({"column"}), frozenset({*_CONDITIONS, "derived"})),
-    "overdue": (frozenset({"date"}), frozenset({"revised", "when"})),
-    "past_date": (frozenset({"column"}), frozenset({"unless"})),
-    "tolerance": (
-        frozenset({"actual", "target", "status", "tolerance", "at_or_above", "within", "below", "applies_to"}),
-        # direction: a plan column; lower: its values that mean lower is better. baseline and
-        # target_date (else due): plan columns for the straight line to the target.
-        frozenset({"direction", "lower", "baseline", "target_date", "due"}),
-    ),
-    "unchanged": (frozenset({"column"}), frozenset({"unless"})),
+    kind: (
+        frozenset(f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING),
+        frozenset(f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING),
+    )
+    for kind, cls in KINDS.items()
 }
 
 
@@ -166,11 +160,6 @@ class Column:
         return self.source == "input"
 
 
-def folded(value: object) -> str:
-    """A value as compared by declared conditions: text, spaces collapsed, case ignored."""
-    return " ".join(clean_text(value).split()).casefold()
-
-
 @dataclass(frozen=True)
 class LockedRows:
     """Rows the plan marks as not for filling in: shown locked and greyed, checked blank on return.
@@ -225,7 +214,29 @@ class Rule:
     kind: str
     severity: Severity
     message: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # as written in the template
+    name: str = ""  # optional: how `roles` refers to it
+
+    @functools.cached_property
+    def check(self) -> RuleKind:
+        """The rule as its kind's class (rules.py): typed parameters, check, target column."""
+        return KINDS[self.kind].from_params(self.params, ())
+
+
+@dataclass(frozen=True)
+class Roles:
+    """What the code needs to know of a template's columns, declared (`roles:`) or defaulted.
+
+    label: the plan column that names an item; progress: the return's main note (an editable
+    text column); due: the plan's due date; revised: where a recipient proposes a new one;
+    contradictions: the tolerance rule whose disagreements the master lists as questions.
+    """
+
+    label: str = ""
+    progress: str | None = None
+    due: str | None = None
+    revised: str | None = None
+    contradictions: Rule | None = None
 
 
 @dataclass(frozen=True)
@@ -277,6 +288,7 @@ class Template:
     distribution: DistributionSummary | None = None
     declared_words: dict[str, str] = field(default_factory=dict)
     digest: str = ""  # SHA-256 of the YAML it was read from: a cached plan is for this template only
+    roles: Roles = field(default_factory=Roles)  # resolved at load: declared, else the documented defaults
 
     @functools.cached_property
     def words(self) -> TemplateWords:
@@ -337,21 +349,68 @@ class Template:
         col = self.rows_sheet.column(self.status_column or "")
         return self.choices[col.choices] if col and col.choices else None
 
-    def _overdue_param(self, name: str) -> str | None:
-        rule = next((r for r in self.rules if r.kind == "overdue" and r.params.get(name)), None)
-        return str(rule.params[name]) if rule else None
+    @property
+    def status_key(self) -> str | None:
+        """The rows-sheet column holding an item's status (`summary.status`), if it has one."""
+        return self.status_column
+
+    @property
+    def attention(self) -> tuple[str, ...]:
+        """The statuses that need attention (`summary.attention`), as the choice list spells them."""
+        return tuple(str(s) for s in _listed(self.summary.get("attention")))
+
+    @property
+    def complete(self) -> str | None:
+        """The status that means complete (`summary.complete`), if any."""
+        value = self.summary.get("complete")
+        return None if value is None else str(value)
+
+    @property
+    def label_key(self) -> str:
+        """The plan column that names an item in reports (`roles.label`)."""
+        return self.roles.label or self.plan.key
+
+    @property
+    def progress_key(self) -> str | None:
+        """The return's main note (`roles.progress`): an editable text column, if any."""
+        return self.roles.progress
 
     @property
     def due_key(self) -> str | None:
-        """The plan's due date: the `overdue` rule's date, else the first plan date column."""
-        return self._overdue_param("date") or next((c.key for c in self.plan.columns if c.type == "date"), None)
+        """The plan's due date (`roles.due`), if the plan has one."""
+        return self.roles.due
 
     @property
     def revised_key(self) -> str | None:
-        """Where a recipient proposes a new due date: the `overdue` rule's revised date, else
-        the first editable date column of the rows sheet."""
-        found = self._overdue_param("revised")
-        return found or next((c.key for c in self.rows_sheet.editable_columns if c.type == "date"), None)
+        """Where a recipient proposes a new due date (`roles.revised`), if anywhere."""
+        return self.roles.revised
+
+    @property
+    def contradictions_rule(self) -> Rule | None:
+        """The tolerance rule the master's contradictions are judged by (`roles.contradictions`)."""
+        return self.roles.contradictions
+
+    @functools.cached_property
+    def rule_columns(self) -> Columns:
+        """The columns as the rule kinds check and read them."""
+        rows = self.rows_sheet.columns
+        previous: dict[str, str] = {}
+        for c in rows:
+            if c.source == "previous" and c.field:
+                previous.setdefault(c.field, c.key)
+        return Columns(
+            rows={c.key: c.choices for c in reversed(rows)},
+            plan={c.key: c.choices for c in self.plan.columns},
+            choices={k: v.names for k, v in self.choices.items()},
+            previous=previous,
+            status=self.status_column,
+        )
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 # --- what a spec's summary says, read when asked ----------------------------------

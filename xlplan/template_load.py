@@ -1,13 +1,15 @@
 """Loading a template spec: a `templates/*.yaml` file (the plan folder's own, or one built
 in) parsed into the frozen objects of `xlplan.template`, and every part of it checked at
-load (a misspelt parameter, a column no sheet has, a rule of an unknown kind), so that a
-bad spec fails when it is read, not half-way through a cycle. The only parser of specs."""
+load (a misspelt parameter, a column no sheet has, a rule of an unknown kind, a status the
+summary names that the status column does not offer), so that a bad spec fails when it is
+read, not half-way through a cycle, with its file, line and word (`spec_errors`). The only
+parser of specs; the roles are resolved in `template_roles`."""
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
+import string
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,11 @@ from typing import Any
 import yaml
 
 from xlplan.errors import TemplateError
+from xlplan.rules import KINDS
+from xlplan.spec_errors import SpecError, line_of, placed, suggest
 from xlplan.template import (
-    _RULE_KINDS,
     _SUMMARY_KINDS,
     _TYPES,
-    RULE_PARAMS,
     WORD_KEYS,
     Choice,
     ChoiceList,
@@ -32,10 +34,14 @@ from xlplan.template import (
     Sheet,
     SplitFlag,
     Template,
+    _listed,
     _need,
     _outcomes,
 )
+from xlplan.template_roles import with_roles
 from xlplan.values import clean_text
+
+_STATUS_SUMMARY = {"kind", "title", "status", "attention", "complete", "outcomes"}
 
 
 def builtin_names() -> list[str]:
@@ -57,16 +63,24 @@ def load_template(name: str, search: Path | None = None) -> Template:
 
 
 def parse_template(text: str, source: str) -> Template:
+    """The template in YAML `text`, read from `source`; a TemplateError names the file, the
+    line and the word of the first mistake found."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise TemplateError(f"{source}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise TemplateError(f"{source}: not valid YAML: {exc}", file=source, line=line) from exc
     if not isinstance(raw, dict):
-        raise TemplateError(f"{source}: expected a mapping at the top level")
+        raise TemplateError(f"{source}: expected a mapping at the top level", file=source, line=1)
     try:
         return dataclasses.replace(_build(raw, source), digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
-    except (KeyError, TypeError, ValueError) as exc:
-        raise TemplateError(f"{source}: {exc}") from exc
+    except SpecError as exc:
+        line = line_of(text, exc.at)
+        where = f"{source}: line {line}" if line else source
+        raise TemplateError(f"{where}: {exc}", file=source, line=line, word=exc.word) from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise TemplateError(f"{source}: {exc}", file=source) from exc
 
 
 def _build(raw: dict[str, Any], source: str) -> Template:
@@ -104,16 +118,20 @@ def _build(raw: dict[str, Any], source: str) -> Template:
         assign_by=plan_raw.get("assign_by", "all"),
         group_by=plan_raw.get("group_by", ""),
         key=plan_raw.get("key", "ref"),
-        columns=tuple(_plan_column(c) for c in _need(plan_raw, "columns", "plan")),
+        columns=tuple(
+            placed(("plan", "columns", i), _plan_column, c) for i, c in enumerate(_need(plan_raw, "columns", "plan"))
+        ),
         previous_key=plan_raw.get("previous_key", ""),
         group_id=plan_raw.get("group_id", ""),
     )
-    sheets = tuple(_sheet(s, choices, plan) for s in _need(raw, "sheets", "the template"))
-    rules = tuple(_rule(r) for r in raw.get("rules") or ())
+    sheets = tuple(
+        placed(("sheets", i), _sheet, s, choices, plan) for i, s in enumerate(_need(raw, "sheets", "the template"))
+    )
+    rules = tuple(placed(("rules", i), _rule, r, i) for i, r in enumerate(raw.get("rules") or ()))
     rules += tuple(r for s in sheets for r in _locked_row_rules(s, choices))
     summary = raw.get("summary") or {}
     if not isinstance(summary, dict):
-        raise ValueError("summary must be a mapping")
+        raise SpecError("summary must be a mapping", ("summary",))
     template = Template(
         name=str(_need(raw, "name", "the template")),
         version=int(_need(raw, "version", "the template")),
@@ -124,11 +142,11 @@ def _build(raw: dict[str, Any], source: str) -> Template:
         rules=rules,
         summary=summary,
         source=source,
-        distribution=_distribution(summary),
-        declared_words=_words(raw.get("words")),
+        distribution=placed(("summary",), _distribution, summary),
+        declared_words=placed(("words",), _words, raw.get("words")),
     )
     _check(template)
-    return template
+    return with_roles(template, raw.get("roles"))
 
 
 def _words(raw: Any) -> dict[str, str]:
@@ -136,11 +154,13 @@ def _words(raw: Any) -> dict[str, str]:
         return {}
     if not isinstance(raw, dict):
         raise ValueError("words must be a mapping, e.g. {item: proposal, recipient: respondent}")
-    unknown = set(raw) - set(WORD_KEYS)
-    if unknown:
-        close = {u: difflib.get_close_matches(str(u), WORD_KEYS, n=1) for u in sorted(map(str, unknown))}
-        named = ", ".join(f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items())
-        raise ValueError(f"words: unknown word(s) {named}; known: {', '.join(WORD_KEYS)}")
+    for word in raw:
+        if word not in WORD_KEYS:  # the line of the misspelt word, and the word it meant
+            raise SpecError(
+                f"unknown word {str(word)!r}{suggest(str(word), WORD_KEYS)}; known: {', '.join(WORD_KEYS)}",
+                (str(word),),
+                str(word),
+            )
     return {str(k): clean_text(v) for k, v in raw.items() if clean_text(v)}
 
 
@@ -153,38 +173,44 @@ def _plan_column(raw: dict[str, Any]) -> PlanColumn:
 
 def _sheet(raw: dict[str, Any], choices: dict[str, ChoiceList], plan: PlanSpec) -> Sheet:
     name = _need(raw, "name", "a sheet")
-    plan_types = {c.key: c.type for c in plan.columns}
-    columns = []
-    for c in _need(raw, "columns", f"sheet {name}"):
-        c = dict(c)
-        c["source"] = c.pop("from", "input")
-        if c["source"] not in ("plan", "previous", "input"):
-            raise ValueError(
-                f"sheet {name}, column {c.get('key')}: unknown from {c['source']!r} (plan, previous or input)"
-            )
-        if c["source"] == "plan" and "type" not in c:
-            c["type"] = plan_types.get(c["key"], "text")  # a plan column keeps its plan type
-        try:
-            col = Column(**c)
-        except TypeError as exc:
-            raise ValueError(f"sheet {name}, column {c.get('key')}: {exc}") from exc
-        if col.type not in _TYPES:
-            raise ValueError(f"sheet {name}, column {col.key}: unknown type {col.type!r}")
-        if col.choices and col.choices not in choices:
-            raise ValueError(f"sheet {name}, column {col.key}: no choice list {col.choices!r}")
-        if col.carry and not col.editable:
-            raise ValueError(f"sheet {name}, column {col.key}: only an input column can carry its value forward")
-        columns.append(col)
+    columns = [
+        placed(("columns", j), _column, c, name, choices, plan)
+        for j, c in enumerate(_need(raw, "columns", f"sheet {name}"))
+    ]
     if raw.get("kind", "rows") not in ("rows", "groups"):
-        raise ValueError(f"sheet {name}: unknown kind {raw.get('kind')!r} (rows or groups)")
+        raise SpecError(f"sheet {name}: unknown kind {raw.get('kind')!r} (rows or groups)", ("kind",))
     return Sheet(
         name=name,
         kind=raw.get("kind", "rows"),
         title=raw.get("title", name),
         help=raw.get("help", ""),
         columns=tuple(columns),
-        locked_rows=_locked_rows(raw, name, columns),
+        locked_rows=placed(("locked_rows",), _locked_rows, raw, name, columns),
     )
+
+
+def _column(raw: dict[str, Any], name: str, choices: dict[str, ChoiceList], plan: PlanSpec) -> Column:
+    c = dict(raw)
+    c["source"] = c.pop("from", "input")
+    where = f"sheet {name}, column {c.get('key')}"
+    if c["source"] not in ("plan", "previous", "input"):
+        raise ValueError(f"{where}: unknown from {c['source']!r} (plan, previous or input)")
+    if c["source"] == "plan" and "type" not in c:
+        c["type"] = next((p.type for p in plan.columns if p.key == c.get("key")), "text")  # keeps its plan type
+    fields = {f.name for f in dataclasses.fields(Column)}
+    for key in c:
+        if key not in fields:
+            raise SpecError(f"{where}: unknown option {key!r}{suggest(key, fields - {'source'})}", (key,), key)
+    col = Column(**c)
+    if col.type not in _TYPES:
+        raise SpecError(f"{where}: unknown type {col.type!r}{suggest(col.type, _TYPES)}", ("type",), col.type)
+    if col.choices and col.choices not in choices:
+        raise SpecError(
+            f"{where}: no choice list {col.choices!r}{suggest(col.choices, choices)}", ("choices",), col.choices
+        )
+    if col.carry and not col.editable:
+        raise ValueError(f"{where}: only an input column can carry its value forward")
+    return col
 
 
 def _locked_rows(raw: dict[str, Any], name: str, columns: list[Column]) -> LockedRows | None:
@@ -256,13 +282,21 @@ def _literal(text: str) -> str:
 def _distribution(summary: dict[str, Any]) -> DistributionSummary | None:
     kind = summary.get("kind", "status")
     if kind not in _SUMMARY_KINDS:
-        raise ValueError(f"unknown summary kind {kind!r} (known: {', '.join(sorted(_SUMMARY_KINDS))})")
+        raise SpecError(
+            f"unknown summary kind {kind!r}{suggest(str(kind), _SUMMARY_KINDS)} (known: {', '.join(sorted(_SUMMARY_KINDS))})",
+            ("kind",),
+            str(kind),
+        )
     if kind != "distribution":
         return None
     known = {"kind", "title", "column", "collate", "nonresponse_flag", "split_flag", "sheet"}
-    unknown = set(summary) - known
+    unknown = sorted(set(summary) - known)
     if unknown:
-        raise ValueError(f"summary: unknown option(s) {', '.join(sorted(unknown))} ({', '.join(sorted(known))})")
+        raise SpecError(
+            f"summary: unknown option(s) {', '.join(unknown)}{suggest(unknown[0], known)} ({', '.join(sorted(known))})",
+            (unknown[0],),
+            unknown[0],
+        )
     split_raw = summary.get("split_flag") or {}
     if not isinstance(split_raw, dict) or set(split_raw) - {"spread", "majority"}:
         raise ValueError("summary.split_flag must be a mapping with 'spread' and/or 'majority'")
@@ -283,28 +317,27 @@ def _distribution(summary: dict[str, Any]) -> DistributionSummary | None:
     )
 
 
-def _rule(raw: dict[str, Any]) -> Rule:
+def _rule(raw: dict[str, Any], _i: int = 0) -> Rule:
+    """One rule as written: its kind's class checks its parameters by name and type."""
     raw = dict(raw)
     kind = _need(raw, "kind", "a rule")
-    if kind not in _RULE_KINDS:
-        raise ValueError(f"unknown rule kind {kind!r} (known: {', '.join(sorted(_RULE_KINDS))})")
+    if kind not in KINDS:
+        raise SpecError(
+            f"unknown rule kind {kind!r}{suggest(str(kind), KINDS)} (known: {', '.join(sorted(KINDS))})",
+            ("kind",),
+            str(kind),
+        )
     severity = raw.pop("severity", "error")
     if severity not in ("error", "warning"):
-        raise ValueError(f"rule {kind}: severity must be error or warning")
-    message = _need(raw, "message", f"rule {kind}")
-    del raw["kind"], raw["message"]
-    required, optional = RULE_PARAMS[kind]
-    unknown = set(raw) - required - optional
-    if unknown:
-        close = {u: difflib.get_close_matches(u, required | optional, n=1) for u in sorted(unknown)}
-        named = ", ".join(f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items())
-        raise ValueError(
-            f"rule {kind}: unknown parameter(s) {named}; it takes {', '.join(sorted(required | optional))}"
+        raise SpecError(
+            f"rule {kind}: severity must be error or warning, not {severity!r}", ("severity",), str(severity)
         )
-    missing = required - set(raw)
-    if missing:
-        raise ValueError(f"rule {kind} needs {', '.join(repr(m) for m in sorted(missing))}")
-    return Rule(kind=kind, severity=severity, message=message, params=raw)
+    message = _need(raw, "message", f"rule {kind}")
+    name = raw.pop("name", "")
+    del raw["kind"], raw["message"]
+    rule = Rule(kind=kind, severity=severity, message=str(message), params=raw, name=str(name or ""))
+    rule.__dict__["check"] = KINDS[kind].from_params(raw, ())  # the cached property, filled now: refused now
+    return rule
 
 
 def _check(t: Template) -> None:
@@ -334,52 +367,101 @@ def _check(t: Template) -> None:
     rows = t.rows_sheet
     if rows.columns[0].key != t.plan.key or rows.columns[0].source != "plan":
         raise ValueError(f"sheet {rows.name}: the first column must be the plan key {t.plan.key!r}")
-    row_keys = {c.key for c in rows.columns}
-    for rule in t.rules:
-        if rule.kind == "blank_when":
-            named = rule.params.get("column")
-            named = named if isinstance(named, list) else [named]
-            for key in [*named, *(rule.params.get("when") or {})]:
-                if key not in row_keys:
-                    raise ValueError(f"rule blank_when: {key!r} is not a column of sheet {rows.name}")
-        if rule.kind == "tolerance":
-            _check_tolerance(rule.params, row_keys, plan_keys, rows.name)
+    _check_rules(t)
     _check_summary(t, rows)
 
 
-def _check_tolerance(p: dict[str, Any], row_keys: set[str], plan_keys: set[str], sheet: str) -> None:
-    """The columns a tolerance rule names exist: what comes back on the sheet, or the plan's own."""
-    for name in ("actual", "status"):
-        if p[name] not in row_keys:
-            raise ValueError(f"rule tolerance: {name} {p[name]!r} is not a column of sheet {sheet}")
-    for name in ("target", "direction", "baseline", "target_date", "due"):
-        if name in p and p[name] not in plan_keys | row_keys:
-            raise ValueError(f"rule tolerance: {name} {p[name]!r} is not a plan column")
-    if ("direction" in p) != ("lower" in p):
-        raise ValueError(
-            "rule tolerance: 'direction' (a plan column) and 'lower' (its values meaning lower is better) go together"
-        )
-    if not isinstance(p["tolerance"], int | float) or not 0 <= p["tolerance"] < 1:
-        raise ValueError(
-            f"rule tolerance: tolerance must be a share between 0 and 1 (e.g. 0.05), not {p['tolerance']!r}"
-        )
+def _check_rules(t: Template) -> None:
+    """Each rule's columns exist and hold the values it names; its message's {names} are
+    columns or its kind's own words (a misspelt one would be shown as typed)."""
+    rows_at = next(i for i, s in enumerate(t.sheets) if s.kind == "rows")
+    known_words = {c.key for c in t.rows_sheet.columns} | {c.key for c in t.plan.columns}
+    for i, rule in enumerate(t.rules):
+        at: tuple[str | int, ...] = ("sheets", rows_at, "locked_rows") if rule.params.get("derived") else ("rules", i)
+        rule.check.check_columns(t.rule_columns, at)
+        for word in _fields_of(rule.message):
+            if word not in known_words and word not in rule.check.words:
+                allowed = sorted(known_words | set(rule.check.words))
+                raise SpecError(
+                    f"rule {rule.kind}: the message names {{{word}}}, which is not a column{suggest(word, allowed)}; "
+                    "write {{ and }} for a brace that is not a name",
+                    (*at, "message"),
+                    word,
+                )
+
+
+def _fields_of(message: str) -> list[str]:
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(message) if name]
+    except ValueError as exc:  # a lone { or }
+        raise SpecError(f"a rule's message {message!r}: {exc}; write {{{{ and }}}} for a brace", (), message) from exc
 
 
 def _check_summary(t: Template, rows: Sheet) -> None:
-    _outcomes(t)
+    placed(("summary", "outcomes"), _outcomes, t)
     status = t.summary.get("status")
     if status is not None and rows.column(str(status)) is None:
-        raise ValueError(f"summary.status {status!r} is not a column of sheet {rows.name}")
+        known = [c.key for c in rows.columns]
+        raise SpecError(
+            f"summary.status {status!r} is not a column of sheet {rows.name}{suggest(str(status), known)}",
+            ("summary", "status"),
+            str(status),
+        )
     title = t.summary.get("title")
     if title is not None and title not in {c.key for c in t.plan.columns}:
-        raise ValueError(f"summary.title {title!r} is not a plan column")
-    d = t.distribution
-    if d is None:
+        known = [c.key for c in t.plan.columns]
+        raise SpecError(
+            f"summary.title {title!r} is not a plan column{suggest(str(title), known)}",
+            ("summary", "title"),
+            str(title),
+        )
+    if t.distribution is None:
+        _check_statuses(t)
         return
+    d = t.distribution
     col = rows.column(d.column)
     if col is None or not col.editable or col.type != "choice" or not col.choices:
-        raise ValueError(f"summary.column {d.column!r} must be an editable choice column of sheet {rows.name}")
-    for key in d.collate:
+        raise SpecError(
+            f"summary.column {d.column!r} must be an editable choice column of sheet {rows.name}",
+            ("summary", "column"),
+            d.column,
+        )
+    for i, key in enumerate(d.collate):
         other = rows.column(key)
         if other is None or not other.editable:
-            raise ValueError(f"summary.collate: {key!r} is not an editable column of sheet {rows.name}")
+            raise SpecError(
+                f"summary.collate: {key!r} is not an editable column of sheet {rows.name}",
+                ("summary", "collate", i),
+                key,
+            )
+
+
+def _check_statuses(t: Template) -> None:
+    """A status summary's options are known, and the statuses it names are the status column's."""
+    unknown = sorted(set(t.summary) - _STATUS_SUMMARY)
+    if unknown:
+        raise SpecError(
+            f"summary: unknown option {unknown[0]!r}{suggest(unknown[0], _STATUS_SUMMARY)} "
+            f"(a status summary takes {', '.join(sorted(_STATUS_SUMMARY))})",
+            ("summary", unknown[0]),
+            unknown[0],
+        )
+    named: list[tuple[str, int | None, Any]] = [
+        ("attention", i, v) for i, v in enumerate(_listed(t.summary.get("attention")))
+    ]
+    named += [("complete", None, v) for v in _listed(t.summary.get("complete"))[:1]]
+    if named and t.status_choices is None:
+        raise SpecError(
+            f"summary.{named[0][0]} needs summary.status: an editable choice column holding each item's status",
+            ("summary", named[0][0]),
+            named[0][0],
+        )
+    allowed = t.status_choices.names if t.status_choices else ()
+    for option, i, value in named:
+        if str(value) not in allowed:
+            raise SpecError(
+                f"summary.{option}: {str(value)!r} is not a status: the {t.status_column} column's choices are "
+                f"{', '.join(allowed)}{suggest(str(value), allowed)}",
+                ("summary", option) if i is None else ("summary", option, i),
+                str(value),
+            )

@@ -244,6 +244,8 @@ def check_all(batch: list[Prepared], template: Template, as_of: date, start: dat
             cases = getattr(exc, "failure_cases", None)
             if cases is None:
                 continue
+            # A check that failed with no row (it raised inside Pandera): said on every return.
+            _broken(batch, template, rules, cases[cases["index"].isna()])
             # A dataframe check fails once per column of a failing row: report it once.
             cases = cases.dropna(subset=["index"]).drop_duplicates(["index", "check"])
             words: dict[tuple[str, int], dict[str, str]] = {}
@@ -262,6 +264,27 @@ def check_all(batch: list[Prepared], template: Template, as_of: date, start: dat
                 )
     for p in batch:
         p.report.issues.sort(key=_issue_order)
+
+
+def _broken(batch: list[Prepared], template: Template, rules: Mapping[str, Any], cases: Any) -> None:
+    """Checks that could not be run (an error inside Pandera, with no row to point at): each
+    return is told which rule was not applied, never silently passed as if it had been."""
+    sheet = template.rows_sheet.name
+    for case in cases.drop_duplicates(["check"]).itertuples(index=False):
+        check, why = str(case.check), str(case.failure_case)[:300]
+        rc = rules.get(check)
+        for p in batch:
+            if rc is not None:
+                said = f"The template's {rc.rule.kind} rule on {rc.column} could not be run ({why})"
+                p.report.warning(
+                    f"{said}: this return was not checked by it. Tell whoever keeps the template ({template.source}).",
+                    sheet=sheet, field=rc.column, recipient=p.ret.recipient, code=Code.RULE_BROKEN,
+                )  # fmt: skip
+            else:
+                p.report.error(
+                    f"The check '{check}' failed on the whole sheet ({why}): a bug in xlplan, please report it.",
+                    sheet=sheet, recipient=p.ret.recipient, code=Code.FAILED_CHECK,
+                )  # fmt: skip
 
 
 def _issue_order(issue: Issue) -> tuple[int, int, str]:

@@ -152,11 +152,6 @@ def _change_sections(ctx: Context, styles: Styles) -> list[Section]:
     return sections
 
 
-def _progress_key(ctx: Context) -> str | None:
-    """The return's main note: the first editable text column of the rows sheet."""
-    return next((c.key for c in ctx.template.rows_sheet.editable_columns if c.type == "text"), None)
-
-
 def _newly_overdue(ctx: Context, styles: Styles, base: list[Col], progress: Col) -> Section:
     """Overdue now, and not at the previous cycle's deadline by that cycle's values."""
     w = CHANGE_WIDTHS

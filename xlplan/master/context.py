@@ -106,11 +106,11 @@ class Context:
 
     @cached_property
     def attention(self) -> list[str]:
-        return [s for s in self.template.summary.get("attention") or [] if s in self.status_order]
+        return [s for s in self.template.attention if s in self.status_order]
 
     @cached_property
     def complete(self) -> str | None:
-        value = self.template.summary.get("complete")
+        value = self.template.complete
         return value if value in self.status_order else None
 
     @property
@@ -123,16 +123,8 @@ class Context:
 
     @cached_property
     def label_key(self) -> str:
-        """The plan column that says what an item is: the summary's title, else the widest
-        text column that is not the key, the group or the assignee (`action` here)."""
-        spec = self.template.plan
-        title = self.template.summary.get("title")
-        if title and any(c.key == title for c in spec.columns):
-            return str(title)
-        others = [
-            c for c in spec.columns if c.type == "text" and c.key not in (spec.key, spec.group_by, spec.assign_by)
-        ]
-        return max(others, key=lambda c: c.width).key if others else spec.key
+        """The plan column that says what an item is (the template's `roles.label`)."""
+        return self.template.label_key
 
     @property
     def group_key(self) -> str:
@@ -153,8 +145,8 @@ class Context:
 
     @cached_property
     def progress_key(self) -> str | None:
-        """The return's main note: the first editable text column of the rows sheet."""
-        return next((c.key for c in self.template.rows_sheet.editable_columns if c.type == "text"), None)
+        """The return's main note (the template's `roles.progress`)."""
+        return self.template.progress_key
 
     def planned_due(self, item: Mapping[str, Any]) -> Any:
         """The due date plan.xlsx itself gives an item (before any approved revised date)."""

@@ -25,6 +25,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from xlplan.look import (
+    A4,
     BETTER,
     CELL,
     DATE_FORMAT,
@@ -35,15 +36,19 @@ from xlplan.look import (
     LINE_HEIGHT,
     NAVY,
     PALE,
+    PRINT_WIDTH,
     SECTION,
     SUBTITLE,
+    SUBTITLE_BANNER,
     SUBTITLE_TEXT,
     TEAL,
     TITLE,
+    TITLE_BANNER,
     WHITE,
     WORSE,
     CellStyles,
     Wrapped,
+    banner_height,
     cell_writer,
     chars_per_line,
     fit_widths,
@@ -83,6 +88,8 @@ class Styles:
         base = CELL
         self.title = book.add_format(TITLE)
         self.subtitle = book.add_format(SUBTITLE)
+        self.title_banner = book.add_format(TITLE_BANNER)
+        self.subtitle_banner = book.add_format(SUBTITLE_BANNER)
         self.section = book.add_format(SECTION)
         self.note = book.add_format({"italic": True, "font_color": GREY_TEXT, "font_size": 10})
         self.head = book.add_format({**HEAD, "bg_color": NAVY})
@@ -226,8 +233,13 @@ def write_row(
 
 def write_titles(data: SheetData, styles: Styles, ctx: Context, about: str) -> None:
     """The title rows every sheet starts with."""
-    data.write(0, styled(styles.title), [f"{ctx.plan.title}: Master tracker, {ctx.cycle}"], 20)
-    data.write(1, styled(styles.subtitle), [f"{about} Rendered {ctx.rendered_at:%d/%m/%Y %H:%M}."])
+    # Banners (merged across the sheet, wrapped): a long plan title or note stays on the page.
+    # Sized for A4's width, the narrowest a sheet prints on.
+    title = f"{ctx.plan.title}: Master tracker, {ctx.cycle}"
+    about = f"{about} Rendered {ctx.rendered_at:%d/%m/%Y %H:%M}."
+    width = PRINT_WIDTH[A4]
+    data.banner(0, styled(styles.title_banner)[0](1, title), banner_height(title, TITLE["font_size"], width, 20))
+    data.banner(1, styled(styles.subtitle_banner)[0](2, about), banner_height(about, SUBTITLE["font_size"], width))
 
 
 # The column widths each sheet was given (set_widths), for its print set-up (setup_pages).

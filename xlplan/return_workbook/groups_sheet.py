@@ -5,7 +5,7 @@ from __future__ import annotations
 from xlsxwriter.workbook import Workbook
 
 from xlplan.errors import XlplanError
-from xlplan.look import row_height
+from xlplan.look import banner_height, row_height
 from xlplan.return_workbook.styles import HEADER_ROW, Styles, page_setup, protect
 from xlplan.template import Sheet
 from xlplan.values import format_value
@@ -24,7 +24,8 @@ def write_groups_sheet(
     ws.set_column(0, 0, 22)  # 90 units across: A4 portrait at 8 points or more
     ws.set_column(1, 1, 68)
     ws.write_string(0, 0, sheet.title, styles.title)
-    ws.write_string(1, 0, sheet.help, styles.subtitle)
+    ws.merge_range(1, 0, 1, 1, sheet.help, styles.subtitle_banner)  # wrapped within the page
+    ws.set_row(1, banner_height(sheet.help, 10, 90))
     row = HEADER_ROW
     for group in groups:
         ws.merge_range(row, 0, row, 1, group, styles.head_locked)

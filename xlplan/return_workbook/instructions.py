@@ -49,8 +49,9 @@ def write_instructions(
     for label, value in facts:
         ws.write_string(row, 0, label, styles.bold)
         ws.write_string(row, 1, value, styles.wrap)
-        if "\n" in value:
-            ws.set_row(row, 15 * (value.count("\n") + 1))
+        height = row_height([(value, INSTRUCTION_WIDTH)])
+        if height:
+            ws.set_row(row, height)
         row += 1
     row += 1
     ws.write_string(row, 0, "How to fill it in", styles.section)
@@ -86,6 +87,9 @@ def write_instructions(
             row += 1
             ws.write_string(row, 0, choice.value, styles.choice[(key, choice.value)])
             ws.write_string(row, 1, choice.definition, styles.wrap)
+            height = row_height([(choice.definition, INSTRUCTION_WIDTH)])
+            if height:
+                ws.set_row(row, height)
     page_setup(ws, template.title, portrait=True)
     protect(ws, password)
 

@@ -10,7 +10,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from xlplan.issues import Issue
-from xlplan.look import CellStyles, as_date, cell_writer, fit_widths, formula_string, row_height
+from xlplan.look import CellStyles, as_date, banner_height, cell_writer, fit_widths, formula_string, row_height
 from xlplan.return_workbook.annotations import Annotations
 from xlplan.return_workbook.styles import HEADER_ROW, Styles, page_setup, protect
 from xlplan.return_workbook.validation import column_validation, locked_row_notes, runs
@@ -46,14 +46,16 @@ def write_rows_sheet(
     key = template.plan.key
     columns = sheet.columns
     width = len(columns)
-    data.add(0, [_text(0, 1, sheet.title, xf(styles.title))], width)
-    data.add(1, [_text(0, 2, sheet.help, xf(styles.subtitle))], width)
-    head = [xf(styles.head_edit if col.editable else styles.head_locked) for col in columns]
     # Text columns narrowed (and A3 where it must) so that the sheet prints at 8 points or more.
     fit = fit_widths([col.width for col in columns], [col.type == "text" for col in columns])
     widths = fit.widths
     for c, column_width in enumerate(widths):
         ws.set_column(c, c, column_width)
+    # The title and the help line wrap across the sheet's width, within the printed page.
+    across = sum(widths)
+    data.banner(0, _text(0, 1, sheet.title, xf(styles.title_banner)), banner_height(sheet.title, 15, across, 20))
+    data.banner(1, _text(0, 2, sheet.help, xf(styles.subtitle_banner)), banner_height(sheet.help, 10, across))
+    head = [xf(styles.head_edit if col.editable else styles.head_locked) for col in columns]
     data.add(HEADER_ROW, [_text(c, HEADER_ROW + 1, col.header, head[c]) for c, col in enumerate(columns)], width, 30)
     locked, edit, off_style = _style_ids(styles.locked), _style_ids(styles.edit), _style_ids(styles.off)
     flag = {severity: _style_ids(formats) for severity, formats in styles.flag.items()}

@@ -17,8 +17,10 @@ from xlplan.look import (
     OFF_FILL,
     SECTION,
     SUBTITLE,
+    SUBTITLE_BANNER,
     TEAL,
     TITLE,
+    TITLE_BANNER,
     WARNING_EDGE,
     WARNING_FILL,
     PrintFit,
@@ -39,6 +41,8 @@ class Styles:
         base = {**CELL, "text_wrap": True}
         self.title = book.add_format(TITLE)
         self.subtitle = book.add_format(SUBTITLE)
+        self.title_banner = book.add_format(TITLE_BANNER)
+        self.subtitle_banner = book.add_format(SUBTITLE_BANNER)
         self.bold = book.add_format({"bold": True, "valign": "top"})
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
         self.section = book.add_format(SECTION)
