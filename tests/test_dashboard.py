@@ -154,6 +154,7 @@ def test_dashboard_charts(dashboard: Any, demo_state: tuple[Plan, Summary, Gaps]
     choices = plan.template.status_choices
     assert choices is not None
     assert len(bar.series) == len(choices.values) == 5
+    assert bar.x_axis.tickLblSkip == 1  # every group's label shown, however long the names
     assert [_fill(x) for x in bar.series] == [c.fill.lstrip("#").upper() for c in choices.values]
     assert [_cells(dashboard, x.tx.strRef.f) for x in bar.series] == [[c.value] for c in choices.values]
     for series, status in zip(bar.series, s.statuses, strict=True):

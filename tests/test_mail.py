@@ -33,6 +33,7 @@ from xlplan.collect import collect
 from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.paper import build_paper
+from xlplan.paper_charts import chart_png
 from xlplan.plan import Plan, load_plan
 from xlplan.plan_folder import PlanFolder
 from xlplan.plan_sheets import Recipient
@@ -88,7 +89,14 @@ def bodies(msg: EmailMessage) -> tuple[str, str]:
     """The plain and HTML bodies, checked to be the two halves of one multipart/alternative."""
     assert msg.get_content_type() == "multipart/mixed"
     alternative = next(p for p in msg.iter_parts() if p.get_content_type() == "multipart/alternative")
-    assert [p.get_content_type() for p in alternative.iter_parts()] == ["text/plain", "text/html"]
+    # The HTML half is text/html, or multipart/related: the HTML, then the pictures it shows.
+    plain_part, html_half = alternative.iter_parts()
+    assert plain_part.get_content_type() == "text/plain"
+    if html_half.get_content_type() == "multipart/related":
+        inner = [p.get_content_type() for p in html_half.iter_parts()]
+        assert inner[0] == "text/html" and set(inner[1:]) == {"image/png"}
+    else:
+        assert html_half.get_content_type() == "text/html"
     plain = msg.get_body(("plain",))
     html = msg.get_body(("html",))
     assert plain is not None and html is not None
@@ -219,7 +227,8 @@ def test_spg_draft(runner: CliRunner, demo: Path, plan: Plan, tmp_path: Path) ->
     assert heads["Green"]["background"] == "#00A651"
     total = next(r for r in parsed.rows if r and r[0][2] == "Total")  # the status table's, the first
     assert [c[2] for c in total] == ["Total", "4", "7", "18", "1", "12", "0", "42"]
-    assert to_html(summary, standalone=False) in html
+    assert to_html(summary, standalone=False, chart_src=lambda kind, _png: f"cid:{kind}-chart@xlplan") in html
+    assert charts_of(msg) == {kind: chart_png(summary, kind) for kind in ("groups", "history")}
     text = " ".join("".join(parsed.text).split())
     assert "No clean return from Deborah Gillespie (missing)" in text  # the list of gaps
     assert "No clean return from Charlene Elliot (quarantined)" in text
@@ -462,6 +471,7 @@ def test_send_spg(runner: CliRunner, demo: Path, plan: Plan, smtp_server: Callab
     assert msg["X-Unsent"] is None  # a sent message is not a draft
     assert TITLE in msg["Subject"]
     bodies(msg)
+    assert set(charts_of(msg)) == {"groups", "history"}  # the charts arrive as parts of the HTML
     (attached,) = attachments(msg)
     assert attached.get_content_type() == XLSX
     assert attached.get_content() == plan.folder.master_file.read_bytes()
@@ -713,3 +723,19 @@ def test_chasers_all_refused(runner: CliRunner, demo: Path, smtp_server: Callabl
     assert result.stderr.startswith("Error: The mail server refused every recipient")
     assert "Sent" not in result.stdout
     assert inbox.envelopes == []
+
+
+def charts_of(msg: EmailMessage) -> dict[str, bytes]:
+    """The pictures sent as parts of the HTML body, by the chart kind their cid names; each
+    one referred to by an <img> of the HTML."""
+    html_part = msg.get_body(preferencelist=("html",))
+    assert html_part is not None
+    html = html_part.get_content()
+    out = {}
+    for part in msg.walk():
+        if part.get_content_type() == "image/png":
+            cid = part["Content-ID"].strip("<>")
+            assert f'src="cid:{cid}"' in html
+            assert part.get_content()[:8] == b"\x89PNG\r\n\x1a\n"
+            out[cid.split("-")[0]] = part.get_content()
+    return out

@@ -11,6 +11,7 @@ test. The Word paper is read back with python-docx and converted to PDF by Libre
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -34,6 +35,7 @@ from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.mail import spg_draft
 from xlplan.paper import Paper, build_paper
+from xlplan.paper_charts import chart_png
 from xlplan.plan import Plan, load_plan
 from xlplan.plan_folder import PlanFolder
 from xlplan.report import to_html, to_markdown, to_text
@@ -506,3 +508,12 @@ def test_outcomes_and_decisions_taken_show_when_provided(plan: Plan, tmp_path: P
     headings = [p.text for p in document.paragraphs if p.style is not None and p.style.name == "Heading 1"]
     assert "9. Decisions taken" in headings
     assert headings[-1] == "12. Progress by National Health and Wellbeing Outcome"
+
+
+def test_the_html_report_shows_the_papers_charts_as_pictures(paper: Paper) -> None:
+    """`report --format html` is one file: each chart inside it, as the Word paper draws it."""
+    page = to_html(paper)
+    found = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]+)"', page)
+    assert [alt for _png, alt in found] == ["RAG status by Big Action", "RAG status over the plan&#x27;s life"]
+    assert [base64.b64decode(png) for png, _alt in found] == [chart_png(paper, k) for k in ("groups", "history")]
+    assert "<img" not in to_html(paper, chart_src=None)

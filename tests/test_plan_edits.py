@@ -24,10 +24,12 @@ from libreoffice import edit_and_save
 
 from xlplan.codes import Code
 from xlplan.gaps import find_gaps
+from xlplan.generate import generate
 from xlplan.master import render_master
 from xlplan.plan import load_plan
 from xlplan.plan_sheets import Recipient
 from xlplan.plan_workbook import write_plan_workbook
+from xlplan.standing import picture
 from xlplan.template import Template
 
 DANA = "Dana Newman"
@@ -115,6 +117,24 @@ def test_a_ref_renamed_with_previous_ref_is_filed_under_the_new_ref(env: Env) ->
     assert note.ref == "BA1.03" and "BA1.05" in note.message
     assert not issues(out, Code.PLAN_REMOVED) and not issues(out, Code.PLAN_ADDED)
     assert stored(env) == {"BA1.01": expected("BA1.01"), "BA1.02": expected("BA1.02"), "BA1.05": expected("BA1.03")}
+
+
+def test_a_ref_renamed_between_cycles_keeps_its_history(env: Env) -> None:
+    """Reported Green under BA1.03; renamed BA1.05 (Previous ref BA1.03) before the next
+    cycle: the next workbook shows its last status and note, and the standing carries it."""
+    helens_return(env)
+    merged_clean(env)
+    edit_plan(env, actions_with({"BA1.03": {"ref": "BA1.05", "previous_ref": "BA1.03"}}))
+    generate(env.plan, "2025-Q4", spg_date=date(2026, 1, 15), deadline=None)
+    sent = openpyxl.load_workbook(env.outgoing(HELEN, "2025-Q4"))["Actions"]
+    rows = {r[0]: r for r in sent.iter_rows(min_row=5, values_only=True) if r[0]}
+    header = [c.value for c in sent[4]]
+    last = rows["BA1.05"]
+    assert (last[header.index("Last RAG")], last[header.index("Last progress")]) == ("Green", "Survey in the field")
+    with env.ledger() as ledger:
+        now = picture(env.plan, ledger, "2025-Q4").now["BA1.05"]
+    assert (now.status, now.source, now.as_of) == ("Green", "carried", CYCLE)
+    assert now.values["progress"] == "Survey in the field"
 
 
 def test_a_ref_renamed_without_previous_ref_is_removed_plus_added_with_both_named(env: Env) -> None:

@@ -21,6 +21,7 @@ from xlplan.ledger import Ledger
 from xlplan.paper import Paper, build_paper
 from xlplan.plan import Plan
 from xlplan.ratings import Ratings, distribution
+from xlplan.report import ChartSource
 from xlplan.summary import Summary
 from xlplan.words import Words
 
@@ -49,7 +50,8 @@ class CycleReport(ABC):
     def markdown(self, *, officer: bool = False) -> str: ...
 
     @abstractmethod
-    def html(self, *, standalone: bool = True, officer: bool = False) -> str: ...
+    def html(self, *, standalone: bool = True, officer: bool = False, chart_src: ChartSource | None = None) -> str:
+        """`chart_src` gives each chart picture's src (an email's related part); None: pictures in the file."""
 
     @abstractmethod
     def as_dict(self) -> dict[str, Any]: ...
@@ -102,10 +104,10 @@ class StatusReport(CycleReport):
 
         return to_markdown(self.paper, officer=officer)
 
-    def html(self, *, standalone: bool = True, officer: bool = False) -> str:
-        from xlplan.report import to_html
+    def html(self, *, standalone: bool = True, officer: bool = False, chart_src: ChartSource | None = None) -> str:
+        from xlplan.report import embedded, to_html
 
-        return to_html(self.paper, standalone=standalone, officer=officer)
+        return to_html(self.paper, standalone=standalone, officer=officer, chart_src=chart_src or embedded)
 
     def as_dict(self) -> dict[str, Any]:
         return self.paper.as_dict()
@@ -146,7 +148,7 @@ class DistributionReport(CycleReport):
 
         return to_markdown(self.ratings)
 
-    def html(self, *, standalone: bool = True, officer: bool = False) -> str:
+    def html(self, *, standalone: bool = True, officer: bool = False, chart_src: ChartSource | None = None) -> str:
         from xlplan.ratings import to_html
 
         return to_html(self.ratings, standalone=standalone)

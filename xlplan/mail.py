@@ -69,12 +69,23 @@ def spg_message(report: CycleReport, master: Path, *, sender: str, to: list[str]
     intro = f"Please find attached the master tracker for {report.cycle}, {words.for_meeting}{when}."
     sign = f"\n\n{officer}" if officer else ""
     msg.set_content(f"Dear colleagues,\n\n{intro}\n\n{report.text()}{sign}\n")
+    charts: dict[str, bytes] = {}  # kind -> PNG, sent as parts of the HTML (data: URLs are blocked by Outlook)
+
+    def related(kind: str, png: bytes) -> str:
+        charts[kind] = png
+        return f"cid:{kind}-chart@xlplan"
+
+    body = report.html(standalone=False, chart_src=related)
     msg.add_alternative(
         f'<!DOCTYPE html><html><body><p style="font-family:Arial,sans-serif">Dear colleagues,</p>'
-        f'<p style="font-family:Arial,sans-serif">{html.escape(intro)}</p>{report.html(standalone=False)}'
+        f'<p style="font-family:Arial,sans-serif">{html.escape(intro)}</p>{body}'
         f'<p style="font-family:Arial,sans-serif">{html.escape(officer)}</p></body></html>',
         subtype="html",
     )
+    html_part = msg.get_body(preferencelist=("html",))
+    assert isinstance(html_part, EmailMessage)  # just added
+    for kind, png in charts.items():
+        html_part.add_related(png, "image", "png", cid=f"<{kind}-chart@xlplan>", filename=f"{kind}-chart.png")
     attach_workbook(msg, master)
     return msg
 

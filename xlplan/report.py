@@ -1,7 +1,8 @@
 """The paper (`paper_sections.sections`) as plain text, Markdown and HTML: `xlplan report` and the SPG email.
 
 Each renderer walks the same sections and blocks, so every format carries the same
-content; only the Word paper (`report_docx.py`) also draws the charts. Text from plans
+content; HTML and the Word paper (`report_docx.py`) also show the charts as pictures
+(`paper_charts`), plain text and Markdown the tables they are drawn from. Text from plans
 and returns is untrusted: Markdown escapes it with `text.markdown_text` (and a block
 marker at the start of a line of a note), HTML with `html.escape`; plain text shows it
 as typed. Nothing is cut: names and notes are given in full (lists stop at
@@ -10,12 +11,15 @@ as typed. Nothing is cut: names and notes are given in full (lists stop at
 
 from __future__ import annotations
 
+import base64
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 
 from xlplan.look import BORDER, NAVY, WHITE
 from xlplan.paper import Paper
+from xlplan.paper_charts import chart_png, chart_title
 from xlplan.paper_sections import LISTED, Block, Bullets, Chart, Grid, Item, Para, Section, sections
 from xlplan.text import markdown_text
 
@@ -129,7 +133,19 @@ def _md_note(text: str) -> str:
 # --- HTML ------------------------------------------------------------------------------
 
 
-def to_html(paper: Paper, *, standalone: bool = True, officer: bool = False) -> str:
+ChartSource = Callable[[str, bytes], str]  # (chart kind, PNG) -> the <img> element's src
+
+
+def embedded(_kind: str, png: bytes) -> str:
+    """A chart inside the HTML itself, as a data: URL (a report saved as a file)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def to_html(
+    paper: Paper, *, standalone: bool = True, officer: bool = False, chart_src: ChartSource | None = embedded
+) -> str:
+    """The paper as HTML; each chart as a picture whose src `chart_src` gives (an email
+    refers to its related parts: `mail.spg_message`), or left out with None."""
     e = html.escape
     parts = [
         f'<h2 style="{FONT};color:{NAVY}">{e(paper.title)}</h2>',
@@ -138,7 +154,7 @@ def to_html(paper: Paper, *, standalone: bool = True, officer: bool = False) -> 
     for section in _sections(paper, officer):
         marker = _officer_only(paper) if section.officer_only else ""
         parts.append(f'<h3 style="{FONT};color:{NAVY}">{e(section.title + marker)}</h3>')
-        parts += [_html_block(block, paper) for block in section.blocks]
+        parts += [_html_block(block, paper, chart_src) for block in section.blocks]
     content = "\n".join(p for p in parts if p)
     if not standalone:
         return content
@@ -149,7 +165,7 @@ def to_html(paper: Paper, *, standalone: bool = True, officer: bool = False) -> 
     )
 
 
-def _html_block(block: Block, paper: Paper) -> str:
+def _html_block(block: Block, paper: Paper, chart_src: ChartSource | None) -> str:
     e = html.escape
     if isinstance(block, Para):
         return f'<p style="{FONT}">{e(block.text)}</p>'
@@ -172,7 +188,11 @@ def _html_block(block: Block, paper: Paper) -> str:
             )
         return "".join(out)
     assert isinstance(block, Chart)
-    return ""
+    png = chart_png(paper, block.kind) if chart_src else None
+    if png is None or chart_src is None:
+        return ""
+    alt = e(chart_title(paper, block.kind))
+    return f'<p><img src="{e(chart_src(block.kind, png))}" alt="{alt}" width="640" style="max-width:100%"></p>'
 
 
 def _html_grid(grid: Grid, paper: Paper) -> str:

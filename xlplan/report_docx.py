@@ -30,14 +30,13 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
-from xlplan.charts import Series, stacked_bars
 from xlplan.files import atomic_path
 from xlplan.look import NAVY, WHITE
 from xlplan.paper import Paper
+from xlplan.paper_charts import chart_png
 from xlplan.paper_sections import Block, Bullets, Chart, Grid, Item, Para, Section, sections
 from xlplan.values import long_date
 
-NO_UPDATE_FILL = "#D9D9D9"
 TEXT_WIDTH = Cm(17)  # A4 less 2 cm margins each side
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -148,7 +147,7 @@ def _block(doc: DocumentObject, paper: Paper, block: Block) -> None:
     elif isinstance(block, Item):
         _item(doc, paper, block)
     elif isinstance(block, Chart):
-        png = _chart(paper, block.kind)
+        png = chart_png(paper, block.kind)
         if png:
             doc.add_picture(io.BytesIO(png), width=TEXT_WIDTH)
             doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -225,31 +224,6 @@ def _column_widths(grid: Grid, numeric: int) -> list[int]:
         return [int(room * w / sum(need)) for w in need]
     k = (room - sum(need)) / (sum(want) - sum(need))
     return [int(lo + (hi - lo) * k) for lo, hi in zip(need, want, strict=True)]
-
-
-def _chart(paper: Paper, kind: str) -> bytes | None:
-    fills = [paper.colours.get(s, (NAVY, WHITE))[0] for s in paper.statuses]
-    if kind == "groups":
-        rows = paper.status_rows[:-1]  # not the total
-        categories = [str(r[0]) or "(none)" for r in rows]
-        columns = range(1, len(paper.statuses) + 2)  # the statuses, then no update
-        title = f"{paper.status_label} by {paper.group_label}"
-        horizontal = True
-    else:
-        rows = [[c, *[counts.get(s, 0) for s in paper.statuses], counts.get("", 0)] for c, counts in paper.history]
-        categories = [str(r[0]) for r in rows]
-        columns = range(1, len(paper.statuses) + 2)
-        title = f"{paper.status_label} over the plan's life"
-        horizontal = False
-    if not rows:
-        return None
-    names = [*paper.statuses, "No update"]
-    series = [
-        Series(name, fill, [int(r[c]) for r in rows])
-        for c, name, fill in zip(columns, names, [*fills, NO_UPDATE_FILL], strict=True)
-        if any(int(r[c]) for r in rows)
-    ]
-    return stacked_bars(categories, series, title, horizontal=horizontal)
 
 
 # --- cells, runs, shading --------------------------------------------------------------

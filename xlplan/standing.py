@@ -189,9 +189,12 @@ def _builder(plan: Plan, ledger: Ledger, upto: str, also: Collection[str] = ()) 
     choices = template.status_choices
     order = list(choices.names) if choices else []
     rows = ledger.statuses(sheet, status_key) if status_key else []
+    renamed = plan.renamed  # an action's earlier refs (the plan's Previous ref): its history is its own
+    if renamed:
+        rows = [(c, who, renamed.get(ref, ref), status) for c, who, ref, status in rows]
     known = _Statuses(rows, order)
     cycles = tuple(sorted({c for c in [*ledger.cycles(), *(r[0] for r in rows), upto, *also] if c <= upto}))
-    reader = _EntryReader(ledger, sheet, _merged_files(ledger))
+    reader = _EntryReader(ledger, sheet, _merged_files(ledger), renamed)
     refs = [str(item[template.plan.key]) for item in plan.items]
     return _Builder(
         template, known, cycles, reader, timed(plan.decisions, ledger.generated()), plan.words.meeting_short
@@ -225,14 +228,17 @@ _NONE: Mapping[str, Any] = {}  # an entry with no values (read-only: shared)
 class _EntryReader:
     """Whole entries of a cycle, decoded once and only for cycles a standing needs."""
 
-    def __init__(self, ledger: Ledger, sheet: str, files: dict[tuple[str, str], str]) -> None:
+    def __init__(
+        self, ledger: Ledger, sheet: str, files: dict[tuple[str, str], str], renamed: Mapping[str, str] | None = None
+    ) -> None:
         self.ledger, self.sheet, self.files = ledger, sheet, files
         self._cycles: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+        self._renamed = renamed or {}
 
     def entries(self, cycle: str, ref: str, recipients: Collection[str]) -> tuple[Entry, ...]:
         found = self._cycles.get(cycle)
         if found is None:
-            found = self._cycles[cycle] = self.ledger.entries(cycle, self.sheet)
+            found = self._cycles[cycle] = self._read(cycle)
         files = self.files
         if len(recipients) == 1:  # one sponsor, the common case
             who = next(iter(recipients))
@@ -240,6 +246,16 @@ class _EntryReader:
         return tuple(
             Entry(who, found.get((who, ref), _NONE), files.get((cycle, who), "")) for who in sorted(recipients)
         )
+
+    def _read(self, cycle: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """A cycle's entries by (recipient, ref), those of a renamed action under its ref now
+        (an entry made under the new ref wins)."""
+        found = self.ledger.entries(cycle, self.sheet)
+        if not self._renamed:
+            return found
+        out = {(who, self._renamed[ref]): values for (who, ref), values in found.items() if ref in self._renamed}
+        out.update((key, values) for key, values in found.items() if key[1] not in self._renamed)
+        return out
 
 
 class _Builder:

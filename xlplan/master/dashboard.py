@@ -336,7 +336,8 @@ def _status_bar_chart(book: Workbook, ctx: Context, head: int, first: int, last:
     chart.set_legend({"position": "bottom", "font": {"size": 9}})
     chart.set_x_axis({"num_font": {"size": 8}, "major_gridlines": {"visible": True, "line": {"color": GRIDLINES}}})
     # Bars read top down in the table's order; the value axis stays at the bottom.
-    chart.set_y_axis({"reverse": True, "crossing": "max", "num_font": {"size": 8}})
+    # Every group's label, however long the names (by default a program skips some).
+    chart.set_y_axis({"reverse": True, "crossing": "max", "num_font": {"size": 8}, "interval_unit": 1})
     chart.set_chartarea({"border": {"color": BORDER}})
     return chart
 
