@@ -753,14 +753,14 @@ def test_issues_stay_with_their_own_file_when_returns_share_refs(env: Env) -> No
 
 
 def test_a_blank_status_is_named_in_the_chase_with_nothing_attached(env: Env) -> None:
-    from xlplan.mail import chase_drafts
+    from xlplan.recipient_mail import chase_drafts
 
     env.fill(HELEN, helen(BA1_03={"rag": None, "progress": "Survey delayed a month"}))
     assert only(env.collect()).status == "merged"
-    drafts = dict(chase_drafts(env.plan, CYCLE, TODAY))
+    drafts = {d.recipient: d.message for d in chase_drafts(env.plan, CYCLE, TODAY)}
     assert set(drafts) == {HELEN, SHARON, ALLEN}  # Sharon and Allen sent nothing
     helen_msg = drafts[HELEN]
-    assert helen_msg["Subject"] == f"Test Strategic Plan: statuses missing from your {CYCLE} return"
+    assert helen_msg["Subject"] == f"Test Strategic Plan: entries missing from your {CYCLE} return"
     assert not list(helen_msg.iter_attachments())  # a new return would replace the one merged
     body = helen_msg.get_body(("plain",))
     assert body is not None
