@@ -24,6 +24,7 @@ from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.issues import Report
+from xlplan.letters import check_date, later_date
 from xlplan.ledger import CycleInfo, IssuedPlan, Ledger, PlanChange, ReturnRecord
 from xlplan.merge import RECORDED, Outcome, Status, archive_bytes, archive_path, record
 from xlplan.plan import Plan
@@ -113,11 +114,13 @@ def collect(
     progress: Callable[[Path], None] | None = None,
     render: bool = True,
     jobs: int | None = None,
+    fix_by: date | None = None,
 ) -> Collected:
     """Collect the returns in `source` (default: the plan's returns/ folder) for `cycle`.
 
     `jobs` processes read and check the files (default: one per core); everything
-    that writes happens in this process, in the safe order above.
+    that writes happens in this process, in the safe order above. `fix_by` is the date an
+    annotated copy asks to be sent back by (default: `letters.later_date`, never after the SPG).
     """
     folder = plan.folder
     today = today or date.today()
@@ -132,6 +135,9 @@ def collect(
         cycle = chosen_cycle(ledger, cycle, unknown=UsageError)
         info = ledger.cycle(cycle)
         as_of = info.deadline if info else today
+        problem = check_date(fix_by, today, info.spg_date if info else None, "fix-by") if fix_by else None
+        if problem:
+            raise UsageError(problem)
         generated = set(ledger.cycles())
         files, skipped = list_returns(source or folder.returns_dir)
         result = Collected(cycle, skipped=skipped, dry_run=dry_run)
@@ -168,7 +174,8 @@ def collect(
         archived = {
             k.sha256: archive_path(folder.archive_dir, k.sha256, k.suffix).relative_to(folder.root) for k in keep
         }
-        with _files_kept(plan, ledger, result, keep, jobs) as files_kept:
+        fix_by = fix_by or later_date(plan, today, info.spg_date if info else None)
+        with _files_kept(plan, ledger, result, keep, jobs, fix_by) as files_kept:
 
             def before_commit() -> None:
                 files_kept()
@@ -290,6 +297,7 @@ class _KeepContext:
     previous: dict[str, dict[str, Any]]  # the cycle before's values, by ref
     archive_dir: Path
     keep: list[_Kept]
+    fix_by: date | None = None  # the date the annotated copies ask to be sent back by
 
 
 @dataclass
@@ -490,7 +498,7 @@ def _as_if_merged(plan: Plan, ledger: Ledger, result: Collected, today: date) ->
 
 @contextmanager
 def _files_kept(
-    plan: Plan, ledger: Ledger, result: Collected, keep: list[_Kept], jobs: int
+    plan: Plan, ledger: Ledger, result: Collected, keep: list[_Kept], jobs: int, fix_by: date | None = None
 ) -> Iterator[Callable[[], None]]:
     """Start writing the archive and the annotated copies; the function given waits for
     them and lists the copies in `result.feedback`.
@@ -506,6 +514,7 @@ def _files_kept(
         values_before(plan, ledger, result.cycle),
         plan.folder.archive_dir,
         keep,
+        fix_by,
     )
     if worth_sharing(len(keep), jobs):
         with started(_keep_files, context, [outcomes], 1) as written:
@@ -527,7 +536,7 @@ def _keep_files(context: _KeepContext, outcomes: list[Outcome]) -> list[Path]:
     c = context
     for kept in c.keep:
         archive_bytes(c.archive_dir, kept.sha256, kept.suffix, kept.data)
-    paths = [write_correction(c.plan, out, c.cycle, c.info, c.previous) for out in outcomes]
+    paths = [write_correction(c.plan, out, c.cycle, c.info, c.previous, c.fix_by) for out in outcomes]
     return [p for p in paths if p is not None]
 
 
