@@ -24,8 +24,8 @@ from xlplan.errors import PlanError, UsageError
 from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.issues import Report
-from xlplan.letters import check_date, later_date
 from xlplan.ledger import CycleInfo, IssuedPlan, Ledger, PlanChange, ReturnRecord
+from xlplan.letters import check_date, later_date
 from xlplan.merge import RECORDED, Outcome, Status, archive_bytes, archive_path, record
 from xlplan.plan import Plan
 from xlplan.plan_log import note_plan
