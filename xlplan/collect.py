@@ -30,6 +30,7 @@ from xlplan.merge import RECORDED, Outcome, Status, archive_bytes, archive_path,
 from xlplan.plan import Plan
 from xlplan.plan_log import note_plan
 from xlplan.read import read_return
+from xlplan.saved_mail import EMAIL_SUFFIXES, UnreadableEmail, is_email, read_saved_email
 from xlplan.sniff import MAX_FILE_BYTES
 from xlplan.standing import values_before
 from xlplan.validate import Prepared, Validated, check_all, prepare, warm
@@ -96,7 +97,7 @@ def list_returns(source: Path) -> tuple[list[Path], list[tuple[str, str]]]:
             skipped.append((name, "Excel's lock file for a workbook that is open (not a return)"))
         elif name.startswith(".") or name.casefold() in _IGNORED_NAMES:
             continue
-        elif path.suffix.casefold() not in SPREADSHEET_SUFFIXES:
+        elif path.suffix.casefold() not in SPREADSHEET_SUFFIXES | EMAIL_SUFFIXES:
             skipped.append((name, f"not a spreadsheet ({path.suffix or 'no extension'})"))
         else:
             files.append(path)
@@ -143,13 +144,15 @@ def collect(
         result = Collected(cycle, skipped=skipped, dry_run=dry_run)
         seen: dict[str, Outcome] = {}
         to_read: list[tuple[Outcome, bytes]] = []
+        emails: dict[str, tuple[str, bytes]] = {}  # sha -> (suffix, bytes) of each email read
         for path in files:
-            outcome, data = _identify(path, ledger, generated, seen)
-            result.outcomes.append(outcome)
-            if data is None and progress:
-                progress(path)
-            if data is not None:
-                to_read.append((outcome, data))
+            found = _from_email(path, ledger, generated, seen, result, emails) if is_email(path) else None
+            for outcome, data in found if found is not None else [_identify(path, ledger, generated, seen)]:
+                result.outcomes.append(outcome)
+                if data is None and progress:
+                    progress(outcome.path)
+                if data is not None:
+                    to_read.append((outcome, data))
         issued: dict[str, list[IssuedPlan]] = {}
         for sent in ledger.issued_plans(cycle):  # what each workbook of the cycle was sent, oldest first
             issued.setdefault(sent.recipient, []).append(sent)
@@ -171,6 +174,10 @@ def collect(
         # updated here, and always before it commits: a crash before then is repaired by a
         # re-run. Archive paths are kept relative to the plan folder, which may be moved.
         keep = [_Kept(o.sha256, o.path.suffix, data) for o, data in to_read if o.status in RECORDED]
+        keep += [  # the emails as saved, beside the workbooks they brought
+            _Kept(sha, *emails[sha])
+            for sha in dict.fromkeys(o.email_sha256 for o, _ in to_read if o.status in RECORDED and o.email_sha256)
+        ]
         archived = {
             k.sha256: archive_path(folder.archive_dir, k.sha256, k.suffix).relative_to(folder.root) for k in keep
         }
@@ -214,18 +221,66 @@ def _identify(
 
     The bytes come back when the file still has to be read as a return.
     """
+    read = _read_file(path)
+    if isinstance(read, Outcome):
+        return read, None
+    data, mtime = read
+    return _by_hash(path, data, mtime, ledger, generated, seen)
+
+
+def _read_file(path: Path) -> tuple[bytes, float] | Outcome:
+    """A file's bytes and modification time, or the outcome of a file that cannot be read."""
     try:
         stat = path.stat()
         if stat.st_size > MAX_FILE_BYTES:  # refused unread: never held in memory
-            return _too_big(path, stat.st_size), None
-        data = path.read_bytes()
-        mtime = stat.st_mtime
+            return _too_big(path, stat.st_size)
+        return path.read_bytes(), stat.st_mtime
     except OSError as exc:
         report = Report(path.name)
         report.error(
             f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).", code=Code.UNREADABLE
         )
-        return Outcome(path, "", report, status="quarantined"), None
+        return Outcome(path, "", report, status="quarantined")
+
+
+def _from_email(
+    path: Path,
+    ledger: Ledger,
+    generated: set[str],
+    seen: dict[str, Outcome],
+    result: Collected,
+    emails: dict[str, tuple[str, bytes]],
+) -> list[tuple[Outcome, bytes | None]]:
+    """Each workbook attached to a saved email, as a return of its own (named "<email> » <attachment>");
+    an email with none is listed as skipped, with its sender and subject."""
+    read = _read_file(path)
+    if isinstance(read, Outcome):
+        return [(read, None)]
+    data, mtime = read
+    try:
+        mail = read_saved_email(path, data, SPREADSHEET_SUFFIXES)
+    except UnreadableEmail as exc:
+        result.skipped.append((path.name, f"an email that cannot be read: {exc}"))
+        return []
+    if not mail.workbooks:
+        subject = clean_text(mail.subject)[:120]
+        result.skipped.append((path.name, f"an email from {mail.sender_words}, '{subject}': no workbook attached"))
+        return []
+    email_sha = hashlib.sha256(data).hexdigest()
+    emails[email_sha] = (path.suffix, data)
+    sent = mail.sent.timestamp() if mail.sent else mtime
+    out = []
+    for name, workbook in mail.workbooks:
+        outcome, to_read = _by_hash(path.with_name(f"{path.name} » {name}"), workbook, sent, ledger, generated, seen)
+        outcome.email, outcome.email_sha256, outcome.sender = path, email_sha, mail.sender
+        out.append((outcome, to_read))
+    return out
+
+
+def _by_hash(
+    path: Path, data: bytes, mtime: float, ledger: Ledger, generated: set[str], seen: dict[str, Outcome]
+) -> tuple[Outcome, bytes | None]:
+    """What a workbook's hash alone decides: a copy of another in this run, or already collected."""
     sha = hashlib.sha256(data).hexdigest()
     if sha in seen:
         twin = seen[sha]

@@ -181,6 +181,8 @@ class Ledger:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(returns)")}
         if "file_mtime" not in columns:
             self.db.execute("ALTER TABLE returns ADD COLUMN file_mtime REAL")
+        if "email" not in columns:
+            self.db.execute("ALTER TABLE returns ADD COLUMN email TEXT")
         if "field" in {row[1] for row in self.db.execute("PRAGMA table_info(entries)")}:
             self._entries_to_objects()
         if "field" in {row[1] for row in self.db.execute("PRAGMA table_info(audit)")}:
@@ -401,9 +403,9 @@ class Ledger:
         issues = json.dumps([i.as_dict() for i in ret.issues], ensure_ascii=False)
         with self._writing():
             self.db.execute(
-                f"INSERT OR REPLACE INTO returns ({', '.join(_RETURN_COLUMNS)}) VALUES ({', '.join('?' * 11)})",
+                f"INSERT OR REPLACE INTO returns ({', '.join(_RETURN_COLUMNS)}) VALUES ({', '.join('?' * 12)})",
                 (ret.sha256, ret.file, ret.archived, ret.recipient, ret.cycle, ret.received_at, ret.outcome,
-                 ret.errors, ret.warnings, issues, ret.file_mtime),
+                 ret.errors, ret.warnings, issues, ret.file_mtime, ret.email),
             )  # fmt: skip
 
     def supersede_returns(self, cycle: str, recipient: str, kept: str) -> None:
@@ -674,9 +676,9 @@ class Ledger:
 
 def _return_record(row: tuple[Any, ...]) -> ReturnRecord:
     """A `returns` row, its columns in `_RETURN_COLUMNS` order."""
-    sha, file, archived, who, cycle, at, outcome, errors, warnings, issues, mtime = row
+    sha, file, archived, who, cycle, at, outcome, errors, warnings, issues, mtime, email = row
     found = tuple(Issue.from_dict(i) for i in decode_json(issues))
-    return ReturnRecord(sha, file, who, cycle, at, outcome, archived, errors, warnings, found, mtime)
+    return ReturnRecord(sha, file, who, cycle, at, outcome, archived, errors, warnings, found, mtime, email)
 
 
 # --- opening the file ---------------------------------------------------------------------
