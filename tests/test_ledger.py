@@ -150,7 +150,7 @@ def test_a_return_comes_back_typed_with_its_issues(tmp_path: Path) -> None:
         # Exported as the table's columns, issues as the JSON they are stored as.
         assert list(ret.as_dict()) == [
             "sha256", "file", "archived", "recipient", "cycle", "received_at",
-            "outcome", "errors", "warnings", "issues", "file_mtime",
+            "outcome", "errors", "warnings", "issues", "file_mtime", "email",
         ]  # fmt: skip
         assert ret.as_dict()["issues"] == [WARNING.as_dict()]
 
