@@ -97,6 +97,7 @@ class Code(StrEnum):
     TEMPLATE_VERSION = "template-version", "note", "Made with another version of the template; columns matched by header."
     WRONG_CYCLE = "wrong-cycle", "error", "The return is for another cycle than the one being collected."
     UNKNOWN_RECIPIENT = "unknown-recipient", "error", "The recipient the return names is not in the plan."
+    UNEXPECTED_SENDER = "unexpected-sender", "warning", "Collected from a saved email sent from neither the recipient's address on the plan nor the return address."
 
     # --- its rows, by ref ---
     DUPLICATE_REF = "duplicate-ref", "error", "A Ref appears twice."

@@ -162,6 +162,7 @@ def collect(
             if out.status == "duplicate":  # its twin has only now been read
                 twin = seen[out.sha256]
                 out.recipient, out.cycle = twin.recipient, twin.cycle
+        _check_senders(result.outcomes, plan)
         result.other_cycles = _other_cycles(result.outcomes, cycle, current_cycle(ledger) or cycle, generated, source)
         _resolve_conflicts(result.outcomes, ledger, cycle, prefer)
         if dry_run:
@@ -275,6 +276,30 @@ def _from_email(
         outcome.email, outcome.email_sha256, outcome.sender = path, email_sha, mail.sender
         out.append((outcome, to_read))
     return out
+
+
+def _check_senders(outcomes: list[Outcome], plan: Plan) -> None:
+    """Point out a return from a saved email sent from an address that is neither its
+    recipient's on the plan nor the return address (the officer's, for mail they forwarded).
+    Whose return it is still comes from the workbook's metadata."""
+    officer = plan.settings.get("return_email", "").strip().casefold()
+    for out in outcomes:
+        if out.email is None or not out.recipient or out.status in ("duplicate", "unchanged"):
+            continue
+        rec = plan.recipient(out.recipient)
+        expected = {a for a in (rec.email.strip().casefold() if rec else "", officer) if a}
+        if out.sender in expected:
+            continue
+        label = plan.template.plan.recipient_label
+        on_plan = f" (the plan has {rec.email})" if rec and rec.email else ""
+        out.report.warning(
+            f"The email {out.email.name} came from {out.sender or 'no address'}, not from {out.recipient}'s "
+            f"address{on_plan}: check it is the {label}'s return. It was filed for {out.recipient}, "
+            "as the workbook says.",
+            code=Code.UNEXPECTED_SENDER,
+            recipient=out.recipient,
+            value=out.sender,
+        )
 
 
 def _by_hash(

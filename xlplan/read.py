@@ -76,8 +76,11 @@ def read_return(path: Path, template_for: Any = None, data: bytes | None = None)
     """
     report = Report(path.name)
     try:
-        data = path.read_bytes() if data is None else data
-        mtime = path.stat().st_mtime
+        if data is None:
+            data = path.read_bytes()
+            mtime = path.stat().st_mtime
+        else:  # bytes already read: from a file, or attached to a saved email (no file of its own)
+            mtime = path.stat().st_mtime if path.is_file() else 0.0
     except OSError as exc:
         report.error(
             f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).",
