@@ -124,8 +124,8 @@ def chase_letter(
             [f"Please correct it and send it back to {back} by {by}."],
         )
     if kind == "blanks":
-        status = template.status_column
-        header = template.rows_sheet.column(status).header if status and template.rows_sheet.column(status) else ""
+        column = template.rows_sheet.column(template.status_column or "")
+        header = column.header if column is not None else ""
         missing = f"no {header}" if header else "nothing filled in"
         return Letter(
             f"{title}: entries missing from your {cycle} return",
