@@ -176,13 +176,17 @@ def test_dashboard_charts(dashboard: Any, demo_state: tuple[Plan, Summary, Gaps]
         assert _cells(dashboard, series.val.numRef.f) == [expected[c].get(status, 0) for c in expected]
 
 
-def test_dashboard_prints_on_one_a4_landscape_page(dashboard: Any) -> None:
+def test_dashboard_prints_one_a4_landscape_page_wide_broken_before_the_charts(dashboard: Any) -> None:
     setup = dashboard.page_setup
     assert setup.orientation == "landscape"
     assert int(setup.paperSize) == 9
     assert dashboard.sheet_properties.pageSetUpPr.fitToPage
-    assert setup.fitToWidth in (None, 1) and setup.fitToHeight in (None, 1)  # 1 is the default, left out
+    assert setup.fitToWidth in (None, 1) and setup.fitToHeight == 0  # as many pages tall as it takes
     assert dashboard.print_area == "'Dashboard'!$A$1:$N$46"  # with the plan's whole life below the charts
+    # Page 1: the key figures and the table by group; page 2: the charts (the first is at the break).
+    (brk,) = dashboard.row_breaks.brk
+    anchors = sorted(chart.anchor._from.row for chart in dashboard._charts)
+    assert brk.id == anchors[1]  # 0-based row of the bar chart = the 1-based row the break follows
     assert not dashboard.sheet_view.showGridLines
     assert not dashboard.print_options.gridLines
     assert "&P" in dashboard.oddFooter.right.text
@@ -385,7 +389,7 @@ def test_text_is_escaped_and_long_notes_in_full(tmp_path: Path) -> None:
 
 
 @pytest.mark.libreoffice
-def test_dashboard_prints_as_the_first_page(demo: Path, tmp_path: Path) -> None:
+def test_dashboard_prints_as_the_first_two_pages(demo: Path, tmp_path: Path) -> None:
     master = demo / "master-tracker.xlsx"
     png = render_png(master, tmp_path / "png", page=1, dpi=60)
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -395,13 +399,17 @@ def test_dashboard_prints_as_the_first_page(demo: Path, tmp_path: Path) -> None:
         cmd = ["pdftotext", "-layout", "-f", str(n), "-l", str(n), str(pdf), "-"]
         return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
 
-    first, second = page(1), page(2)
+    first, second, third = page(1), page(2), page(3)
     assert "Master tracker, 2023-Q3" in first
     assert "RAG status by Big Action" in first and "this cycle and last" in first
     assert "Dashboard" in first.splitlines()[0]  # the page header names the sheet
     assert "Page 1 of" in first
-    # The whole dashboard is on page 1: page 2 is the next sheet's.
-    assert "National outcomes" in second.splitlines()[0] and "Dashboard" not in second
+    # Page 2: the charts' tables, what each status means and the plan's whole life.
+    assert "Dashboard" in second.splitlines()[0] and "Page 2 of" in second
+    assert "RAG status definitions" in second and "over the plan's life" in second
+    assert "over the plan's life" not in first
+    # Page 3 is the next sheet's.
+    assert "National outcomes" in third.splitlines()[0] and "Dashboard" not in third
 
 
 # --- a distribution summary: no status, ratings instead -------------------------------

@@ -433,6 +433,19 @@ def test_four_quarters_exceptions(q1_paper: Paper) -> None:
     assert BA1 not in [g.group for g in q1_paper.feedback]
 
 
+def test_four_quarters_each_exception_carries_its_history(q1_paper: Paper) -> None:
+    """Per action: the status reported at each cycle since its first report ("" when nobody
+    reported it), shown in every format as one line."""
+    by_ref = {a.ref: a for a in q1_paper.exceptions}
+    assert by_ref["BA1.01"].history == ((Q2, "Red"), (Q3, ""), (Q4, ""), (Q1, ""))
+    assert by_ref["BA4.01"].history == ((Q2, "Amber"), (Q3, "Amber"), (Q4, "Green"), (Q1, "Red"))
+    line = f"{Q2} Amber, {Q3} Amber, {Q4} Green, {Q1} Red"
+    assert by_ref["BA4.01"].history_line == line
+    assert by_ref["BA1.01"].history_line == f"{Q2} Red, {Q3} not updated, {Q4} not updated, {Q1} not updated"
+    for fmt in (to_text, to_markdown, to_html):
+        assert line in fmt(q1_paper), fmt.__name__
+
+
 def test_four_quarters_formats_keep_a_long_note_whole_and_inert(q1_paper: Paper) -> None:
     text = to_text(q1_paper)
     assert "\n".join(f"    {line}" for line in LONG_NOTE.splitlines()) in text

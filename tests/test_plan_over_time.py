@@ -31,6 +31,7 @@ from xlplan.paper import build_paper
 from xlplan.plan import Plan, load_plan
 from xlplan.report import to_markdown, to_text
 from xlplan.samples.sponsor import fill_return
+from xlplan.standing import picture, standings
 from xlplan.summary import summarise
 
 Q2, Q3, Q4, Q1 = "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1"
@@ -320,3 +321,16 @@ def test_file_names_and_merge_order_never_change_the_statuses(
         "BA3.02": "Red",
         "BA4.01": "Amber",
     }
+
+
+def test_standings_of_every_cycle_at_once_are_each_cycles_picture(four_quarters: dict[str, Path]) -> None:
+    """`export standing` reads the statuses once for all cycles: the same standings as one
+    picture per cycle (a carried-forward Red, a late return filed into its own cycle)."""
+    plan = load_plan_at(four_quarters["late-filed"])
+    with Ledger(plan.folder.ledger_file) as ledger:
+        cycles = ledger.cycles()
+        at_once = standings(plan, ledger, cycles)
+        assert list(at_once) == [Q2, Q3, Q4]
+        for cycle in cycles:
+            assert at_once[cycle] == dict(picture(plan, ledger, cycle).now), cycle
+        assert {s.source for per in at_once.values() for s in per.values()} >= {"reported", "carried"}

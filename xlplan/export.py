@@ -17,7 +17,7 @@ from typing import Any
 
 from xlplan.ledger import EntryRecord, Ledger
 from xlplan.plan import Plan
-from xlplan.standing import Standing, picture
+from xlplan.standing import Standing, standings
 
 TABLES = ("entries", "audit", "returns", "standing")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -50,11 +50,7 @@ def _entry(e: EntryRecord, name: str, value: Any) -> dict[str, Any]:
 def _standings(plan: Plan, ledger: Ledger, cycle: str | None) -> list[dict[str, Any]]:
     cycles = [cycle] if cycle else ledger.cycles()
     status_key = plan.template.status_column
-    out = []
-    for c in cycles:
-        for s in picture(plan, ledger, c).now.values():
-            out.append(_standing(s, status_key))
-    return out
+    return [_standing(s, status_key) for per in standings(plan, ledger, cycles).values() for s in per.values()]
 
 
 def _standing(s: Standing, status_key: str | None) -> dict[str, Any]:

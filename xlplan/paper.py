@@ -53,6 +53,9 @@ class Note:
     text: str
 
 
+HISTORY_SHOWN = 8  # cycles of an action's history in the paper: two years of quarters
+
+
 @dataclass(frozen=True)
 class ActionLine:
     """An action as a section of the paper shows it: who, when, where it stands and why."""
@@ -71,6 +74,17 @@ class ActionLine:
     standing: str = ""  # "reported by ...", or "not updated: last reported Red in 2025-Q2 (1 cycle ago)"
     carried: bool = False  # nobody reported it this cycle: its status is carried forward
     notes: tuple[Note, ...] = ()  # the sponsor's progress note and comments, in full
+    history: tuple[tuple[str, str], ...] = ()  # (cycle, status reported then, "" if none), oldest first
+
+    @property
+    def history_line(self) -> str:
+        """'2023-Q1 Green, 2023-Q2 Amber, 2023-Q3 not updated, 2023-Q4 Red': the latest
+        HISTORY_SHOWN cycles, when there is more than one."""
+        if len(self.history) < 2:
+            return ""
+        shown = self.history[-HISTORY_SHOWN:]
+        earlier = "… " if len(self.history) > len(shown) else ""
+        return earlier + ", ".join(f"{cycle} {status or 'not updated'}" for cycle, status in shown)
 
     @property
     def heading(self) -> str:
@@ -362,7 +376,16 @@ class _Lines:
             standing=standing.note if standing else "",
             carried=bool(standing and standing.carried),
             notes=tuple(Note(header, str(values[k])) for k, header in self.texts if not is_blank(values.get(k))),
+            history=self._history(ref),
         )
+
+    def _history(self, ref: str) -> tuple[tuple[str, str], ...]:
+        """The status reported at each cycle since the action was first reported."""
+        per_cycle = self.pic.trend.get(ref) or {}
+        if not per_cycle:
+            return ()
+        first = min(per_cycle)
+        return tuple((c, per_cycle.get(c, "")) for c in self.pic.cycles if c >= first)
 
     def _at_risk(self, ref: str) -> tuple[int, str]:
         """Consecutive cycles up to this one at an attention status (a cycle nobody reported

@@ -180,6 +180,7 @@ def _facts(a: ActionLine, p: Paper, *, risk: bool = True) -> tuple[tuple[str, st
         facts.append(
             (f"At {' or '.join(p.attention)}", f"{a.cycles_at} {cycles} (since {a.since})" if a.since else "-")
         )
+        facts.append(("History", a.history_line))
     facts.append(("Status from", a.standing))
     return tuple((k, v) for k, v in facts if v)
 

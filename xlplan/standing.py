@@ -173,7 +173,16 @@ def picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
     return _picture(plan, ledger, cycle)  # another plan object under a reused id: not remembered
 
 
-def _picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
+def standings(plan: Plan, ledger: Ledger, cycles: Collection[str]) -> dict[str, dict[str, Standing]]:
+    """Every item's standing at each of `cycles` (cycle -> ref -> standing), the ledger's
+    statuses read once for them all: what `export standing` writes."""
+    build, refs = _builder(plan, ledger, max(cycles, default=""), also=cycles)
+    return {cycle: {ref: build.standing(ref, cycle) for ref in refs} for cycle in sorted(cycles)}
+
+
+def _builder(plan: Plan, ledger: Ledger, upto: str, also: Collection[str] = ()) -> tuple[_Builder, list[str]]:
+    """What standings up to cycle `upto` are built from, read from the ledger once; and the
+    plan's refs in order."""
     template = plan.template
     sheet = template.rows_sheet.name
     status_key = template.status_column
@@ -181,12 +190,16 @@ def _picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
     order = list(choices.names) if choices else []
     rows = ledger.statuses(sheet, status_key) if status_key else []
     known = _Statuses(rows, order)
-    cycles = tuple(sorted({c for c in ledger.cycles() if c <= cycle} | {r[0] for r in rows if r[0] <= cycle} | {cycle}))
-    previous = cycles[-2] if len(cycles) > 1 else None
-    files = _merged_files(ledger)
-    reader = _EntryReader(ledger, sheet, files)
+    cycles = tuple(sorted({c for c in [*ledger.cycles(), *(r[0] for r in rows), upto, *also] if c <= upto}))
+    reader = _EntryReader(ledger, sheet, _merged_files(ledger))
     refs = [str(item[template.plan.key]) for item in plan.items]
-    build = _Builder(template, known, cycles, reader, timed(plan.decisions, ledger.generated()))
+    return _Builder(template, known, cycles, reader, timed(plan.decisions, ledger.generated())), refs
+
+
+def _picture(plan: Plan, ledger: Ledger, cycle: str) -> Picture:
+    build, refs = _builder(plan, ledger, cycle)
+    known, cycles = build.known, build.cycles
+    previous = cycles[-2] if len(cycles) > 1 else None
     now = {ref: build.standing(ref, cycle) for ref in refs}
     before = {ref: build.standing(ref, previous) for ref in refs} if previous else {}
     trend = {

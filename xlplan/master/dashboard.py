@@ -1,4 +1,4 @@
-"""The master tracker's first sheet: one A4 page for the Strategic Planning Group.
+"""The master tracker's first sheet: two A4 pages for the Strategic Planning Group.
 
 Key figures as tiles across the page (returns received, overdue, each attention status,
 complete); the status counts per group as a table and, drawn from it, a stacked bar
@@ -19,17 +19,19 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from xlplan.look import BORDER, GRIDLINES, LAST_CYCLE, NAVY, WHITE, chars_per_line, lines_height
+from xlplan.look import BORDER, GRIDLINES, LAST_CYCLE, NAVY, WHITE, chars_per_line, fit_widths, lines_height
 from xlplan.master.context import Context
-from xlplan.master.sheets import NO_UPDATE, Book, Styles, setup_pages
+from xlplan.master.sheets import NO_UPDATE, Book, Styles, set_widths, setup_pages
 from xlplan.standing import status_history
 from xlplan.values import long_date
 
-DASH_GROUP_WIDTH = 46  # the group's name, or its short name and the rest of it:
-DASH_SHORT_WIDTHS = (13, 33)  # "Big Action 1" | "Reducing Inequalities by ..."
-DASH_COUNT_WIDTH = 9.5
-DASH_GAP_WIDTH = 2.5
-DASH_MIX_WIDTHS = (14, 10, 10, 9)  # status, last cycle, this cycle, change
+# Widths that print on A4 at 8 points or more with five statuses (look.fit_widths narrows
+# the group's name, which wraps, to make room for more; else the page is A3).
+DASH_GROUP_WIDTH = 45  # the group's name, or its short name and the rest of it:
+DASH_SHORT_WIDTHS = (12, 33)  # "Big Action 1" | "Reducing Inequalities by ..."
+DASH_COUNT_WIDTH = 7.5
+DASH_GAP_WIDTH = 1.5
+DASH_MIX_WIDTHS = (12, 9, 9, 8)  # status, last cycle, this cycle, change
 PIXELS_PER_ROW = 20
 DEFAULT_ROW_HEIGHT = 15.0  # points
 CHART_HEIGHT = 340
@@ -37,21 +39,23 @@ HISTORY_CHART_HEIGHT = 180  # pixels: 9 rows, the fewest that keep its legend an
 
 
 def write_dashboard(book: Book, styles: Styles, ctx: Context) -> Worksheet:
-    """One A4 page for the SPG: key figures, status by group (table and chart), this
-    cycle's status mix against the last. Native Excel charts drawn from its own cells."""
+    """The SPG's first look, on two A4 pages at 8 points or more: key figures and status by
+    group, then the charts, this cycle's status mix against the last and the plan's whole
+    life. Native Excel charts drawn from its own cells."""
     ws = book.workbook.add_worksheet("Dashboard")
     s = ctx.summary
     statuses = s.statuses
     group_header = ctx.plan_header(ctx.group_key, "Group")
     short = _short_names([g or "(none)" for g in s.groups])
     # Columns: group (1 or 2) | statuses... | No update | Total | gap | status | last | this | change
-    group_widths = list(DASH_SHORT_WIDTHS) if short else [DASH_GROUP_WIDTH]
-    first = len(group_widths)  # the first count column
+    wanted: list[float] = list(DASH_SHORT_WIDTHS) if short else [DASH_GROUP_WIDTH]
+    first = len(wanted)  # the first count column
     total_col = first + len(statuses) + 1
     mix = total_col + 2
-    widths = [*group_widths, *[DASH_COUNT_WIDTH] * (len(statuses) + 2), DASH_GAP_WIDTH, *DASH_MIX_WIDTHS]
-    for c, width in enumerate(widths):
-        ws.set_column(c, c, width)
+    wanted += [*[DASH_COUNT_WIDTH] * (len(statuses) + 2), DASH_GAP_WIDTH, *DASH_MIX_WIDTHS]
+    widths = list(fit_widths(wanted, [c == first - 1 for c in range(len(wanted))]).widths)
+    group_widths = widths[:first]
+    set_widths(ws, widths)
     last_col = len(widths) - 1
 
     ws.write_string(0, 0, f"{ctx.plan.title}: Master tracker, {ctx.cycle}", styles.title)
@@ -142,6 +146,9 @@ def write_dashboard(book: Book, styles: Styles, ctx: Context) -> Worksheet:
     history_row = max(charts_row + math.ceil(CHART_HEIGHT / PIXELS_PER_ROW), row) + 1
     note_row = _history(book, ws, styles, ctx, history_row, first, mix, widths) + 1
     ws.write_string(note_row, 0, _dashboard_note(ctx), styles.note)
+    # Printed on pages that can be read (8 points or more; one page shrank it all to about 6):
+    # the key figures and the table, then the charts and the plan's life (a row a cycle).
+    ws.set_h_pagebreaks([charts_row])
     return _finish_dashboard(ws, ctx, note_row, last_col)
 
 
@@ -202,10 +209,10 @@ def _history_chart(book: Workbook, ctx: Context, head: int, last: int, col: int)
 
 
 def _finish_dashboard(ws: Worksheet, ctx: Context, last_row: int, last_col: int) -> Worksheet:
-    """No gridlines; one A4 landscape page; the sheet the workbook opens on."""
+    """No gridlines; one A4 landscape page wide; the sheet the workbook opens on."""
     ws.hide_gridlines(2)
     ws.center_horizontally()
-    setup_pages(ws, ctx, repeat_to=None, pages_tall=1)
+    setup_pages(ws, ctx, repeat_to=None)
     ws.print_area(0, 0, last_row, last_col)
     ws.activate()
     return ws
