@@ -81,9 +81,10 @@ def sentence(rng: random.Random, n: int) -> str:
 
 def step_build(root: Path, sponsors: int, actions: int) -> dict[str, Any]:
     """A synthetic plan with realistic text lengths."""
-    from xlplan.plan import PlanFolder, Recipient
+    from xlplan.plan_folder import PlanFolder
+    from xlplan.plan_sheets import Recipient
     from xlplan.plan_workbook import write_plan_workbook
-    from xlplan.template import load_template
+    from xlplan.template_load import load_template
 
     rng = random.Random(42)
     folder = PlanFolder(root)
@@ -120,7 +121,8 @@ def step_build(root: Path, sponsors: int, actions: int) -> dict[str, Any]:
 
 def step_generate(root: Path) -> dict[str, Any]:
     from xlplan.generate import generate
-    from xlplan.plan import PlanFolder, load_plan
+    from xlplan.plan import load_plan
+    from xlplan.plan_folder import PlanFolder
 
     plan = load_plan(PlanFolder(root))
     result = generate(plan, CYCLE, spg_date=SPG, deadline=None)
@@ -131,7 +133,8 @@ def step_baseline_b(root: Path, out: Path) -> dict[str, Any]:
     """The same cells as the generated Actions sheets, with raw xlsxwriter and nothing else."""
     import xlsxwriter
 
-    from xlplan.plan import PlanFolder, load_plan
+    from xlplan.plan import load_plan
+    from xlplan.plan_folder import PlanFolder
 
     plan = load_plan(PlanFolder(root))
     columns = plan.template.rows_sheet.columns
@@ -162,9 +165,10 @@ NOT_YET_DUE = {"Green": 55, "Amber": 15, "Red": 5, "Grey": 25}
 
 def step_fill(root: Path) -> dict[str, Any]:
     """Every sponsor returns: realistic values and a few errors (typos, Red with no note)."""
-    from xlplan.generate import Annotations, new_manifest, write_return
     from xlplan.ledger import Ledger
-    from xlplan.plan import PlanFolder, load_plan
+    from xlplan.plan import load_plan
+    from xlplan.plan_folder import PlanFolder
+    from xlplan.return_workbook import Annotations, new_manifest, write_return
 
     rng = random.Random(7)
     plan = load_plan(PlanFolder(root))
@@ -206,7 +210,8 @@ def step_fill(root: Path) -> dict[str, Any]:
 
 def step_collect(root: Path) -> dict[str, Any]:
     from xlplan.collect import collect
-    from xlplan.plan import PlanFolder, load_plan
+    from xlplan.plan import load_plan
+    from xlplan.plan_folder import PlanFolder
 
     plan = load_plan(PlanFolder(root))
     result = collect(plan, cycle=CYCLE, today=TODAY)

@@ -31,10 +31,13 @@ import yaml
 
 from xlplan.collect import collect
 from xlplan.generate import generate
-from xlplan.plan import PlanFolder, Recipient, load_plan
+from xlplan.plan import load_plan
+from xlplan.plan_folder import PlanFolder
+from xlplan.plan_sheets import Recipient
 from xlplan.plan_workbook import write_plan_workbook
 from xlplan.samples.sponsor import fill_return
-from xlplan.template import Template, load_template
+from xlplan.template import Template
+from xlplan.template_load import load_template
 
 ROOT = Path(__file__).resolve().parent
 

@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
-from xlplan.plan import PlanFolder, Recipient, load_plan
+from xlplan.plan import load_plan
+from xlplan.plan_folder import PlanFolder
+from xlplan.plan_sheets import Recipient
 from xlplan.plan_workbook import write_plan_workbook
-from xlplan.template import load_template
+from xlplan.template_load import load_template
 
 SPONSORS = [
     Recipient("Helen Watson", "helen.watson@example.org", "Head of Strategy"),

@@ -42,7 +42,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from conftest import SETTINGS, make_plan_folder
 
 from xlplan.generate import generate
-from xlplan.plan import PlanFolder, Recipient, load_plan
+from xlplan.plan import load_plan
+from xlplan.plan_folder import PlanFolder
+from xlplan.plan_sheets import Recipient
 from xlplan.samples.sponsor import fill_return
 
 CYCLE = "2025-Q3"

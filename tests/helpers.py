@@ -32,7 +32,8 @@ from xlplan.generate import generate
 from xlplan.issues import Issue
 from xlplan.ledger import Ledger
 from xlplan.merge import Outcome
-from xlplan.plan import Plan, PlanFolder, load_plan
+from xlplan.plan import Plan, load_plan
+from xlplan.plan_folder import PlanFolder
 from xlplan.samples.sponsor import fill_return
 
 CYCLE = "2025-Q3"

@@ -21,7 +21,7 @@ from xlplan.backups import KEEP_RECENT, list_backups, prune
 from xlplan.cli import main
 from xlplan.errors import LedgerLostError, LedgerVersionError
 from xlplan.ledger import SCHEMA_VERSION, Ledger
-from xlplan.plan import PlanFolder
+from xlplan.plan_folder import PlanFolder
 
 OLD_LEDGER = Path(__file__).parent / "data" / "ledger-b0817ef.sqlite"
 

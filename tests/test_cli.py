@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from conftest import SPONSORS, make_plan_folder
 
 from xlplan.cli import main
-from xlplan.plan import PlanFolder, Recipient
+from xlplan.plan_folder import PlanFolder
+from xlplan.plan_sheets import Recipient
 
 CYCLE_ARGS = ["generate", "--cycle", "2025-Q3", "--spg-date", "2025-10-02"]
 

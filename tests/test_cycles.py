@@ -28,7 +28,8 @@ from xlplan.cycles import current_cycle
 from xlplan.errors import PlanError
 from xlplan.generate import choose_deadline, generate
 from xlplan.ledger import Ledger
-from xlplan.plan import PlanFolder, load_plan
+from xlplan.plan import load_plan
+from xlplan.plan_folder import PlanFolder
 from xlplan.workdays import region_code
 
 DEMO_CYCLES = ["2023-Q2", "2023-Q3"]
@@ -91,7 +92,7 @@ def test_generate_refuses_a_plan_with_no_actions(runner: CliRunner, tmp_path: Pa
 
 
 def test_generate_refuses_when_no_sponsor_asked_for_has_actions(runner: CliRunner, tmp_path: Path) -> None:
-    from xlplan.plan import Recipient
+    from xlplan.plan_sheets import Recipient
 
     folder = make_plan_folder(tmp_path / "plan", sponsors=[*SPONSORS, Recipient("Nobody Here")])
     args = ["generate", "--cycle", "2025-Q3", "--spg-date", "2025-10-02", "--sponsor", "Nobody Here"]

@@ -26,7 +26,8 @@ from xlplan.gaps import Gaps, expected_recipients, find_gaps
 from xlplan.generate import generate
 from xlplan.ledger import Ledger, ReturnRecord
 from xlplan.master import render_master
-from xlplan.plan import Plan, PlanFolder, load_plan
+from xlplan.plan import Plan, load_plan
+from xlplan.plan_folder import PlanFolder
 from xlplan.summary import Summary, summarise
 
 # The demo's plan maps its actions to the national outcomes (the SOP's table): their sheet follows the Dashboard.

@@ -26,10 +26,12 @@ from xlplan.errors import PlanError
 from xlplan.gaps import find_gaps
 from xlplan.generate import generate
 from xlplan.ledger import Ledger
-from xlplan.plan import Plan, PlanFolder, Recipient, load_plan
+from xlplan.plan import Plan, load_plan
+from xlplan.plan_folder import PlanFolder
+from xlplan.plan_sheets import Recipient
 from xlplan.plan_workbook import init_folder, write_plan_workbook
 from xlplan.samples.sponsor import fill_return
-from xlplan.template import load_template
+from xlplan.template_load import load_template
 
 Q2, Q3 = "2025-Q2", "2025-Q3"
 SPG = {Q2: date(2025, 7, 3), Q3: date(2025, 10, 2)}  # deadlines 2025-06-12 and 2025-09-11

@@ -24,7 +24,7 @@ from xlplan.look import cell_range, formula_string, inline_list, number_format
 from xlplan.plan import load_plan
 from xlplan.plan_workbook import init_folder
 from xlplan.sheetxml import CELL_LIMIT
-from xlplan.template import parse_template
+from xlplan.template_load import parse_template
 
 ROOT = Path(__file__).resolve().parent.parent
 _TEXT = re.compile(rb"<(?:\w+:)?t(?:\s[^>]*)?>([^<]*)</(?:\w+:)?t>")

@@ -22,7 +22,9 @@ from xlplan.errors import UsageError
 from xlplan.generate import Generated, generate, validate_cycle
 from xlplan.ledger import Ledger, plain
 from xlplan.manifest import fingerprint, from_sheet_rows
-from xlplan.plan import Plan, PlanFolder, Recipient, load_plan
+from xlplan.plan import Plan, load_plan
+from xlplan.plan_folder import PlanFolder
+from xlplan.plan_sheets import Recipient
 from xlplan.template import Column
 
 CYCLE = "2025-Q3"

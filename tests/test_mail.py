@@ -33,7 +33,9 @@ from xlplan.collect import collect
 from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.paper import build_paper
-from xlplan.plan import Plan, PlanFolder, Recipient, load_plan
+from xlplan.plan import Plan, load_plan
+from xlplan.plan_folder import PlanFolder
+from xlplan.plan_sheets import Recipient
 from xlplan.report import to_html, to_text
 from xlplan.samples.sponsor import fill_return
 

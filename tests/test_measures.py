@@ -21,7 +21,7 @@ from xlplan.errors import PlanError, TemplateError
 from xlplan.generate import generate
 from xlplan.plan import load_plan
 from xlplan.schema import judge_measures
-from xlplan.template import load_template, parse_template
+from xlplan.template_load import load_template, parse_template
 
 AS_OF = date(2025, 9, 11)
 BED_DAYS = {

@@ -24,7 +24,8 @@ from xlplan.files import recipient_filenames
 from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.mail import MailError, send
-from xlplan.plan import Recipient, load_plan, salutation_for
+from xlplan.plan import load_plan
+from xlplan.plan_sheets import Recipient, salutation_for
 from xlplan.summary import summarise
 from xlplan.values import Timescale, ambiguous_thousands, not_applicable, parse_timescale, strip_invisible
 

@@ -34,7 +34,8 @@ from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.mail import spg_draft
 from xlplan.paper import Paper, build_paper
-from xlplan.plan import Plan, PlanFolder, load_plan
+from xlplan.plan import Plan, load_plan
+from xlplan.plan_folder import PlanFolder
 from xlplan.report import to_html, to_markdown, to_text
 from xlplan.report_docx import write_docx
 from xlplan.samples.sponsor import fill_return

@@ -11,7 +11,8 @@ import xlsxwriter
 from conftest import ACTIONS, SETTINGS, SPONSORS, make_plan_folder
 
 from xlplan.errors import PlanError, TemplateError
-from xlplan.plan import Plan, PlanFolder, find_folder, load_plan
+from xlplan.plan import Plan, load_plan
+from xlplan.plan_folder import PlanFolder, find_folder
 from xlplan.plan_workbook import init_folder
 
 HEADER = ["Ref", "Big Action", "Action", "Responsible officer", "Sponsor", "Due date", "Measure"]

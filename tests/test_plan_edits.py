@@ -25,7 +25,8 @@ from libreoffice import edit_and_save
 from xlplan.codes import Code
 from xlplan.gaps import find_gaps
 from xlplan.master import render_master
-from xlplan.plan import Recipient, load_plan
+from xlplan.plan import load_plan
+from xlplan.plan_sheets import Recipient
 from xlplan.plan_workbook import write_plan_workbook
 from xlplan.template import Template
 

@@ -261,7 +261,7 @@ def test_a_late_return_is_explained_then_filed_into_its_own_cycle(four_quarters:
 
 
 def load_plan_at(folder: Path) -> Plan:
-    from xlplan.plan import PlanFolder
+    from xlplan.plan_folder import PlanFolder
 
     return load_plan(PlanFolder(folder))
 

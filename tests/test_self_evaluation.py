@@ -39,7 +39,8 @@ from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.look import EDIT_FILL, OFF_FILL
 from xlplan.merge import Outcome
-from xlplan.plan import Plan, PlanFolder, load_plan
+from xlplan.plan import Plan, load_plan
+from xlplan.plan_folder import PlanFolder
 from xlplan.ratings import (
     ItemRatings,
     Ratings,
@@ -54,7 +55,8 @@ from xlplan.ratings import (
 from xlplan.samples.build import SAMPLES, load_sources, write_sample_plan
 from xlplan.samples.sponsor import fill_return
 from xlplan.summary import summarise
-from xlplan.template import DistributionSummary, SplitFlag, load_template, parse_template
+from xlplan.template import DistributionSummary, SplitFlag
+from xlplan.template_load import load_template, parse_template
 
 SAMPLE = SAMPLES["self-evaluation"]
 CYCLE = "2019-05"

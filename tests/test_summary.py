@@ -24,7 +24,8 @@ from xlplan.collect import collect
 from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.paper import Paper, build_paper
-from xlplan.plan import Plan, PlanFolder, load_plan
+from xlplan.plan import Plan, load_plan
+from xlplan.plan_folder import PlanFolder
 from xlplan.report import to_html, to_markdown, to_text
 from xlplan.samples.sponsor import fill_return
 from xlplan.summary import Summary, deadline_words, status_table, summarise

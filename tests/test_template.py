@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from xlplan.errors import TemplateError
-from xlplan.template import builtin_names, load_template, parse_template
+from xlplan.template_load import builtin_names, load_template, parse_template
 
 BUILTIN = "implementation-plan"
 # The RAG definitions of the SOP (Inverclyde HSCP, Jan 2020), in the order it gives them.

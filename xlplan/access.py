@@ -14,7 +14,7 @@ runs inside `writing(folder, command)`, which, before anything is written:
 4. refuses a ledger written by a newer xlplan, naming both versions;
 5. backs the ledger up (backups/), so that an older ledger is migrated only after a backup.
 
-`writing` is re-entrant: `cli.py` enters it for a write command (so its notes are printed),
+`writing` is re-entrant: `xlplan.cli` enters it for a write command (so its notes are printed),
 and the library functions enter it again (so a library caller is protected too).
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 from xlplan import backups, lock, storage
 from xlplan.errors import LedgerLostError
 from xlplan.ledger import Ledger
-from xlplan.plan import PlanFolder
+from xlplan.plan_folder import PlanFolder
 
 Notify = Callable[[str], None]
 

@@ -27,7 +27,7 @@ from typing import Any
 from xlplan.errors import DiskFullError, LedgerError, LedgerLostError, LedgerVersionError, UsageError, XlplanError
 from xlplan.files import fsync_file, plain_os_error
 from xlplan.ledger import Ledger
-from xlplan.plan import PlanFolder
+from xlplan.plan_folder import PlanFolder
 
 BACKUPS_DIR = "backups"
 KEEP_RECENT = 10

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from xlplan import __version__, access, backups, lock, storage
 from xlplan.errors import LedgerError, XlplanError
 from xlplan.ledger import SCHEMA_VERSION, Ledger
-from xlplan.plan import PlanFolder
+from xlplan.plan_folder import PlanFolder
 
 Level = Literal["ok", "note", "warning", "problem"]
 

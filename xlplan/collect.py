@@ -9,7 +9,6 @@ new, and the next run finishes the job (it re-renders a master older than the le
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -30,14 +29,13 @@ from xlplan.merge import RECORDED, Outcome, Status, archive_bytes, archive_path,
 from xlplan.plan import Plan
 from xlplan.plan_log import note_plan
 from xlplan.read import read_return
-from xlplan.saved_mail import EMAIL_SUFFIXES, UnreadableEmail, is_email, read_saved_email
-from xlplan.sniff import MAX_FILE_BYTES
+from xlplan.received import SPREADSHEET_SUFFIXES, check_senders, from_email, identify
+from xlplan.saved_mail import EMAIL_SUFFIXES, is_email
 from xlplan.standing import values_before
 from xlplan.validate import Prepared, Validated, check_all, prepare, warm
 from xlplan.values import clean_text
 from xlplan.workers import chunks, default_jobs, gc_paused, map_tasks, settled, started, worth_sharing
 
-SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx"}
 _IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 
 
@@ -146,8 +144,8 @@ def collect(
         to_read: list[tuple[Outcome, bytes]] = []
         emails: dict[str, tuple[str, bytes]] = {}  # sha -> (suffix, bytes) of each email read
         for path in files:
-            found = _from_email(path, ledger, generated, seen, result, emails) if is_email(path) else None
-            for outcome, data in found if found is not None else [_identify(path, ledger, generated, seen)]:
+            found = from_email(path, ledger, generated, seen, result.skipped, emails) if is_email(path) else None
+            for outcome, data in found if found is not None else [identify(path, ledger, generated, seen)]:
                 result.outcomes.append(outcome)
                 if data is None and progress:
                     progress(outcome.path)
@@ -162,7 +160,7 @@ def collect(
             if out.status == "duplicate":  # its twin has only now been read
                 twin = seen[out.sha256]
                 out.recipient, out.cycle = twin.recipient, twin.cycle
-        _check_senders(result.outcomes, plan)
+        check_senders(result.outcomes, plan)
         result.other_cycles = _other_cycles(result.outcomes, cycle, current_cycle(ledger) or cycle, generated, source)
         _resolve_conflicts(result.outcomes, ledger, cycle, prefer)
         if dry_run:
@@ -213,127 +211,6 @@ def collect(
         if result.gaps is None:
             gaps()
     return result
-
-
-def _identify(
-    path: Path, ledger: Ledger, generated: set[str], seen: dict[str, Outcome]
-) -> tuple[Outcome, bytes | None]:
-    """Read one file's bytes and settle what its hash alone decides (a copy, or already collected).
-
-    The bytes come back when the file still has to be read as a return.
-    """
-    read = _read_file(path)
-    if isinstance(read, Outcome):
-        return read, None
-    data, mtime = read
-    return _by_hash(path, data, mtime, ledger, generated, seen)
-
-
-def _read_file(path: Path) -> tuple[bytes, float] | Outcome:
-    """A file's bytes and modification time, or the outcome of a file that cannot be read."""
-    try:
-        stat = path.stat()
-        if stat.st_size > MAX_FILE_BYTES:  # refused unread: never held in memory
-            return _too_big(path, stat.st_size)
-        return path.read_bytes(), stat.st_mtime
-    except OSError as exc:
-        report = Report(path.name)
-        report.error(
-            f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).", code=Code.UNREADABLE
-        )
-        return Outcome(path, "", report, status="quarantined")
-
-
-def _from_email(
-    path: Path,
-    ledger: Ledger,
-    generated: set[str],
-    seen: dict[str, Outcome],
-    result: Collected,
-    emails: dict[str, tuple[str, bytes]],
-) -> list[tuple[Outcome, bytes | None]]:
-    """Each workbook attached to a saved email, as a return of its own (named "<email> » <attachment>");
-    an email with none is listed as skipped, with its sender and subject."""
-    read = _read_file(path)
-    if isinstance(read, Outcome):
-        return [(read, None)]
-    data, mtime = read
-    try:
-        mail = read_saved_email(path, data, SPREADSHEET_SUFFIXES)
-    except UnreadableEmail as exc:
-        result.skipped.append((path.name, f"an email that cannot be read: {exc}"))
-        return []
-    if not mail.workbooks:
-        subject = clean_text(mail.subject)[:120]
-        result.skipped.append((path.name, f"an email from {mail.sender_words}, '{subject}': no workbook attached"))
-        return []
-    email_sha = hashlib.sha256(data).hexdigest()
-    emails[email_sha] = (path.suffix, data)
-    sent = mail.sent.timestamp() if mail.sent else mtime
-    out = []
-    for name, workbook in mail.workbooks:
-        outcome, to_read = _by_hash(path.with_name(f"{path.name} » {name}"), workbook, sent, ledger, generated, seen)
-        outcome.email, outcome.email_sha256, outcome.sender = path, email_sha, mail.sender
-        out.append((outcome, to_read))
-    return out
-
-
-def _check_senders(outcomes: list[Outcome], plan: Plan) -> None:
-    """Point out a return from a saved email sent from an address that is neither its
-    recipient's on the plan nor the return address (the officer's, for mail they forwarded).
-    Whose return it is still comes from the workbook's metadata."""
-    officer = plan.settings.get("return_email", "").strip().casefold()
-    for out in outcomes:
-        if out.email is None or not out.recipient or out.status in ("duplicate", "unchanged"):
-            continue
-        rec = plan.recipient(out.recipient)
-        expected = {a for a in (rec.email.strip().casefold() if rec else "", officer) if a}
-        if out.sender in expected:
-            continue
-        label = plan.template.plan.recipient_label
-        on_plan = f" (the plan has {rec.email})" if rec and rec.email else ""
-        out.report.warning(
-            f"The email {out.email.name} came from {out.sender or 'no address'}, not from {out.recipient}'s "
-            f"address{on_plan}: check it is the {label}'s return. It was filed for {out.recipient}, "
-            "as the workbook says.",
-            code=Code.UNEXPECTED_SENDER,
-            recipient=out.recipient,
-            value=out.sender,
-        )
-
-
-def _by_hash(
-    path: Path, data: bytes, mtime: float, ledger: Ledger, generated: set[str], seen: dict[str, Outcome]
-) -> tuple[Outcome, bytes | None]:
-    """What a workbook's hash alone decides: a copy of another in this run, or already collected."""
-    sha = hashlib.sha256(data).hexdigest()
-    if sha in seen:
-        twin = seen[sha]
-        detail = f"identical to {twin.path.name}: ignored"
-        return Outcome(path, sha, Report(path.name), twin.recipient, twin.cycle, "duplicate", detail), None
-    known = ledger.return_by_hash(sha)
-    if known is not None and _quarantined_for_another_cycle(known, generated):
-        known = None  # earlier versions quarantined a late return: read it again, to file it or say how
-    if known is not None:
-        detail = f"already collected on {known.received_at[:10]} ({known.outcome}): nothing to do"
-        out = Outcome(path, sha, Report(path.name), known.recipient or "", known.cycle or "", "unchanged", detail)
-        seen[sha] = out
-        return out, None
-    out = Outcome(path, sha, Report(path.name), status="quarantined", mtime=mtime)
-    seen[sha] = out
-    return out, data
-
-
-def _too_big(path: Path, size: int) -> Outcome:
-    """A file far larger than any return: hashed as a stream, recorded, not archived."""
-    with path.open("rb") as stream:
-        sha = hashlib.file_digest(stream, "sha256").hexdigest()
-    report = Report(path.name)
-    report.error(
-        f"The file is {size // (1024 * 1024)} MB; a return is far smaller. Ask for the workbook that was sent out.",
-        code=Code.FILE_TOO_BIG,
-    )
-    return Outcome(path, sha, report, status="quarantined", detail="not archived: too large to keep")
 
 
 # --- what the worker processes are given ----------------------------------------------------
@@ -468,12 +345,6 @@ def _issued_for(plans: list[IssuedPlan], generated_at: str) -> IssuedPlan | None
     exact = [p for p in plans if p.generated_at == generated_at]
     chosen = exact or plans
     return chosen[-1] if chosen else None
-
-
-def _quarantined_for_another_cycle(known: ReturnRecord, generated: set[str]) -> bool:
-    if known.outcome != "quarantined" or known.cycle not in generated:
-        return False
-    return any(i.code == Code.WRONG_CYCLE for i in known.issues)
 
 
 def _other_cycles(

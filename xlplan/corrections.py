@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from xlplan.files import recipient_filenames
-from xlplan.generate import Annotations, new_manifest, write_return
 from xlplan.ledger import CycleInfo
 from xlplan.merge import Outcome
 from xlplan.plan import Plan
+from xlplan.return_workbook import Annotations, new_manifest, write_return
 
 
 def correction_path(plan: Plan, cycle: str, who: str) -> Path:

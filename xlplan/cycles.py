@@ -17,7 +17,8 @@ from typing import Any
 from xlplan import access
 from xlplan.errors import PlanError, XlplanError
 from xlplan.ledger import CycleOverview, Ledger, RemovedCycle
-from xlplan.plan import Plan, PlanFolder
+from xlplan.plan import Plan
+from xlplan.plan_folder import PlanFolder
 
 NOTHING_YET = "No cycle has been generated yet: run `xlplan generate --cycle ... --spg-date ...` first."
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from xlplan.collect import Collected, collect
 from xlplan.errors import PlanError
 from xlplan.generate import generate
-from xlplan.plan import PlanFolder, load_plan
+from xlplan.plan import load_plan
+from xlplan.plan_folder import PlanFolder
 
 CYCLES = (("2023-Q2", date(2023, 7, 6)), ("2023-Q3", date(2023, 10, 5)))
 

@@ -2,7 +2,7 @@
 
 Bad *data* in a return is never an exception: it becomes an `Issue` in a `Report`.
 These exceptions are for things the officer must fix before the tool can run at all;
-only `cli.py` turns them into ``Error: ...`` and an exit code.
+only `xlplan.cli` turns them into ``Error: ...`` and an exit code.
 """
 
 from __future__ import annotations

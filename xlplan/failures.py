@@ -4,7 +4,7 @@ A full disk, a read-only or forbidden folder, a file held open by another progra
 too long for Windows, a network drive gone, an interrupted run: each becomes one of the
 program's own errors naming the file and what to do. Anything else is a fault in xlplan:
 `crash_log` writes its full traceback to a log file in the plan folder, for whoever
-supports xlplan, and the officer is told where it is. `cli.py` prints them.
+supports xlplan, and the officer is told where it is. `xlplan.cli` prints them.
 """
 
 from __future__ import annotations

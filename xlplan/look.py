@@ -1,6 +1,6 @@
 """How every workbook xlplan writes looks, decided once.
 
-The sponsors' returns and their annotated copies (``generate``), the master tracker
+The sponsors' returns and their annotated copies (``return_workbook``), the master tracker
 (``xlplan.master``), its ratings sheet (``ratings``), the plan workbook that `xlplan init`
 writes (``plan_workbook.write_plan_workbook``) and the report's HTML (``summary``) take from here:
 

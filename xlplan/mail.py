@@ -22,7 +22,8 @@ from xlplan.errors import XlplanError
 from xlplan.files import atomic_path, safe_filename
 from xlplan.letters import Letter
 from xlplan.paper import Paper, build_paper
-from xlplan.plan import Plan, email_problem, salutation_for
+from xlplan.plan import Plan
+from xlplan.plan_sheets import email_problem, salutation_for
 from xlplan.report import to_html, to_text
 from xlplan.values import long_date
 

@@ -24,7 +24,8 @@ import orjson
 
 from xlplan.decisions import DECISIONS_SHEET
 from xlplan.ledger import Ledger, PlanChange, plain
-from xlplan.plan import SETTINGS, SETTINGS_SHEET, Plan, split_recipients
+from xlplan.plan import Plan, split_recipients
+from xlplan.plan_sheets import SETTINGS, SETTINGS_SHEET
 
 SNAPSHOT_FORMAT = 1
 

@@ -19,8 +19,10 @@ from xlplan.decisions import HELP as DECISION_HELP
 from xlplan.errors import PlanError
 from xlplan.files import atomic_path
 from xlplan.look import DATE_FORMAT, GREY_TEXT, NAVY, WHITE
-from xlplan.plan import RECIPIENT_COLUMNS, SETTINGS, SETTINGS_SHEET, PlanFolder, Recipient, as_written_key
-from xlplan.template import Template, load_template
+from xlplan.plan_folder import PlanFolder
+from xlplan.plan_sheets import RECIPIENT_COLUMNS, SETTINGS, SETTINGS_SHEET, Recipient, as_written_key
+from xlplan.template import Template
+from xlplan.template_load import load_template
 from xlplan.values import parse_date
 
 
