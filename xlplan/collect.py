@@ -31,6 +31,7 @@ from xlplan.plan_log import note_plan
 from xlplan.read import read_return
 from xlplan.received import SPREADSHEET_SUFFIXES, check_senders, from_email, identify
 from xlplan.saved_mail import EMAIL_SUFFIXES, is_email
+from xlplan.seal import Sealing
 from xlplan.standing import values_before
 from xlplan.validate import Prepared, Validated, check_all, prepare, warm
 from xlplan.values import clean_text
@@ -154,7 +155,17 @@ def collect(
         issued: dict[str, list[IssuedPlan]] = {}
         for sent in ledger.issued_plans(cycle):  # what each workbook of the cycle was sent, oldest first
             issued.setdefault(sent.recipient, []).append(sent)
-        _judge_all(to_read, plan, cycle, as_of, jobs, progress, issued, plan_start(plan, ledger))
+        _judge_all(
+            to_read,
+            plan,
+            cycle,
+            as_of,
+            jobs,
+            progress,
+            issued,
+            plan_start(plan, ledger),
+            Sealing(ledger.seal_key(create=False) or "", plan.plan_id),
+        )
         settle()
         for out in result.outcomes:
             if out.status == "duplicate":  # its twin has only now been read
@@ -225,6 +236,7 @@ class _JudgeContext:
     as_of: date  # what date rules (overdue, past_date) judge against: the deadline, or today
     issued: dict[str, list[IssuedPlan]] = field(default_factory=dict)  # recipient -> plans issued this cycle
     start: date | None = None  # the plan's start: where a measure's line to its target begins
+    sealing: Sealing | None = None  # the plan folder's key for the workbooks' seals, and plan id
 
 
 @dataclass(frozen=True)
@@ -255,6 +267,7 @@ class _KeepContext:
     archive_dir: Path
     keep: list[_Kept]
     fix_by: date | None = None  # the date the annotated copies ask to be sent back by
+    seal_key: str | None = None  # the annotated copies are sealed like the workbooks sent
 
 
 @dataclass
@@ -278,12 +291,13 @@ def _judge_all(
     progress: Callable[[Path], None] | None,
     issued: dict[str, list[IssuedPlan]] | None = None,
     start: date | None = None,
+    sealing: Sealing | None = None,
 ) -> None:
     """Read and check every file, in pieces spread over `jobs` processes; fill in each outcome."""
     pieces = chunks([_Received(o.path, data) for o, data in to_read], jobs)
     if len(pieces) > 1:
         warm(plan)  # once here rather than once in every worker: ~0.2 s each at national scale
-    context = _JudgeContext(plan, cycle, as_of, issued or {}, start)
+    context = _JudgeContext(plan, cycle, as_of, issued or {}, start, sealing)
     _fill_in(to_read, map_tasks(_judge_piece, context, pieces, jobs), progress)
 
 
@@ -306,7 +320,7 @@ def _judge_piece(context: _JudgeContext, piece: list[_Received]) -> list[_Judged
     """Read and check some files (in a worker process, or here); one schema pass for them all."""
     plan = context.plan
     with gc_paused():
-        judged = [_judge(f.path, f.data, plan, context.cycle, context.issued) for f in piece]
+        judged = [_judge(f.path, f.data, plan, context) for f in piece]
         batch = [p for _, p in judged if p is not None]
         check_all(batch, plan.template, context.as_of, context.start)
     for j, prepared in judged:
@@ -317,11 +331,11 @@ def _judge_piece(context: _JudgeContext, piece: list[_Received]) -> list[_Judged
     return [j for j, _ in judged]
 
 
-def _judge(
-    path: Path, data: bytes, plan: Plan, cycle: str, issued: dict[str, list[IssuedPlan]]
-) -> tuple[_Judged, Prepared | None]:
-    template = plan.template
-    ret, report = read_return(path, lambda name: template if name == template.name else None, data=data)
+def _judge(path: Path, data: bytes, plan: Plan, context: _JudgeContext) -> tuple[_Judged, Prepared | None]:
+    template, cycle, issued = plan.template, context.cycle, context.issued
+    ret, report = read_return(
+        path, lambda name: template if name == template.name else None, data=data, sealing=context.sealing
+    )
     judged = _Judged(report)
     if ret is None:
         return judged, None
@@ -466,6 +480,7 @@ def _files_kept(
         plan.folder.archive_dir,
         keep,
         fix_by,
+        ledger.seal_key(create=True),
     )
     if worth_sharing(len(keep), jobs):
         with started(_keep_files, context, [outcomes], 1) as written:
@@ -487,7 +502,7 @@ def _keep_files(context: _KeepContext, outcomes: list[Outcome]) -> list[Path]:
     c = context
     for kept in c.keep:
         archive_bytes(c.archive_dir, kept.sha256, kept.suffix, kept.data)
-    paths = [write_correction(c.plan, out, c.cycle, c.info, c.previous, c.fix_by) for out in outcomes]
+    paths = [write_correction(c.plan, out, c.cycle, c.info, c.previous, c.fix_by, c.seal_key) for out in outcomes]
     return [p for p in paths if p is not None]
 
 

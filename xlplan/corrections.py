@@ -36,6 +36,7 @@ def write_correction(
     info: CycleInfo | None,
     previous: dict[str, dict[str, Any]],
     fix_by: date | None = None,
+    seal_key: str | None = None,
 ) -> Path | None:
     """Write the annotated copy for a quarantined return; None if it cannot be matched.
 
@@ -51,5 +52,5 @@ def write_correction(
     manifest = new_manifest(plan, who, cycle, fix_by or info.deadline)
     path = correction_path(plan, cycle, who)
     notes = Annotations(outcome.raw_rows or {}, outcome.report.issues, outcome.raw_groups or {})
-    write_return(path, plan, who, items, previous, manifest, info.spg_date, None, notes)
+    write_return(path, plan, who, items, previous, manifest, info.spg_date, None, notes, seal_key)
     return path
