@@ -272,3 +272,62 @@ def test_real_outlook_msg_files_with_no_workbook_are_listed_with_sender_and_subj
     assert skipped["attachment_test_msg.msg"].endswith("'test pièce jointe 1': no workbook attached")
     shown = run(plan, "collect")
     assert "mike.farman@alfresco.com" in shown.output
+
+
+# --- the command line: dates refused, emails that cannot be read ----------------------------
+
+
+def test_email_chase_refuses_a_date_that_has_passed_or_is_after_the_spg(tmp_path: Path) -> None:
+    """The dates are judged against today: a cycle whose SPG meeting is still to come."""
+    from datetime import timedelta
+
+    from xlplan.values import long_date
+
+    today = date.today()
+    spg = today + timedelta(days=40)
+    folder = make_plan_folder(tmp_path / "plan")
+    plan = load_plan(folder)
+    generate(plan, CYCLE, spg_date=spg, deadline=today + timedelta(days=20))
+    outbox = plan.folder.outgoing_dir(CYCLE)
+    workbooks = sorted(p.name for p in outbox.iterdir())
+
+    passed = run(plan, "email", "chase", "--fix-by", (today - timedelta(days=1)).isoformat())
+    assert passed.exit_code == 2, passed.output
+    assert passed.output == (
+        f"Error: The fix-by date {long_date(today - timedelta(days=1))} has passed: give a date from today on.\n"
+    )
+    late = run(plan, "email", "chase", "--send-by", (spg + timedelta(days=1)).isoformat())
+    assert late.exit_code == 2, late.output
+    assert late.output == (
+        f"Error: The send-by date {long_date(spg + timedelta(days=1))} is after the SPG meeting on {long_date(spg)}.\n"
+    )
+    garbled = run(plan, "email", "chase", "--send-by", "next friday")
+    assert garbled.exit_code == 2
+    assert "'next friday' is not a date; use 2025-10-02 or 02/10/2025." in garbled.output
+    for refused in (passed, late, garbled):
+        assert "Traceback" not in refused.output
+        assert isinstance(refused.exception, SystemExit)  # an exit code, not an exception escaping
+    assert sorted(p.name for p in outbox.iterdir()) == workbooks  # nothing written when refused
+
+    fine = run(plan, "email", "chase", "--send-by", (spg - timedelta(days=1)).isoformat())
+    assert fine.exit_code == 0, fine.output
+    drafts = sorted(p.name for p in outbox.glob("*.eml"))
+    assert drafts and all(name.startswith(f"{CYCLE} chase - ") for name in drafts)
+
+
+def test_a_damaged_saved_email_is_listed_as_skipped_with_its_reason(plan: Plan, tmp_path: Path) -> None:
+    """A .msg cut short in copying, and a file named .eml that is no email: listed, never a traceback;
+    the return beside them is still collected."""
+    returns = plan.folder.returns_dir
+    (returns / "cut short.msg").write_bytes((MSG_DATA / "example_received_regular.msg").read_bytes()[:4096])
+    (returns / "not an email.eml").write_bytes(bytes(range(256)) * 8)
+    (returns / f"{HELEN}.xlsx").write_bytes(filled(plan, tmp_path))
+    shown = run(plan, "collect", "--json")
+    assert "Traceback" not in shown.output
+    report = json.loads(shown.output)
+    skipped = {s["file"]: s["reason"] for s in report["skipped"]}
+    assert skipped["cut short.msg"].startswith("an email that cannot be read: not an Outlook message that can be read (")
+    assert skipped["not an email.eml"] == "an email that cannot be read: it has no From, Subject or Date: not an email"
+    assert [(r["file"], r["outcome"]) for r in report["returns"]] == [(f"{HELEN}.xlsx", "merged")]
+    text = run(plan, "collect", "--dry-run")
+    assert "cut short.msg" in text.output and "Traceback" not in text.output
