@@ -326,7 +326,9 @@ def test_a_damaged_saved_email_is_listed_as_skipped_with_its_reason(plan: Plan, 
     assert "Traceback" not in shown.output
     report = json.loads(shown.output)
     skipped = {s["file"]: s["reason"] for s in report["skipped"]}
-    assert skipped["cut short.msg"].startswith("an email that cannot be read: not an Outlook message that can be read (")
+    assert skipped["cut short.msg"].startswith(
+        "an email that cannot be read: not an Outlook message that can be read ("
+    )
     assert skipped["not an email.eml"] == "an email that cannot be read: it has no From, Subject or Date: not an email"
     assert [(r["file"], r["outcome"]) for r in report["returns"]] == [(f"{HELEN}.xlsx", "merged")]
     text = run(plan, "collect", "--dry-run")
