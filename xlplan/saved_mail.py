@@ -84,7 +84,8 @@ def _read_msg(data: bytes, suffixes: set[str]) -> SavedEmail:
 
     import extract_msg
 
-    logging.getLogger("extract_msg").setLevel(logging.ERROR)  # its warnings are about formatting, not data
+    # Its warnings are about formatting, and a damaged file is said once, as a skipped file: not logged too.
+    logging.getLogger("extract_msg").setLevel(logging.CRITICAL)
     try:
         msg = extract_msg.openMsg(data)
     except Exception as exc:  # the reader raises many kinds for a damaged or foreign file
