@@ -784,7 +784,7 @@ def test_a_file_too_big_to_be_a_return_is_refused_unread(env: Env, monkeypatch: 
     env.fill(HELEN)
     big = env.fill(ALLEN, name="holiday video.xlsx")
     big_sha, helen_sha = sha(big), sha(env.folder.returns_dir / f"{HELEN} {CYCLE}.xlsx")
-    monkeypatch.setattr("xlplan.collect.MAX_FILE_BYTES", big.stat().st_size - 1)  # a real one is gigabytes
+    monkeypatch.setattr("xlplan.received.MAX_FILE_BYTES", big.stat().st_size - 1)  # a real one is gigabytes
     real_read = Path.read_bytes
 
     def read_bytes(self: Path) -> bytes:

@@ -91,7 +91,7 @@ def test_a_schema_1_ledger_is_migrated_in_place_and_reads_the_same(tmp_path: Pat
         ]
         assert ledger.previous_cycle("2025-Q3") == "2025-Q2"
         version = ledger.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-        assert version == str(SCHEMA_VERSION) == "3"
+        assert version == str(SCHEMA_VERSION) == "4"
         columns = {r[1] for r in ledger.db.execute("PRAGMA table_info(returns)")}
         assert "file_mtime" in columns
         tables = {r[0] for r in ledger.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -150,7 +150,7 @@ def test_a_return_comes_back_typed_with_its_issues(tmp_path: Path) -> None:
         # Exported as the table's columns, issues as the JSON they are stored as.
         assert list(ret.as_dict()) == [
             "sha256", "file", "archived", "recipient", "cycle", "received_at",
-            "outcome", "errors", "warnings", "issues", "file_mtime",
+            "outcome", "errors", "warnings", "issues", "file_mtime", "email",
         ]  # fmt: skip
         assert ret.as_dict()["issues"] == [WARNING.as_dict()]
 

@@ -133,7 +133,8 @@ def test_metadata_sheet_hidden_not_very_hidden_still_identifies(env: Env) -> Non
     ("where", "key", "value"),
     [("sheet", "recipient", SHARON), ("sheet", "cycle", "2025-Q4"), ("property", "recipient", SHARON)],
 )
-def test_metadata_altered_is_an_error(env: Env, where: str, key: str, value: str) -> None:
+def test_sealed_metadata_edited_in_one_copy_is_an_error(env: Env, where: str, key: str, value: str) -> None:
+    """One copy edited to claim another sponsor or cycle: the other copy's seal says what was sent."""
     path = env.fill(HELEN)
 
     def alter(book: Any) -> None:
@@ -146,11 +147,29 @@ def test_metadata_altered_is_an_error(env: Env, where: str, key: str, value: str
     edit_workbook(path, alter)
     out = only(env.collect())
     assert out.status == "quarantined"
+    issue = one(out, "seal-broken")
+    assert issue.severity == "error"
+    assert issue.sheet == "_xlplan"
+    was = {"recipient": HELEN, "cycle": CYCLE}[key]
+    assert issue.message == (
+        f"The workbook's metadata was edited: it claims the {key} '{value}' (it was sent with '{was}'). "
+        f"It is {HELEN}'s workbook for {CYCLE}; nothing of it was merged. Ask {HELEN} for the workbook "
+        "that was sent to them, filled in, unedited."
+    )
+    assert env.entries() == {}
+
+
+def test_metadata_altered_outside_the_seal_is_an_error(env: Env) -> None:
+    """The deadline is not sealed (an annotated copy has another): the two copies must still agree."""
+    path = env.fill(HELEN)
+    edit_workbook(path, lambda book: setattr(manifest_rows(book)["deadline"], "value", "2025-12-31"))
+    out = only(env.collect())
+    assert out.status == "quarantined"
     issue = one(out, "metadata-altered")
     assert issue.severity == "error"
     assert issue.sheet == "_xlplan"
     assert issue.message == (
-        f"The workbook's metadata has been altered (it disagrees about {key}). "
+        "The workbook's metadata has been altered (it disagrees about deadline). "
         "Please fill in the workbook that was sent out."
     )
     assert env.entries() == {}
@@ -753,14 +772,14 @@ def test_issues_stay_with_their_own_file_when_returns_share_refs(env: Env) -> No
 
 
 def test_a_blank_status_is_named_in_the_chase_with_nothing_attached(env: Env) -> None:
-    from xlplan.mail import chase_drafts
+    from xlplan.recipient_mail import chase_drafts
 
     env.fill(HELEN, helen(BA1_03={"rag": None, "progress": "Survey delayed a month"}))
     assert only(env.collect()).status == "merged"
-    drafts = dict(chase_drafts(env.plan, CYCLE, TODAY))
+    drafts = {d.recipient: d.message for d in chase_drafts(env.plan, CYCLE, TODAY)}
     assert set(drafts) == {HELEN, SHARON, ALLEN}  # Sharon and Allen sent nothing
     helen_msg = drafts[HELEN]
-    assert helen_msg["Subject"] == f"Test Strategic Plan: statuses missing from your {CYCLE} return"
+    assert helen_msg["Subject"] == f"Test Strategic Plan: entries missing from your {CYCLE} return"
     assert not list(helen_msg.iter_attachments())  # a new return would replace the one merged
     body = helen_msg.get_body(("plain",))
     assert body is not None

@@ -184,6 +184,13 @@ def _archive(folder: PlanFolder, ledger: Ledger, found: Checked) -> None:
         if _sha256(path) != ret.sha256:
             altered.append(ret.archived or ret.file)
     referenced = {str(Path(r.archived)) for r in recorded if r.archived}
+    for email in sorted({r.email for r in ledger.returns() if r.email}):  # a saved email, named by its own hash
+        path = folder.root / email
+        if not path.is_file():
+            missing.append(email)
+        elif _sha256(path) != path.stem:
+            altered.append(email)
+        referenced.add(str(Path(email)))
     on_disk = [p for p in (folder.archive_dir.rglob("*") if folder.archive_dir.is_dir() else []) if p.is_file()]
     unrecorded = [
         p for p in on_disk if not p.name.startswith(".") and str(p.relative_to(folder.root)) not in referenced

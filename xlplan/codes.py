@@ -75,6 +75,8 @@ class Code(StrEnum):
     NO_METADATA = "no-metadata", "error", "Neither copy of the xlplan metadata is there: no recipient or cycle to match."
     METADATA_ALTERED = "metadata-altered", "error", "The two copies of the metadata disagree: it was edited."
     MANIFEST_SHEET_MISSING = "manifest-sheet-missing", "note", "The hidden metadata sheet was deleted; identified from document properties."
+    SEAL_BROKEN = "seal-broken", "error", "The metadata does not match its seal: edited to claim another sponsor, cycle or rows."
+    UNSEALED = "unsealed", "note", "A workbook made before workbooks were sealed (or a ledger with no key): identity checked as before."
     SHEET_MISSING = "sheet-missing", "error or warning", "The rows sheet is missing (error), or the feedback sheet is (warning)."
     SHEET_RENAMED = "sheet-renamed", "note", "The rows sheet was renamed; it was found and read anyway."
     UNPROTECTED = "unprotected", "note", "Sheet protection was removed; every locked value was checked instead."
@@ -97,6 +99,7 @@ class Code(StrEnum):
     TEMPLATE_VERSION = "template-version", "note", "Made with another version of the template; columns matched by header."
     WRONG_CYCLE = "wrong-cycle", "error", "The return is for another cycle than the one being collected."
     UNKNOWN_RECIPIENT = "unknown-recipient", "error", "The recipient the return names is not in the plan."
+    UNEXPECTED_SENDER = "unexpected-sender", "warning", "Collected from a saved email sent from neither the recipient's address on the plan nor the return address."
 
     # --- its rows, by ref ---
     DUPLICATE_REF = "duplicate-ref", "error", "A Ref appears twice."

@@ -9,7 +9,6 @@ new, and the next run finishes the job (it re-renders a master older than the le
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -25,17 +24,19 @@ from xlplan.files import checkpoint
 from xlplan.gaps import Gaps, find_gaps
 from xlplan.issues import Report
 from xlplan.ledger import CycleInfo, IssuedPlan, Ledger, PlanChange, ReturnRecord
+from xlplan.letters import check_date, later_date
 from xlplan.merge import RECORDED, Outcome, Status, archive_bytes, archive_path, record
 from xlplan.plan import Plan
 from xlplan.plan_log import note_plan
 from xlplan.read import read_return
-from xlplan.sniff import MAX_FILE_BYTES
+from xlplan.received import SPREADSHEET_SUFFIXES, check_senders, from_email, identify
+from xlplan.saved_mail import EMAIL_SUFFIXES, is_email
+from xlplan.seal import Sealing
 from xlplan.standing import values_before
 from xlplan.validate import Prepared, Validated, check_all, prepare, warm
 from xlplan.values import clean_text
 from xlplan.workers import chunks, default_jobs, gc_paused, map_tasks, settled, started, worth_sharing
 
-SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx"}
 _IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 
 
@@ -95,7 +96,7 @@ def list_returns(source: Path) -> tuple[list[Path], list[tuple[str, str]]]:
             skipped.append((name, "Excel's lock file for a workbook that is open (not a return)"))
         elif name.startswith(".") or name.casefold() in _IGNORED_NAMES:
             continue
-        elif path.suffix.casefold() not in SPREADSHEET_SUFFIXES:
+        elif path.suffix.casefold() not in SPREADSHEET_SUFFIXES | EMAIL_SUFFIXES:
             skipped.append((name, f"not a spreadsheet ({path.suffix or 'no extension'})"))
         else:
             files.append(path)
@@ -113,11 +114,13 @@ def collect(
     progress: Callable[[Path], None] | None = None,
     render: bool = True,
     jobs: int | None = None,
+    fix_by: date | None = None,
 ) -> Collected:
     """Collect the returns in `source` (default: the plan's returns/ folder) for `cycle`.
 
     `jobs` processes read and check the files (default: one per core); everything
-    that writes happens in this process, in the safe order above.
+    that writes happens in this process, in the safe order above. `fix_by` is the date an
+    annotated copy asks to be sent back by (default: `letters.later_date`, never after the SPG).
     """
     folder = plan.folder
     today = today or date.today()
@@ -132,27 +135,43 @@ def collect(
         cycle = chosen_cycle(ledger, cycle, unknown=UsageError)
         info = ledger.cycle(cycle)
         as_of = info.deadline if info else today
+        problem = check_date(fix_by, today, info.spg_date if info else None, "fix-by") if fix_by else None
+        if problem:
+            raise UsageError(problem)
         generated = set(ledger.cycles())
         files, skipped = list_returns(source or folder.returns_dir)
         result = Collected(cycle, skipped=skipped, dry_run=dry_run)
         seen: dict[str, Outcome] = {}
         to_read: list[tuple[Outcome, bytes]] = []
+        emails: dict[str, tuple[str, bytes]] = {}  # sha -> (suffix, bytes) of each email read
         for path in files:
-            outcome, data = _identify(path, ledger, generated, seen)
-            result.outcomes.append(outcome)
-            if data is None and progress:
-                progress(path)
-            if data is not None:
-                to_read.append((outcome, data))
+            found = from_email(path, ledger, generated, seen, result.skipped, emails) if is_email(path) else None
+            for outcome, data in found if found is not None else [identify(path, ledger, generated, seen)]:
+                result.outcomes.append(outcome)
+                if data is None and progress:
+                    progress(outcome.path)
+                if data is not None:
+                    to_read.append((outcome, data))
         issued: dict[str, list[IssuedPlan]] = {}
         for sent in ledger.issued_plans(cycle):  # what each workbook of the cycle was sent, oldest first
             issued.setdefault(sent.recipient, []).append(sent)
-        _judge_all(to_read, plan, cycle, as_of, jobs, progress, issued, plan_start(plan, ledger))
+        _judge_all(
+            to_read,
+            plan,
+            cycle,
+            as_of,
+            jobs,
+            progress,
+            issued,
+            plan_start(plan, ledger),
+            Sealing(ledger.seal_key(create=False) or "", plan.plan_id),
+        )
         settle()
         for out in result.outcomes:
             if out.status == "duplicate":  # its twin has only now been read
                 twin = seen[out.sha256]
                 out.recipient, out.cycle = twin.recipient, twin.cycle
+        check_senders(result.outcomes, plan)
         result.other_cycles = _other_cycles(result.outcomes, cycle, current_cycle(ledger) or cycle, generated, source)
         _resolve_conflicts(result.outcomes, ledger, cycle, prefer)
         if dry_run:
@@ -165,10 +184,15 @@ def collect(
         # updated here, and always before it commits: a crash before then is repaired by a
         # re-run. Archive paths are kept relative to the plan folder, which may be moved.
         keep = [_Kept(o.sha256, o.path.suffix, data) for o, data in to_read if o.status in RECORDED]
+        keep += [  # the emails as saved, beside the workbooks they brought
+            _Kept(sha, *emails[sha])
+            for sha in dict.fromkeys(o.email_sha256 for o, _ in to_read if o.status in RECORDED and o.email_sha256)
+        ]
         archived = {
             k.sha256: archive_path(folder.archive_dir, k.sha256, k.suffix).relative_to(folder.root) for k in keep
         }
-        with _files_kept(plan, ledger, result, keep, jobs) as files_kept:
+        fix_by = fix_by or later_date(plan, today, info.spg_date if info else None)
+        with _files_kept(plan, ledger, result, keep, jobs, fix_by) as files_kept:
 
             def before_commit() -> None:
                 files_kept()
@@ -200,55 +224,6 @@ def collect(
     return result
 
 
-def _identify(
-    path: Path, ledger: Ledger, generated: set[str], seen: dict[str, Outcome]
-) -> tuple[Outcome, bytes | None]:
-    """Read one file's bytes and settle what its hash alone decides (a copy, or already collected).
-
-    The bytes come back when the file still has to be read as a return.
-    """
-    try:
-        stat = path.stat()
-        if stat.st_size > MAX_FILE_BYTES:  # refused unread: never held in memory
-            return _too_big(path, stat.st_size), None
-        data = path.read_bytes()
-        mtime = stat.st_mtime
-    except OSError as exc:
-        report = Report(path.name)
-        report.error(
-            f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).", code=Code.UNREADABLE
-        )
-        return Outcome(path, "", report, status="quarantined"), None
-    sha = hashlib.sha256(data).hexdigest()
-    if sha in seen:
-        twin = seen[sha]
-        detail = f"identical to {twin.path.name}: ignored"
-        return Outcome(path, sha, Report(path.name), twin.recipient, twin.cycle, "duplicate", detail), None
-    known = ledger.return_by_hash(sha)
-    if known is not None and _quarantined_for_another_cycle(known, generated):
-        known = None  # earlier versions quarantined a late return: read it again, to file it or say how
-    if known is not None:
-        detail = f"already collected on {known.received_at[:10]} ({known.outcome}): nothing to do"
-        out = Outcome(path, sha, Report(path.name), known.recipient or "", known.cycle or "", "unchanged", detail)
-        seen[sha] = out
-        return out, None
-    out = Outcome(path, sha, Report(path.name), status="quarantined", mtime=mtime)
-    seen[sha] = out
-    return out, data
-
-
-def _too_big(path: Path, size: int) -> Outcome:
-    """A file far larger than any return: hashed as a stream, recorded, not archived."""
-    with path.open("rb") as stream:
-        sha = hashlib.file_digest(stream, "sha256").hexdigest()
-    report = Report(path.name)
-    report.error(
-        f"The file is {size // (1024 * 1024)} MB; a return is far smaller. Ask for the workbook that was sent out.",
-        code=Code.FILE_TOO_BIG,
-    )
-    return Outcome(path, sha, report, status="quarantined", detail="not archived: too large to keep")
-
-
 # --- what the worker processes are given ----------------------------------------------------
 
 
@@ -261,6 +236,7 @@ class _JudgeContext:
     as_of: date  # what date rules (overdue, past_date) judge against: the deadline, or today
     issued: dict[str, list[IssuedPlan]] = field(default_factory=dict)  # recipient -> plans issued this cycle
     start: date | None = None  # the plan's start: where a measure's line to its target begins
+    sealing: Sealing | None = None  # the plan folder's key for the workbooks' seals, and plan id
 
 
 @dataclass(frozen=True)
@@ -290,6 +266,8 @@ class _KeepContext:
     previous: dict[str, dict[str, Any]]  # the cycle before's values, by ref
     archive_dir: Path
     keep: list[_Kept]
+    fix_by: date | None = None  # the date the annotated copies ask to be sent back by
+    seal_key: str | None = None  # the annotated copies are sealed like the workbooks sent
 
 
 @dataclass
@@ -313,12 +291,13 @@ def _judge_all(
     progress: Callable[[Path], None] | None,
     issued: dict[str, list[IssuedPlan]] | None = None,
     start: date | None = None,
+    sealing: Sealing | None = None,
 ) -> None:
     """Read and check every file, in pieces spread over `jobs` processes; fill in each outcome."""
     pieces = chunks([_Received(o.path, data) for o, data in to_read], jobs)
     if len(pieces) > 1:
         warm(plan)  # once here rather than once in every worker: ~0.2 s each at national scale
-    context = _JudgeContext(plan, cycle, as_of, issued or {}, start)
+    context = _JudgeContext(plan, cycle, as_of, issued or {}, start, sealing)
     _fill_in(to_read, map_tasks(_judge_piece, context, pieces, jobs), progress)
 
 
@@ -341,7 +320,7 @@ def _judge_piece(context: _JudgeContext, piece: list[_Received]) -> list[_Judged
     """Read and check some files (in a worker process, or here); one schema pass for them all."""
     plan = context.plan
     with gc_paused():
-        judged = [_judge(f.path, f.data, plan, context.cycle, context.issued) for f in piece]
+        judged = [_judge(f.path, f.data, plan, context) for f in piece]
         batch = [p for _, p in judged if p is not None]
         check_all(batch, plan.template, context.as_of, context.start)
     for j, prepared in judged:
@@ -352,11 +331,11 @@ def _judge_piece(context: _JudgeContext, piece: list[_Received]) -> list[_Judged
     return [j for j, _ in judged]
 
 
-def _judge(
-    path: Path, data: bytes, plan: Plan, cycle: str, issued: dict[str, list[IssuedPlan]]
-) -> tuple[_Judged, Prepared | None]:
-    template = plan.template
-    ret, report = read_return(path, lambda name: template if name == template.name else None, data=data)
+def _judge(path: Path, data: bytes, plan: Plan, context: _JudgeContext) -> tuple[_Judged, Prepared | None]:
+    template, cycle, issued = plan.template, context.cycle, context.issued
+    ret, report = read_return(
+        path, lambda name: template if name == template.name else None, data=data, sealing=context.sealing
+    )
     judged = _Judged(report)
     if ret is None:
         return judged, None
@@ -380,12 +359,6 @@ def _issued_for(plans: list[IssuedPlan], generated_at: str) -> IssuedPlan | None
     exact = [p for p in plans if p.generated_at == generated_at]
     chosen = exact or plans
     return chosen[-1] if chosen else None
-
-
-def _quarantined_for_another_cycle(known: ReturnRecord, generated: set[str]) -> bool:
-    if known.outcome != "quarantined" or known.cycle not in generated:
-        return False
-    return any(i.code == Code.WRONG_CYCLE for i in known.issues)
 
 
 def _other_cycles(
@@ -490,7 +463,7 @@ def _as_if_merged(plan: Plan, ledger: Ledger, result: Collected, today: date) ->
 
 @contextmanager
 def _files_kept(
-    plan: Plan, ledger: Ledger, result: Collected, keep: list[_Kept], jobs: int
+    plan: Plan, ledger: Ledger, result: Collected, keep: list[_Kept], jobs: int, fix_by: date | None = None
 ) -> Iterator[Callable[[], None]]:
     """Start writing the archive and the annotated copies; the function given waits for
     them and lists the copies in `result.feedback`.
@@ -506,6 +479,8 @@ def _files_kept(
         values_before(plan, ledger, result.cycle),
         plan.folder.archive_dir,
         keep,
+        fix_by,
+        ledger.seal_key(create=True),
     )
     if worth_sharing(len(keep), jobs):
         with started(_keep_files, context, [outcomes], 1) as written:
@@ -527,7 +502,7 @@ def _keep_files(context: _KeepContext, outcomes: list[Outcome]) -> list[Path]:
     c = context
     for kept in c.keep:
         archive_bytes(c.archive_dir, kept.sha256, kept.suffix, kept.data)
-    paths = [write_correction(c.plan, out, c.cycle, c.info, c.previous) for out in outcomes]
+    paths = [write_correction(c.plan, out, c.cycle, c.info, c.previous, c.fix_by, c.seal_key) for out in outcomes]
     return [p for p in paths if p is not None]
 
 

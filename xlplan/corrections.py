@@ -11,6 +11,7 @@ message, and a 'Please fix' summary sheet first.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,18 @@ def correction_path(plan: Plan, cycle: str, who: str) -> Path:
 
 
 def write_correction(
-    plan: Plan, outcome: Outcome, cycle: str, info: CycleInfo | None, previous: dict[str, dict[str, Any]]
+    plan: Plan,
+    outcome: Outcome,
+    cycle: str,
+    info: CycleInfo | None,
+    previous: dict[str, dict[str, Any]],
+    fix_by: date | None = None,
+    seal_key: str | None = None,
 ) -> Path | None:
     """Write the annotated copy for a quarantined return; None if it cannot be matched.
 
-    `info` is the cycle as the ledger knows it, `previous` the cycle before's values by ref.
+    `info` is the cycle as the ledger knows it, `previous` the cycle before's values by ref,
+    `fix_by` the date to send it back by, shown on its Instructions sheet (default: the deadline).
     """
     who = outcome.recipient
     if not who or plan.recipient(who) is None or outcome.cycle != cycle:
@@ -41,8 +49,8 @@ def write_correction(
     items = plan.items_for(who)
     if not items or info is None:
         return None
-    manifest = new_manifest(plan, who, cycle, info.deadline)
+    manifest = new_manifest(plan, who, cycle, fix_by or info.deadline)
     path = correction_path(plan, cycle, who)
     notes = Annotations(outcome.raw_rows or {}, outcome.report.issues, outcome.raw_groups or {})
-    write_return(path, plan, who, items, previous, manifest, info.spg_date, None, notes)
+    write_return(path, plan, who, items, previous, manifest, info.spg_date, None, notes, seal_key)
     return path

@@ -112,7 +112,7 @@ def generate(
             raise OutputError(f"Cannot create the folder {outbox}: {exc.strerror or exc}.") from exc
         with access.for_writing(plan.folder) if record else access.reading(plan.folder) as ledger:
             previous = values_before(plan, ledger, cycle)
-            context = _WriteContext(plan, previous, spg_date, password)
+            context = _WriteContext(plan, previous, spg_date, password, ledger.seal_key(create=record))
             with running(_write_piece, context, chunks(tasks, jobs), jobs) as pieces:
                 # While the workers write: what the ledger will keep of what was sent, and
                 # of the plan (a new version, if the officer changed it).
@@ -139,6 +139,7 @@ class _WriteContext:
     previous: dict[str, dict[str, Any]]  # the cycle before's values, by ref
     spg_date: date | None
     password: str | None
+    seal_key: str | None = None  # the plan folder's key: each workbook's metadata is sealed with it
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,10 @@ def _write_piece(context: _WriteContext, piece: list[_ToWrite]) -> list[tuple[st
     with gc_paused():
         for task in piece:
             items = c.plan.items_for(task.recipient)
-            write_return(task.path, c.plan, task.recipient, items, c.previous, task.manifest, c.spg_date, c.password)
+            write_return(
+                task.path, c.plan, task.recipient, items, c.previous, task.manifest, c.spg_date, c.password,
+                seal_key=c.seal_key,
+            )  # fmt: skip
             done.append((task.recipient, task.path, len(items)))
     return done
 

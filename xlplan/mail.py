@@ -1,4 +1,4 @@
-"""Email: the meeting's pack and the chasers, as .eml drafts or sent over SMTP.
+"""Email: messages, .eml drafts and SMTP; the meeting's pack (`recipient_mail` drafts the recipients' emails).
 
 Named mail.py, not email.py, so the standard library's `email` package stays
 reachable. Drafts carry `X-Unsent: 1`, so Outlook opens them as editable
@@ -18,13 +18,12 @@ from email.utils import formataddr, formatdate, getaddresses, make_msgid
 from pathlib import Path
 
 from xlplan import access
-from xlplan.corrections import correction_path
 from xlplan.errors import XlplanError
 from xlplan.files import atomic_path, safe_filename
 from xlplan.kinds import CycleReport, cycle_report
+from xlplan.letters import Letter
 from xlplan.plan import Plan
 from xlplan.plan_sheets import email_problem, salutation_for
-from xlplan.summary import RecipientState, Summary, deadline_words, summarise
 from xlplan.values import long_date
 from xlplan.words import Words
 
@@ -90,59 +89,31 @@ def spg_message(report: CycleReport, master: Path, *, sender: str, to: list[str]
     return msg
 
 
-def chase_message(
-    summary: Summary,
+def letter_message(
+    letter: Letter,
     recipient: str,
     email: str,
     *,
     sender: str,
     officer: str,
-    problems: list[str],
     attachment: Path | None,
-    quarantined: bool,
-    blanks: bool = False,
     greeting: str = "",
     words: Words | None = None,
 ) -> EmailMessage:
-    """A chaser: a return missing, quarantined (`quarantined`), or merged with statuses left
-    blank (`blanks`: nothing attached, as a new return would replace the one merged)."""
-    when = long_date(summary.deadline)
-    subject = (
-        f"{summary.plan_title}: your {summary.cycle} return needs corrections"
-        if quarantined
-        else f"{summary.plan_title}: statuses missing from your {summary.cycle} return"
-        if blanks
-        else f"{summary.plan_title}: your {summary.cycle} return is due {when}"
-    )
-    msg = _base(sender, [formataddr((recipient, email))], subject)
+    """A letter to one recipient as text and HTML, with their workbook attached (if any)."""
+    msg = _base(sender, [formataddr((recipient, email))], letter.subject)
     first = greeting or salutation_for(recipient)  # "Dear Head of Trading Standards", never "Dear Head"
-    dear = words.dear(first) if words else f"Dear {first}"
-    return_name = words.return_name if words else "return"
-    items = words.items if words else "items"
-    status = words.status if words else "status"
-    meeting = words.meeting_short if words else "meeting"
-    if quarantined:
-        lead = (
-            "Thank you for your return. It could not be merged yet because of the points below. "
-            "The attached copy keeps your entries and marks each cell to fix: please correct it and send it back."
-        )
-    elif blanks:
-        lead = (
-            f"Thank you for your return, which has been merged. The {items} below have no {status} this "
-            f"cycle, so the {meeting} will see their last {status}, marked as not updated. If you can, reply with "
-            f"their {status} by {when}."
-        )
-    else:
-        lead = (
-            f"We have not yet received your {return_name} for {summary.cycle} "
-            f"({deadline_words(summary.days_to_deadline)}, {when}). The workbook is attached again."
-        )
-    text_list = "\n".join(f"- {p}" for p in problems)
-    msg.set_content(f"{dear},\n\n{lead}\n\n{text_list}\n\nThank you,\n{officer}\n")
-    listed = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+    dear = words.dear(first) if words else f"Dear {first}"  # the plan's Salutation
+    text_list = "\n".join(f"- {p}" for p in letter.points)
+    paragraphs = [f"{dear},", *letter.lead, *([text_list] if letter.points else []), *letter.after]
+    msg.set_content("\n\n".join(paragraphs) + f"\n\nThank you,\n{officer}\n")
+    items = "".join(f"<li>{html.escape(p)}</li>" for p in letter.points)
+    lead = "".join(f"<p>{html.escape(p)}</p>" for p in letter.lead)
+    after = "".join(f"<p>{html.escape(p)}</p>" for p in letter.after)
     msg.add_alternative(
         f'<!DOCTYPE html><html><body style="font-family:Arial,sans-serif"><p>{html.escape(dear)},</p>'
-        f"<p>{html.escape(lead)}</p><ul>{listed}</ul><p>Thank you,<br>{html.escape(officer)}</p></body></html>",
+        f"{lead}{f'<ul>{items}</ul>' if items else ''}{after}"
+        f"<p>Thank you,<br>{html.escape(officer)}</p></body></html>",
         subtype="html",
     )
     if attachment is not None:
@@ -222,7 +193,7 @@ def _reason(exc: BaseException) -> str:
 # --- the drafts of a cycle ------------------------------------------------------
 
 
-def _sender(plan: Plan) -> tuple[str, str]:
+def sender_of(plan: Plan) -> tuple[str, str]:
     settings = plan.settings
     officer = settings.get("officer", "")
     address = settings.get("return_email", "")
@@ -254,7 +225,7 @@ def spg_pack(plan: Plan, cycle: str, today: date, to: list[str] | None = None) -
         raise MailError(
             f"No address for the {plan.words.meeting}: fill in 'SPG email' on the plan's Settings sheet, or give --to."
         )
-    sender, officer = _sender(plan)
+    sender, officer = sender_of(plan)
     with tempfile.TemporaryDirectory(prefix="xlplan-meeting-") as scratch:
         try:
             master = master_showing(plan, cycle, today, Path(scratch))
@@ -264,111 +235,3 @@ def spg_pack(plan: Plan, cycle: str, today: date, to: list[str] | None = None) -
             report = cycle_report(plan, ledger, cycle, today)
         message = spg_message(report, master.path, sender=sender, to=recipients, officer=officer)
     return SpgPack(message, master.note)
-
-
-def chase_drafts(plan: Plan, cycle: str, today: date) -> list[tuple[str, EmailMessage]]:
-    """One message per recipient whose return is missing or quarantined."""
-    sender, officer = _sender(plan)
-    out = []
-    with access.reading(plan.folder) as ledger:
-        summary = summarise(plan, ledger, cycle, today)
-        issued = ledger.issued(cycle)
-        returns = ledger.returns(cycle)
-    for state in summary.recipients:
-        if state.state == "merged":  # statuses left blank: nothing attached (a new return would replace it)
-            problems = _blank_statuses(plan, summary, state.recipient)
-            if problems:
-                out.append(
-                    (state.recipient, _chaser(summary, state, sender, officer, problems, None, blanks=True, plan=plan))
-                )
-            continue
-        if state.state not in ("missing", "quarantined"):
-            continue
-        quarantined = state.state == "quarantined"
-        attachment = _chase_attachment(plan, cycle, state.recipient, issued, quarantined)
-        if attachment is None:
-            raise MailError(
-                f"Cannot make a workbook to send to {state.recipient}: they have no {plan.words.items} in the plan."
-            )
-        if quarantined:
-            latest = [r for r in returns if r.recipient == state.recipient][-1]
-            problems = [
-                f"{i.where + ': ' if i.where else ''}{i.message}"
-                for i in latest.issues
-                if i.severity in ("error", "warning")
-            ]
-        else:
-            problems = [_asked(plan.words, len(plan.items_for(state.recipient)))]
-        out.append(
-            (state.recipient, _chaser(summary, state, sender, officer, problems, attachment, quarantined, plan=plan))
-        )
-    return out
-
-
-def _asked(words: Words, n: int) -> str:
-    """What a missing return is asked for, in the template's words."""
-    return f"Your return covers {words.count(n)}: please give a {words.status} for each."
-
-
-def _blank_statuses(plan: Plan, summary: Summary, who: str) -> list[str]:
-    """What the SPG will be told of each of `who`'s actions left without a status this cycle."""
-    mine = {item[plan.template.plan.key] for item in plan.items_for(who)}
-    gaps = summary.gaps.no_status if summary.gaps else []
-    return [f"{g.ref} {g.action}: {g.detail}" for g in gaps if g.ref in mine]
-
-
-def _chaser(
-    summary: Summary,
-    state: RecipientState,
-    sender: str,
-    officer: str,
-    problems: list[str],
-    attachment: Path | None,
-    quarantined: bool = False,
-    *,
-    blanks: bool = False,
-    plan: Plan | None = None,
-) -> EmailMessage:
-    rec = plan.recipient(state.recipient) if plan is not None else None
-    return chase_message(
-        summary,
-        state.recipient,
-        state.email,
-        sender=sender,
-        officer=officer,
-        problems=problems,
-        attachment=attachment,
-        quarantined=quarantined,
-        blanks=blanks,
-        greeting=rec.salutation if rec else "",  # the recipients sheet's Greeting, else the default
-        words=plan.words if plan is not None else None,
-    )
-
-
-def _chase_attachment(
-    plan: Plan, cycle: str, who: str, issued: dict[str, tuple[str, int]], quarantined: bool
-) -> Path | None:
-    if quarantined:
-        fix = correction_path(plan, cycle, who)
-        if fix.is_file():
-            return fix
-    if who in issued:
-        path = plan.folder.outgoing_dir(cycle) / issued[who][0]
-        if path.is_file():
-            return path
-    return _fresh_workbook(plan, cycle, who)
-
-
-def _fresh_workbook(plan: Plan, cycle: str, who: str) -> Path | None:
-    """The sent workbook was deleted or never made: make it again, for this recipient only.
-
-    Drafting an email never writes the ledger: the cycle keeps the date it was generated.
-    """
-    from xlplan.generate import generate
-
-    with access.reading(plan.folder) as ledger:
-        info = ledger.cycle(cycle)
-    if info is None or not plan.items_for(who):
-        return None
-    result = generate(plan, cycle, spg_date=info.spg_date, deadline=info.deadline, only=[who], record=False)
-    return result.files[0][1] if result.files else None

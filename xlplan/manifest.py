@@ -29,6 +29,7 @@ IDENTITY = (
     "generated_at",
 )
 FINGERPRINTS_HEADER = "fingerprints"
+SEAL = "seal"  # the keyed hash over the identity and rows (`xlplan.seal`); absent before 1.x
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Manifest:
     generated_at: str
     # ref -> one short hash per locked column of the rows sheet, in template order.
     fingerprints: dict[str, list[str]] = field(default_factory=dict)
+    seal: str = ""  # set once the fingerprints are known (`xlplan.seal.seal_of`)
 
     def identity(self) -> dict[str, str]:
         return {key: str(getattr(self, key)) for key in IDENTITY}
@@ -75,10 +77,17 @@ def _fingerprint(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
+def properties(manifest: Manifest) -> dict[str, str]:
+    """The manifest's custom document properties (names without the prefix): its identity and seal."""
+    return manifest.identity() | ({SEAL: manifest.seal} if manifest.seal else {})
+
+
 def sheet_rows(manifest: Manifest) -> list[tuple[str, str]]:
     """The manifest as (key, value) rows for the hidden sheet."""
     rows = [("xlplan return metadata: do not edit", "")]
     rows += [(key, value) for key, value in manifest.identity().items()]
+    if manifest.seal:
+        rows.append((SEAL, manifest.seal))
     rows.append((FINGERPRINTS_HEADER, ""))
     rows += [(ref, ".".join(hashes)) for ref, hashes in manifest.fingerprints.items()]
     return rows
@@ -98,7 +107,7 @@ def from_sheet_rows(rows: list[list[Any]]) -> tuple[dict[str, str], dict[str, li
             in_prints = True
         elif in_prints and key:
             prints[key] = value.split(".") if value else []
-        elif key in IDENTITY:
+        elif key in IDENTITY or key == SEAL:
             identity[key] = value
     return identity, prints
 

@@ -38,7 +38,10 @@ class Outcome:
     validated: Validated | None = None
     raw_rows: dict[str, dict[str, Any]] | None = None  # ref -> raw editable values, for feedback copies
     raw_groups: dict[str, dict[str, str]] | None = None  # group -> field -> text, for feedback copies
-    mtime: float = 0.0  # the file's modification time, for --prefer newest
+    mtime: float = 0.0  # the file's modification time (an email's: when it was sent), for --prefer newest
+    email: Path | None = None  # the saved email (.eml, .msg) it came attached to
+    email_sha256: str = ""  # that email's bytes, archived under their hash
+    sender: str = ""  # that email's sender's address
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +124,7 @@ def _return_record(out: Outcome, archived: dict[str, Path], stamp: str) -> Retur
         warnings=len(out.report.warnings),
         issues=tuple(out.report.issues),
         file_mtime=out.mtime,
+        email=str(archived.get(out.email_sha256, "")) or None if out.email_sha256 else None,
     )
 
 

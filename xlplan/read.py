@@ -26,6 +26,7 @@ from xlplan.manifest import PREFIX as PROPERTY_PREFIX
 from xlplan.manifest import SHEET as MANIFEST_SHEET
 from xlplan.manifest import from_sheet_rows, read_custom_properties
 from xlplan.scan import MAX_COLUMNS, MAX_ROWS, SheetScan, WorkbookScan, column_number
+from xlplan.seal import Sealing, check_seal
 from xlplan.sniff import Sniffed, sniff
 from xlplan.template import Template
 from xlplan.values import clean_text, column_letter, is_blank, normalise_header
@@ -69,15 +70,21 @@ class Return:
         return self.identity.get("cycle", "")
 
 
-def read_return(path: Path, template_for: Any = None, data: bytes | None = None) -> tuple[Return | None, Report]:
+def read_return(
+    path: Path, template_for: Any = None, data: bytes | None = None, sealing: Sealing | None = None
+) -> tuple[Return | None, Report]:
     """Read one file (or its bytes, already read). `template_for(name)` gives the Template a manifest names.
+    With `sealing` (the plan folder's key and plan id) the metadata's seal is checked.
 
     Returns (None, report) when the file cannot be read as a return at all.
     """
     report = Report(path.name)
     try:
-        data = path.read_bytes() if data is None else data
-        mtime = path.stat().st_mtime
+        if data is None:
+            data = path.read_bytes()
+            mtime = path.stat().st_mtime
+        else:  # bytes already read: from a file, or attached to a saved email (no file of its own)
+            mtime = path.stat().st_mtime if path.is_file() else 0.0
     except OSError as exc:
         report.error(
             f"Cannot read the file: {exc.strerror or exc} (is it open in another program?).",
@@ -103,7 +110,7 @@ def read_return(path: Path, template_for: Any = None, data: bytes | None = None)
             code=Code.MACROS,
         )
     try:
-        _read(ret, data, report, template_for)
+        _read(ret, data, report, template_for, sealing)
     except _Unreadable as exc:
         report.error(str(exc), sheet=exc.sheet, cell=exc.cell, code=exc.code, recipient=ret.recipient)
         return None, report
@@ -146,7 +153,7 @@ def _is_panic(exc: BaseException) -> bool:
     return type(exc).__name__ == "PanicException"
 
 
-def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
+def _read(ret: Return, data: bytes, report: Report, template_for: Any, sealing: Sealing | None) -> None:
     from python_calamine import CalamineWorkbook
 
     archive = zipfile.ZipFile(io.BytesIO(data))
@@ -177,6 +184,10 @@ def _read(ret: Return, data: bytes, report: Report, template_for: Any) -> None:
 
     sheet_rows = cells_of(MANIFEST_SHEET) if MANIFEST_SHEET in names else []
     sheet_identity, ret.fingerprints = from_sheet_rows(sheet_rows)
+    copies = [c for c in (props, sheet_identity) if c]
+    prints = ret.fingerprints if sheet_identity else None  # none to check when the hidden sheet is gone
+    if copies and sealing is not None and not check_seal(copies, prints, sealing, report):
+        return  # edited to pass for another workbook: its identity is not believed
     ret.identity = _identity(props, sheet_identity, report)
     if not ret.identity:
         return

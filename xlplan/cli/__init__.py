@@ -39,6 +39,7 @@ def main(ctx: click.Context, plan_dir: Path) -> None:
       xlplan generate --cycle 2025-Q3 --spg-date 2025-10-02   workbooks to send
       xlplan collect                                          merge what came back
       xlplan status                                           where the cycle is
+      xlplan email issue                                      email each sponsor their workbook
       xlplan email chase / xlplan email spg                   chase sponsors, send the pack
       xlplan cycles                                           every cycle, and which is current
     Start with `xlplan demo` to see the whole cycle on a sample plan.

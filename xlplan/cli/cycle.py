@@ -91,6 +91,12 @@ def generate(
     help="Check and report exactly as a real run would, changing nothing.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome of each return and the gaps as JSON.")
+@click.option(
+    "--fix-by",
+    callback=date_option,
+    help="The date a return needing corrections is to be sent back by, shown in its annotated copy "
+    "(default: 5 working days on, never after the SPG meeting).",
+)
 @jobs_option("read returns")
 @click.pass_context
 @reports_errors
@@ -101,6 +107,7 @@ def collect(
     prefer: str | None,
     dry_run: bool,
     as_json: bool,
+    fix_by: date | None,
     jobs: int | None,
 ) -> None:
     """Read, check and merge the returned workbooks in SOURCE (default: the plan's returns/ folder).
@@ -136,6 +143,7 @@ def collect(
             dry_run=dry_run,
             progress=lambda path: tick(path.name),
             jobs=jobs,
+            fix_by=fix_by,
         )
     if as_json:
         import json

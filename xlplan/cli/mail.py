@@ -1,14 +1,16 @@
-"""`xlplan email spg` and `xlplan email chase`: drafts or SMTP, and the mail server's options."""
+"""`xlplan email issue`, `xlplan email chase` and `xlplan email spg`: drafts or SMTP, and the mail
+server's options."""
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
-from xlplan.cli.shared import F, cycle_summary, reports_errors
+from xlplan.cli.shared import F, cycle_summary, date_option, reports_errors
 
 
 def smtp_options(func: F) -> F:
@@ -62,24 +64,49 @@ def _smtp(plan: Any, host: str | None, port: int | None, security: str, user: st
 
 
 def _deliver(messages: list[tuple[str, Any]], send: bool, smtp: Any, out_dir: Path) -> None:
+    """Write each draft, or send each message on its own: one refused is said and the rest still go."""
+    from xlplan.mail import MailError, write_eml
     from xlplan.mail import send as send_message
-    from xlplan.mail import write_eml
 
+    failed = 0
     for name, msg in messages:
-        if send:
+        if not send:
+            click.echo(f"Draft: {write_eml(msg, out_dir, name)}")
+            continue
+        try:
             accepted, refused = send_message(msg, smtp)
-            if accepted:
-                click.echo(f"Sent '{msg['Subject']}' to {', '.join(accepted)}")
-            for address, reason in refused.items():
-                click.echo(f"Warning: the mail server refused {address} ({reason}): it was not sent there.", err=True)
-        else:
-            path = write_eml(msg, out_dir, name)
-            click.echo(f"Draft: {path}")
+        except MailError as exc:
+            if len(messages) == 1:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            failed += 1
+            continue
+        if accepted:
+            click.echo(f"Sent '{msg['Subject']}' to {', '.join(accepted)}")
+        for address, reason in refused.items():
+            click.echo(f"Warning: the mail server refused {address} ({reason}): it was not sent there.", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def _deliver_drafts(
+    drafts: list[Any], family: str, cycle: str, send: bool, smtp: Any, out_dir: Path, whole: bool
+) -> None:
+    """Recipients' drafts of a family; writing drafts of the whole cycle removes its earlier
+    ones for recipients who no longer need one (`whole`: not only some recipients)."""
+    from xlplan.recipient_mail import draft_names, stale_drafts
+
+    named = draft_names(drafts, cycle, family)
+    if not send and whole:
+        for old in stale_drafts(out_dir, cycle, family, {stem for stem, _msg in named}):
+            old.unlink(missing_ok=True)
+            click.echo(f"Removed an earlier draft no longer needed: {old}")
+    _deliver(named, send, smtp, out_dir)
 
 
 @click.group()
 def email() -> None:
-    """Email the SPG pack, or chase sponsors whose returns are missing or need fixing."""
+    """Email the workbooks out, chase sponsors whose returns are missing or need fixing, send the SPG pack."""
 
 
 @email.command("spg")
@@ -120,8 +147,45 @@ def email_spg(
     )
 
 
+@email.command("issue")
+@smtp_options
+@click.option("--sponsor", "only", multiple=True, help="Only this sponsor (any case; repeat for several).")
+@click.pass_context
+@reports_errors
+def email_issue(
+    ctx: click.Context,
+    send: bool,
+    smtp_host: str | None,
+    smtp_port: int | None,
+    smtp_security: str,
+    smtp_user: str | None,
+    out_dir: Path | None,
+    cycle: str | None,
+    only: tuple[str, ...],
+) -> None:
+    """One message per sponsor of the cycle with their workbook, the deadline and where to send it back."""
+    from xlplan.recipient_mail import issue_drafts
+
+    plan, summary = cycle_summary(ctx, cycle)
+    drafts = issue_drafts(plan, summary.cycle, list(only) or None)
+    smtp = _smtp(plan, smtp_host, smtp_port, smtp_security, smtp_user) if send else None
+    out = out_dir or plan.folder.outgoing_dir(summary.cycle)
+    _deliver_drafts(drafts, "issue", summary.cycle, send, smtp, out, whole=not only)
+
+
 @email.command("chase")
 @smtp_options
+@click.option(
+    "--fix-by",
+    callback=date_option,
+    help="The date to send a corrected return by (default: the annotated copy's, set by collect).",
+)
+@click.option(
+    "--send-by",
+    callback=date_option,
+    help="After the deadline: the new date to send a missing return by (default: 5 working days on, "
+    "never after the SPG meeting).",
+)
 @click.pass_context
 @reports_errors
 def email_chase(
@@ -133,18 +197,25 @@ def email_chase(
     smtp_user: str | None,
     out_dir: Path | None,
     cycle: str | None,
+    fix_by: date | None,
+    send_by: date | None,
 ) -> None:
-    """One message per sponsor whose return is missing or quarantined, with their workbook."""
-    from xlplan.mail import chase_drafts
+    """One message per sponsor whose return is missing (a reminder before the deadline, overdue
+    after it), quarantined (a correction, with a date to fix by) or merged with statuses left blank.
+
+    Writing drafts again replaces the cycle's earlier chase drafts, and removes those of
+    sponsors who no longer need one.
+    """
+    from xlplan.recipient_mail import chase_drafts, check_dates
 
     plan, summary = cycle_summary(ctx, cycle)
-    drafts = chase_drafts(plan, summary.cycle, date.today())
+    check_dates(fix_by, send_by, date.today(), summary.spg_date)
+    drafts = chase_drafts(plan, summary.cycle, date.today(), fix_by=fix_by, send_by=send_by)
+    out = out_dir or plan.folder.outgoing_dir(summary.cycle)
     if not drafts:
         click.echo(f"Nobody to chase for {summary.cycle}: every return is in and merged.")
+        if not send:
+            _deliver_drafts([], "chase", summary.cycle, send, None, out, whole=True)
         return
     smtp = _smtp(plan, smtp_host, smtp_port, smtp_security, smtp_user) if send else None
-    from xlplan.files import recipient_filenames
-
-    stems = recipient_filenames([who for who, _msg in drafts], f"{summary.cycle} chase - {{name}}")
-    named = [(stems[who], msg) for who, msg in drafts]  # one file each, whatever the names
-    _deliver(named, send, smtp, out_dir or plan.folder.outgoing_dir(summary.cycle))
+    _deliver_drafts(drafts, "chase", summary.cycle, send, smtp, out, whole=True)

@@ -168,6 +168,8 @@ class Ledger(CyclesMixin, EntriesMixin, PlanVersionsMixin):
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(returns)")}
         if "file_mtime" not in columns:
             self.db.execute("ALTER TABLE returns ADD COLUMN file_mtime REAL")
+        if "email" not in columns:
+            self.db.execute("ALTER TABLE returns ADD COLUMN email TEXT")
         if "field" in {row[1] for row in self.db.execute("PRAGMA table_info(entries)")}:
             self._entries_to_objects()
         if "field" in {row[1] for row in self.db.execute("PRAGMA table_info(audit)")}:

@@ -4,6 +4,7 @@ master tracker shows)."""
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, suppress
@@ -90,6 +91,17 @@ class LedgerBase:
         next collect renders it again."""
         with self._writing():
             self.db.execute("DELETE FROM meta WHERE key IN ('master_state', 'master_cycle')")
+
+    def seal_key(self, *, create: bool) -> str | None:
+        """The plan folder's key for sealing workbooks (`xlplan.seal`), made on first need when
+        `create` (a command that writes). It stays in this table: never exported or reported."""
+        key = self._meta("seal_key")
+        if key is None and create:
+            key = secrets.token_hex(32)  # 256 random bits
+            with self._writing():
+                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('seal_key', ?)", (key,))
+            key = self._meta("seal_key")
+        return key
 
     def _set_meta(self, values: list[tuple[str, str]]) -> None:
         with self._writing():

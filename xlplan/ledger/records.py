@@ -77,6 +77,7 @@ class ReturnRecord:
     warnings: int = 0
     issues: tuple[Issue, ...] = ()
     file_mtime: float | None = None  # the file's own modification time, for --prefer newest
+    email: str | None = None  # the archived email it came attached to (relative to the plan folder)
 
     def as_dict(self) -> dict[str, Any]:
         """The row as `xlplan export returns` writes it: the table's columns, in its order."""
@@ -84,10 +85,10 @@ class ReturnRecord:
         return {name: row[name] for name in _RETURN_COLUMNS}
 
 
-# The returns table's columns, in the order it has them (a migrated ledger gained file_mtime last).
+# The returns table's columns, in the order it has them (a migrated ledger gained file_mtime, then email, last).
 _RETURN_COLUMNS = (
     "sha256", "file", "archived", "recipient", "cycle", "received_at",
-    "outcome", "errors", "warnings", "issues", "file_mtime",
+    "outcome", "errors", "warnings", "issues", "file_mtime", "email",
 )  # fmt: skip
 
 

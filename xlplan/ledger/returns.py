@@ -18,9 +18,9 @@ class ReturnsMixin(LedgerBase):
         issues = json.dumps([i.as_dict() for i in ret.issues], ensure_ascii=False)
         with self._writing():
             self.db.execute(
-                f"INSERT OR REPLACE INTO returns ({', '.join(_RETURN_COLUMNS)}) VALUES ({', '.join('?' * 11)})",
+                f"INSERT OR REPLACE INTO returns ({', '.join(_RETURN_COLUMNS)}) VALUES ({', '.join('?' * 12)})",
                 (ret.sha256, ret.file, ret.archived, ret.recipient, ret.cycle, ret.received_at, ret.outcome,
-                 ret.errors, ret.warnings, issues, ret.file_mtime),
+                 ret.errors, ret.warnings, issues, ret.file_mtime, ret.email),
             )  # fmt: skip
 
     def supersede_returns(self, cycle: str, recipient: str, kept: str) -> None:
@@ -51,6 +51,6 @@ class ReturnsMixin(LedgerBase):
 
 def _return_record(row: tuple[Any, ...]) -> ReturnRecord:
     """A `returns` row, its columns in `_RETURN_COLUMNS` order."""
-    sha, file, archived, who, cycle, at, outcome, errors, warnings, issues, mtime = row
+    sha, file, archived, who, cycle, at, outcome, errors, warnings, issues, mtime, email = row
     found = tuple(Issue.from_dict(i) for i in decode_json(issues))
-    return ReturnRecord(sha, file, who, cycle, at, outcome, archived, errors, warnings, found, mtime)
+    return ReturnRecord(sha, file, who, cycle, at, outcome, archived, errors, warnings, found, mtime, email)

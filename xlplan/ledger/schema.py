@@ -5,7 +5,8 @@ from __future__ import annotations
 # 2: one row per (cycle, recipient, sheet, ref) in entries, and per change set in audit
 # 3: removed_cycles, plan_versions, plan_changes, issued_plans; the xlplan version that last wrote the
 #    ledger in meta; a rollback journal, not WAL
-SCHEMA_VERSION = 3
+# 4: returns.email, the archived email a return was attached to (collected from a saved .eml or .msg)
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cycles (
@@ -33,7 +34,8 @@ CREATE TABLE IF NOT EXISTS returns (
     errors INTEGER NOT NULL DEFAULT 0,
     warnings INTEGER NOT NULL DEFAULT 0,
     issues TEXT NOT NULL DEFAULT '[]',
-    file_mtime REAL                 -- the file's own modification time, for --prefer newest
+    file_mtime REAL,                -- the file's own modification time, for --prefer newest
+    email TEXT                      -- the email it came attached to, archived (a relative path), or NULL
 );
 """
 _ENTRIES = """

@@ -19,7 +19,7 @@ from xlsxwriter.workbook import Workbook
 from xlplan import __version__
 from xlplan.errors import OutputError
 from xlplan.files import atomic_path
-from xlplan.manifest import PREFIX, SHEET, Manifest, fingerprint, sheet_rows
+from xlplan.manifest import PREFIX, SHEET, Manifest, fingerprint, properties, sheet_rows
 from xlplan.plan import Plan, shown
 from xlplan.return_workbook.annotations import Annotations
 from xlplan.return_workbook.fix_sheet import write_fix_sheet
@@ -27,6 +27,7 @@ from xlplan.return_workbook.groups_sheet import write_groups_sheet
 from xlplan.return_workbook.instructions import write_instructions
 from xlplan.return_workbook.rows_sheet import write_rows_sheet
 from xlplan.return_workbook.styles import Styles
+from xlplan.seal import seal_of
 from xlplan.sheetxml import BOOK_OPTIONS, pack
 from xlplan.template import Column
 
@@ -65,7 +66,9 @@ def write_return(
     spg_date: date | None,
     password: str | None,
     annotations: Annotations | None = None,
+    seal_key: str | None = None,
 ) -> None:
+    """Write a recipient's workbook; with `seal_key` its metadata is sealed (`xlplan.seal`)."""
     template = plan.template
     key = template.plan.key
     locked = template.rows_sheet.locked_columns
@@ -75,6 +78,8 @@ def write_return(
     }
     for ref, values in shown_by_ref.items():
         manifest.fingerprints[ref] = [fingerprint(values[c.key]) for c in locked]
+    if seal_key:
+        manifest.seal = seal_of(seal_key, manifest.identity(), manifest.fingerprints)
     try:
         buffer = io.BytesIO()
         book = xlsxwriter.Workbook(buffer, BOOK_OPTIONS)
@@ -99,7 +104,7 @@ def write_return(
                 "company": plan.title,
             }
         )
-        for name, value in manifest.identity().items():
+        for name, value in properties(manifest).items():
             book.set_custom_property(PREFIX + name, value, "text")
         book.close()
         with atomic_path(path) as tmp:
