@@ -101,8 +101,8 @@ def test_last_quarters_workbook_edited_to_pass_for_this_quarters_is_quarantined(
     issue = one(out, "seal-broken")
     assert issue.message == (
         f"The workbook's metadata was edited: it claims to be {HELEN}'s return for {CYCLE}, but this plan "
-        "folder did not send a workbook with that sponsor, cycle and rows (or it was made for another plan "
-        "folder). Nothing of it was merged. Ask the sponsor for the workbook that was sent to them, filled in, "
+        "folder did not send a workbook with that recipient, cycle and rows (or it was made for another plan "
+        "folder). Nothing of it was merged. Ask the recipient for the workbook that was sent to them, filled in, "
         "unedited."
     )
     assert env.entries(CYCLE) == {} and env.entries(PREVIOUS) == {}

@@ -33,8 +33,9 @@ import xlplan
 from xlplan.cli import main
 from xlplan.demo import run_demo
 from xlplan.errors import TemplateError
-from xlplan.mail import chase_drafts, spg_pack
+from xlplan.mail import spg_pack
 from xlplan.plan import Plan, PlanFolder, load_plan
+from xlplan.recipient_mail import chase_drafts
 from xlplan.template_load import load_template, parse_template
 from xlplan.words import localise, words_for
 
@@ -154,11 +155,11 @@ def test_the_self_evaluation_speaks_its_own_words(self_evaluation: Plan) -> None
     status", and the meeting's email showed a Big Action table with "No update 10 of 10"."""
     plan = self_evaluation
     today = date(2019, 4, 19)
-    chasers = dict(chase_drafts(plan, "2019-05", today))
-    assert list(chasers) == ["Iain McLeod"]  # the one respondent who sent nothing
-    chaser = _bodies(chasers["Iain McLeod"])
+    drafts = chase_drafts(plan, "2019-05", today)
+    assert [d.recipient for d in drafts] == ["Iain McLeod"]  # the one respondent who sent nothing
+    chaser = _bodies(drafts[0].message)
     assert "your self-evaluation for 2019-05" in chaser
-    assert "Your return covers 10 proposals: please give a rating for each." in chaser
+    assert "Your return covers 10 proposals" in chaser
     pack = _bodies(spg_pack(plan, "2019-05", today).message)
     assert "for the IJB development session on 10 May 2019" in pack
     assert "7 of 8 respondents returned; no return from Iain McLeod." in pack

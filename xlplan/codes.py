@@ -75,7 +75,7 @@ class Code(StrEnum):
     NO_METADATA = "no-metadata", "error", "Neither copy of the xlplan metadata is there: no recipient or cycle to match."
     METADATA_ALTERED = "metadata-altered", "error", "The two copies of the metadata disagree: it was edited."
     MANIFEST_SHEET_MISSING = "manifest-sheet-missing", "note", "The hidden metadata sheet was deleted; identified from document properties."
-    SEAL_BROKEN = "seal-broken", "error", "The metadata does not match its seal: edited to claim another sponsor, cycle or rows."
+    SEAL_BROKEN = "seal-broken", "error", "The metadata does not match its seal: edited to claim another recipient, cycle or rows."
     UNSEALED = "unsealed", "note", "A workbook made before workbooks were sealed (or a ledger with no key): identity checked as before."
     SHEET_MISSING = "sheet-missing", "error or warning", "The rows sheet is missing (error), or the feedback sheet is (warning)."
     SHEET_RENAMED = "sheet-renamed", "note", "The rows sheet was renamed; it was found and read anyway."

@@ -79,7 +79,7 @@ def check_seal(
     if not sealed:
         report.note(
             "This workbook was made by an xlplan from before workbooks were sealed: its identity "
-            "(sponsor, cycle, rows) was checked as before, without the seal.",
+            "(recipient, cycle, rows) was checked as before, without the seal.",
             code=Code.UNSEALED,
         )
         return True
@@ -121,6 +121,6 @@ def _broken(claim: Mapping[str, str], truth: Mapping[str, str] | None) -> str:
         )
     return (
         f"The workbook's metadata was edited: it claims to be {says}, but this plan folder did not send "
-        "a workbook with that sponsor, cycle and rows (or it was made for another plan folder). Nothing of "
-        "it was merged. Ask the sponsor for the workbook that was sent to them, filled in, unedited."
+        "a workbook with that recipient, cycle and rows (or it was made for another plan folder). Nothing of "
+        "it was merged. Ask the recipient for the workbook that was sent to them, filled in, unedited."
     )

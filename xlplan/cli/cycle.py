@@ -95,7 +95,7 @@ def generate(
     "--fix-by",
     callback=date_option,
     help="The date a return needing corrections is to be sent back by, shown in its annotated copy "
-    "(default: 5 working days on, never after the SPG meeting).",
+    "(default: 5 working days on, never after the meeting).",
 )
 @jobs_option("read returns")
 @click.pass_context

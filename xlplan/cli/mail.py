@@ -149,7 +149,7 @@ def email_spg(
 
 @email.command("issue")
 @smtp_options
-@click.option("--sponsor", "only", multiple=True, help="Only this sponsor (any case; repeat for several).")
+@click.option("--sponsor", "only", multiple=True, help="Only this recipient (any case; repeat for several).")
 @click.pass_context
 @reports_errors
 def email_issue(
@@ -184,7 +184,7 @@ def email_issue(
     "--send-by",
     callback=date_option,
     help="After the deadline: the new date to send a missing return by (default: 5 working days on, "
-    "never after the SPG meeting).",
+    "never after the meeting).",
 )
 @click.pass_context
 @reports_errors
