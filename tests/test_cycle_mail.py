@@ -174,7 +174,7 @@ def test_a_correction_has_a_fix_by_date_shown_in_its_annotated_copy(plan: Plan, 
 
 
 def test_a_fix_by_after_the_spg_meeting_is_refused(plan: Plan) -> None:
-    with pytest.raises(UsageError, match="after the SPG meeting on Thursday 2 October 2025"):
+    with pytest.raises(UsageError, match="after the meeting on Thursday 2 October 2025"):
         collect(plan, today=date(2025, 9, 12), fix_by=date(2025, 10, 3))
     result = run(plan, "collect", "--fix-by", "2020-01-01")  # a date passed
     assert result.exit_code == 2
@@ -299,7 +299,7 @@ def test_email_chase_refuses_a_date_that_has_passed_or_is_after_the_spg(tmp_path
     late = run(plan, "email", "chase", "--send-by", (spg + timedelta(days=1)).isoformat())
     assert late.exit_code == 2, late.output
     assert late.output == (
-        f"Error: The send-by date {long_date(spg + timedelta(days=1))} is after the SPG meeting on {long_date(spg)}.\n"
+        f"Error: The send-by date {long_date(spg + timedelta(days=1))} is after the meeting on {long_date(spg)}.\n"
     )
     garbled = run(plan, "email", "chase", "--send-by", "next friday")
     assert garbled.exit_code == 2
