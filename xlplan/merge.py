@@ -17,6 +17,7 @@ from xlplan.issues import Report
 from xlplan.ledger import Changes, Key, Ledger, ReturnRecord, now, plain
 from xlplan.template import Template
 from xlplan.validate import Validated
+from xlplan.workers import gc_paused
 
 # A file's fate in a collect run (the "outcome" of --json and of the ledger's returns log).
 # late: a return for an earlier generated cycle; other-cycle: for a later one (seen while filing a
@@ -91,7 +92,7 @@ def record(
     changed = 0
     stamp = now()
     earlier_by_cycle: dict[str, dict[Key, dict[str, Any]]] = {}
-    with ledger.transaction():
+    with ledger.transaction(), gc_paused():  # a bounded run of long-lived rows: no collector scans
         for out in outcomes:
             if out.status not in RECORDED or not out.sha256:
                 continue
