@@ -3,7 +3,7 @@
     python -m xlplan.samples.build                    (or: python samples/build.py)
     python -m xlplan.samples.build self-evaluation    (one sample only)
 
-For each sample folder (``inverclyde/``, ``self-evaluation/``): ``plan.yaml`` ->
+For each sample folder (``inverclyde/``, ``self-evaluation/``, ``performance-indicators/``): ``plan.yaml`` ->
 ``plan.xlsx``, then, in a scratch plan folder, each cycle of ``returns.yaml`` is
 generated, filled in as the recipients would (see sponsor.py) and saved under
 ``returns/<cycle>/`` with the kind of file names people really send. The filled
@@ -12,7 +12,8 @@ the plan (``xlplan demo`` does this with the Inverclyde sample).
 
 The code knows no template: ``plan.yaml`` lists recipients and items under the
 template's own sheet names in lower case (``sponsors``/``actions`` for the
-implementation plan, ``respondents``/``proposals`` for the self-evaluation), and
+implementation plan, ``respondents``/``proposals`` for the self-evaluation,
+``leads``/``indicators`` for the performance indicators), and
 ``returns.yaml`` gives, per cycle and recipient, the rows under the same items key
 (and, optionally, ``feedback`` for a groups sheet).
 """
@@ -27,10 +28,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import yaml
 
 from xlplan.collect import collect
 from xlplan.generate import generate
+from xlplan.manifest import PREFIX, SEAL, SHEET
 from xlplan.plan import load_plan
 from xlplan.plan_folder import PlanFolder
 from xlplan.plan_sheets import Recipient
@@ -78,6 +81,15 @@ SAMPLES: dict[str, Sample] = {
             "Morven Reid": "MSG self-evaluation - third sector view.xlsx",
         },
     ),
+    "performance-indicators": Sample(
+        "performance-indicators",
+        # Quarters of the financial year, each reported to the committee about ten weeks on.
+        {"2024-Q1": date(2024, 9, 10), "2024-Q2": date(2024, 12, 10)},
+        {
+            "Karen Doyle": "PIs {cycle} H&CC KD.xlsx",
+            "Iain Sinclair": "Copy of {cycle} return - Iain Sinclair.xlsx",
+        },
+    ),
 }
 
 # The Inverclyde sample, under the names earlier versions of this module used.
@@ -112,6 +124,21 @@ def write_sample_plan(target: Path, sample: Sample | None = None) -> Template:
     return template
 
 
+def unseal(path: Path) -> None:
+    """Take the seal off a sample return (both copies of the metadata), as a workbook made
+    before seals. The seal's key is the scratch plan folder's, which no copy of the sample
+    (`xlplan demo`) has: unsealed, the return is collected in any copy, with a note."""
+    book = openpyxl.load_workbook(path)
+    name = PREFIX + SEAL
+    for prop in [p for p in book.custom_doc_props.props if p.name == name]:
+        book.custom_doc_props.props.remove(prop)
+    sheet = book[SHEET]
+    for row in range(sheet.max_row, 0, -1):
+        if sheet.cell(row, 1).value == SEAL:
+            sheet.delete_rows(row)
+    book.save(path)
+
+
 def build_sample(sample: Sample) -> None:
     template = write_sample_plan(sample.root / "plan.xlsx", sample)
     _, returns = load_sources(sample)
@@ -132,6 +159,7 @@ def build_sample(sample: Sample) -> None:
                 sent = sent_this_cycle[who] or {}
                 target = out_dir / sample.file_name(who, cycle)
                 fill_return(path, target, template, sent.get(items_key(template)) or {}, sent.get("feedback"))
+                unseal(target)
                 shutil.copy(target, folder.returns_dir / target.name)
             collect(plan, cycle=cycle, render=False)
             print(f"{sample.folder} {cycle}: {len(list(out_dir.iterdir()))} returns in {out_dir}")
