@@ -194,6 +194,10 @@ class Paper:
     outcomes: Table | None = None  # progress by National Health and Wellbeing Outcome, when provided
     checks: list[OfficerCheck] = field(default_factory=list)  # officer-only
     words: Words = field(default_factory=Words.plain)  # what the plan calls things (template and Settings)
+    # Whether the template has due dates (roles.due) and revised ones (roles.revised): without
+    # them the paper has no overdue or timescale sections to show.
+    dated: bool = True
+    revisable: bool = True
 
     @property
     def days_to_deadline(self) -> int:
@@ -304,6 +308,8 @@ def build_paper(
         recipients=summary.recipients,
         missing=gaps.missing_returns,
         words=plan.words,
+        dated=plan.template.due_key is not None,
+        revisable=plan.template.revised_key is not None,
     )
     paper.exceptions = [lines.of(g) for g in gaps.attention]  # plan order, as the gaps
     paper.completed = [
@@ -486,7 +492,7 @@ def _decisions_taken(plan: Plan, timeline: Sequence[Timed], cycle: str) -> Table
         for t in timeline
         if t.cycle is None or t.cycle == cycle
     ]
-    header = ["Date", "Ref", "Decision", "New due date", "Note", "Action"]
+    header = ["Date", "Ref", "Decision", "New due date", "Note", plan.words.item.capitalize()]
     return Table(header, rows) if rows else None
 
 

@@ -114,8 +114,12 @@ def sections(paper: Paper, *, officer: bool = False, listed: int | None = LISTED
                 else [Para(f"No {p.items_label.lower()} were reported complete this cycle.")],
             )
         )
-    out.append(Section("overdue", "Overdue", _overdue(p, listed)))
-    out.append(Section("decisions_needed", "Decisions needed: proposed changes to timescales", _decisions(p, listed)))
+    if p.dated:
+        out.append(Section("overdue", "Overdue", _overdue(p, listed)))
+    if p.revisable:
+        out.append(
+            Section("decisions_needed", "Decisions needed: proposed changes to timescales", _decisions(p, listed))
+        )
     if p.decisions_taken:
         out.append(
             Section("decisions_taken", "Decisions taken", [Grid(p.decisions_taken.header, p.decisions_taken.rows)])
@@ -150,8 +154,10 @@ def _summary(p: Paper) -> list[Block]:
     found = [f"{len(p.exceptions)} at {attention}"]
     if p.complete:
         found.append(f"{len(p.completed)} completed this cycle")
-    found.append(f"{len(p.overdue)} overdue")
-    found.append(f"{len(p.decisions_needed)} proposed changes to timescales for decision")
+    if p.dated:
+        found.append(f"{len(p.overdue)} overdue")
+    if p.revisable:
+        found.append(f"{len(p.decisions_needed)} proposed changes to timescales for decision")
     blocks.append(Para(f"{p.items_label}: {', '.join(found)}."))
     return blocks
 
@@ -201,7 +207,7 @@ def _exceptions(p: Paper, attention: str, listed: int | None) -> list[Block]:
             f"with the {p.recipient_label}'s own notes in full."
         ),
         Grid(
-            ["Ref", "Status", "Last cycle", "Movement", "Action"],
+            ["Ref", "Status", "Last cycle", "Movement", p.words.item.capitalize()],
             [[a.ref, a.status, a.last_status, a.movement, a.action] for a in shown],
             status_cols=(1, 2),
         ),
@@ -217,7 +223,7 @@ def _overdue(p: Paper, listed: int | None) -> list[Block]:
     refs = ", ".join(o.ref for o in shown)
     more = f" and {len(p.overdue) - len(shown)} more" if len(p.overdue) > len(shown) else ""
     return [
-        Para(f"Overdue actions: {refs}{more}."),
+        Para(f"Overdue {p.words.items}: {refs}{more}."),
         Bullets(
             [
                 f"{o.heading} ({o.status or 'no status'}"
@@ -240,7 +246,7 @@ def _decisions(p: Paper, listed: int | None) -> list[Block]:
             "this cycle's returns. The plan is unchanged until it decides."
         ),
         Grid(
-            ["Ref", p.recipient_label.capitalize(), "Due date", "Proposed", "Days later", earlier, "Status", "Action"],
+            ["Ref", p.recipient_label.capitalize(), "Due date", "Proposed", "Days later", earlier, "Status", p.words.item.capitalize()],
             [
                 [
                     c.ref,
@@ -287,7 +293,7 @@ def _returns(p: Paper, listed: int | None) -> list[Block]:
                 "reported status, if it has one."
             ),
             Grid(
-                ["Ref", "Status", p.recipient_label.capitalize(), "Status from", "Action"],
+                ["Ref", "Status", p.recipient_label.capitalize(), "Status from", p.words.item.capitalize()],
                 [[a.ref, a.status, a.sponsor, a.standing, a.action] for a in shown],
                 status_cols=(1,),
             ),
