@@ -255,7 +255,7 @@ def _dashboard_subtitle(ctx: Context) -> str:
     s = ctx.summary
     parts = []
     if s.spg_date:
-        parts.append(f"Strategic Planning Group {long_date(s.spg_date)}")
+        parts.append(f"{ctx.plan.words.meeting} {long_date(s.spg_date)}")
     parts.append(f"returns due {long_date(s.deadline)}")
     parts.append(f"figures as of {s.today:%d/%m/%Y}")
     parts.append(f"Rendered {ctx.rendered_at:%d/%m/%Y %H:%M}.")
