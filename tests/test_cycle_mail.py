@@ -98,7 +98,8 @@ def test_issue_drafts_one_per_sponsor_with_their_workbook(plan: Plan) -> None:
     plain, html = bodies(msg)
     assert plain.startswith("Dear Helen,\n")
     assert "Thursday 11 September 2025" in plain and "Pat Planner <planning@example.org>" in plain
-    assert "the 3 actions you are the sponsor for" in plain
+    assert "it lists the 3 actions you are the sponsor for." in plain
+    assert "for 2025-Q3, for the Strategic Planning Group on 2 October 2025: it lists" in " ".join(plain.split())
     for header in ("Progress", "RAG status"):  # the template's own columns to fill in
         assert header in plain and header in html
     (attached,) = attachments(msg)

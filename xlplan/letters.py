@@ -81,10 +81,10 @@ def issue_letter(plan: Plan, cycle: str, who: str, deadline: date, spg_date: dat
     template = plan.template
     words = plan.words
     count = words.count(len(plan.items_for(who)))
-    meeting = f" {words.for_meeting} on {long_date(spg_date, weekday=False)}" if spg_date else ""
+    meeting = f", {words.for_meeting} on {long_date(spg_date, weekday=False)}" if spg_date else ""
     lead = [
-        f"Please find attached your {words.return_name} workbook for {cycle}: it lists the {count} "
-        f"you are the {words.recipient} for{meeting}.",
+        f"Please find attached your {words.return_name} workbook for {cycle}{meeting}: it lists the "
+        f"{count} you are the {words.recipient} for.",
         f"On the '{template.rows_sheet.name}' sheet, the grey columns are the plan and are locked; "
         "please fill in the pale yellow ones for each row:",
     ]

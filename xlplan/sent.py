@@ -38,12 +38,16 @@ class Sent:
     plan: Plan
 
     def __post_init__(self) -> None:
-        types = {c.key: c.type for c in self.plan.template.plan.columns}
-        # The issued values typed as the plan's are (dates from their ISO text).
-        self.items: dict[str, dict[str, Any]] = {
-            ref: {k: _issued_value(v, types.get(k, "text")) for k, v in item.items()}
-            for ref, item in self.issued.items.items()
-        }
+        # The issued values typed as the plan's are: dates from their ISO text (the rest are
+        # as the ledger keeps them; copied whole, as a return's 250 rows are read per file).
+        dates = [c.key for c in self.plan.template.plan.columns if c.type == "date"]
+        self.items: dict[str, dict[str, Any]] = {}
+        for ref, item in self.issued.items.items():
+            typed = dict(item)
+            for k in dates:
+                if type(typed.get(k)) is str:
+                    typed[k] = _issued_value(typed[k], "date")
+            self.items[ref] = typed
 
     def now(self, ref: str) -> str | None:
         """The ref an issued item has in the plan now: itself, its new ref when renamed
