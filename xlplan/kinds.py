@@ -4,8 +4,8 @@ A template's ``summary.kind`` says what its returns add up to: ``status`` (one s
 per item: counts by group, attention, completed; the paper of ``paper.py``) or
 ``distribution`` (many respondents rate each item: ``ratings.py``). Each kind here
 builds its report and renders it as text, Markdown, HTML, a Word document, JSON and
-the meeting's email body, so `xlplan report`, the emails and anything else that shows
-a cycle never ask which kind they hold.
+the meeting's email body, so `xlplan report`, the emails, the master (`cycle_ratings`)
+and anything else that shows a cycle never ask which kind they hold.
 """
 
 from __future__ import annotations
@@ -155,6 +155,12 @@ class DistributionReport(CycleReport):
 
     def as_dict(self) -> dict[str, Any]:
         return self.ratings.as_dict()
+
+
+def cycle_ratings(plan: Plan, ledger: Ledger, cycle: str) -> Ratings | None:
+    """The respondents' ratings where the template's kind is a distribution (the master's
+    ratings sheet), else None: the master asks here rather than branching on the kind."""
+    return distribution(plan, ledger, cycle) if plan.template.distribution is not None else None
 
 
 def cycle_report(plan: Plan, ledger: Ledger, cycle: str, today: date, summary: Summary | None = None) -> CycleReport:

@@ -246,7 +246,16 @@ def _decisions(p: Paper, listed: int | None) -> list[Block]:
             "this cycle's returns. The plan is unchanged until it decides."
         ),
         Grid(
-            ["Ref", p.recipient_label.capitalize(), "Due date", "Proposed", "Days later", earlier, "Status", p.words.item.capitalize()],
+            [
+                "Ref",
+                p.recipient_label.capitalize(),
+                "Due date",
+                "Proposed",
+                "Days later",
+                earlier,
+                "Status",
+                p.words.item.capitalize(),
+            ],
             [
                 [
                     c.ref,

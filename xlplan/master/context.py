@@ -23,9 +23,10 @@ from typing import Any
 
 from xlplan.decisions import Timed, timed
 from xlplan.gaps import Gaps
+from xlplan.kinds import cycle_ratings
 from xlplan.ledger import CycleInfo, Ledger, PlanChangeRecord, ReturnRecord
 from xlplan.plan import Plan
-from xlplan.ratings import Ratings, distribution
+from xlplan.ratings import Ratings
 from xlplan.standing import Picture, picture
 from xlplan.summary import Summary, summarise
 from xlplan.template import Template
@@ -219,7 +220,7 @@ def gather(plan: Plan, ledger: Ledger, cycle: str) -> Context:
         feedback=ledger.entries(cycle, groups.name) if groups else {},
         returns=ledger.returns(),
         picture=pic,
-        ratings=distribution(plan, ledger, cycle) if template.distribution else None,
+        ratings=cycle_ratings(plan, ledger, cycle),
         plan_changes=tuple(ledger.plan_changes()),
         decisions=tuple(timed(plan.decisions, ledger.generated())),
     )
