@@ -35,6 +35,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlplan.cli import main
 from xlplan.collect import Collected, collect
 from xlplan.errors import TemplateError
+from xlplan.gaps import find_gaps
 from xlplan.generate import generate
 from xlplan.ledger import Ledger
 from xlplan.look import EDIT_FILL, OFF_FILL
@@ -696,3 +697,15 @@ def test_collated_text_is_cut_as_excel_counts(text: str) -> None:
     assert "\ufffd" not in cut and cut.encode("utf-8")  # no half of a surrogate pair
     short = "🎉" * 15_000  # 15,000 characters, 30,000 units: whole
     assert _collated_text([("Respondent", short)]) == "Respondent: " + short
+
+
+def test_a_rated_proposal_is_not_a_gap(collected: SelfEval) -> None:
+    """With no status column, a proposal in a merged return was updated: only those nobody
+    returned a row for are "no update" (here none: every respondent has every proposal)."""
+    with Ledger(collected.folder.ledger_file) as ledger:
+        gaps = find_gaps(collected.plan, ledger, CYCLE, SESSION)
+    assert gaps.no_update == [] and gaps.no_status == []
+    assert [m.recipient for m in gaps.missing_returns] == [MISSING]
+    result = CliRunner().invoke(main, ["--plan", str(collected.folder.root), "collect", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "No update this cycle" not in result.output and MISSING in result.output

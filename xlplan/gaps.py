@@ -124,8 +124,9 @@ def find_gaps(plan: Plan, ledger: Ledger, cycle: str, today: date, pic: Picture 
         done = complete is not None and status == complete
         last = pic.last_status(ref)
         move = movement(status, last, order) if standing.reported else NOT_UPDATED if standing.carried else ""
-        if not standing.reported and not done:
-            # Left blank in a merged return, or no return merged for it at all.
+        if not standing.reported and not done and (status_key or ref not in pic.entered):
+            # Left blank in a merged return, or no return merged for it at all (without a
+            # status column, an item in a merged return is updated).
             target = gaps.no_status if status_key and ref in pic.entered else gaps.no_update
             target.append(ActionGap(**base, status=status, detail=standing.note))
         if standing.disagreement:

@@ -197,7 +197,8 @@ def _builder(plan: Plan, ledger: Ledger, upto: str, also: Collection[str] = ()) 
     status_key = template.status_column
     choices = template.status_choices
     order = list(choices.names) if choices else []
-    rows = ledger.statuses(sheet, status_key) if status_key else []
+    # Without a status column (a rating template) the rows still say who entered what.
+    rows = ledger.statuses(sheet, status_key or "")
     renamed = plan.renamed  # an action's earlier refs (the plan's Previous ref): its history is its own
     if renamed:
         rows = [(c, who, renamed.get(ref, ref), status) for c, who, ref, status in rows]
