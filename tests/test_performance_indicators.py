@@ -167,6 +167,7 @@ def test_everything_people_read_speaks_of_indicators(quarters: Plan) -> None:
         # MH1: At risk, up from Off track; Karen Doyle's indicators carried forward.
         assert "CAMHS" in text and "Karen Doyle" in text, name
         assert "Overdue" not in text and "timescales" not in text, name  # no due dates in this template
+        assert "Feedback and case studies" not in text, name  # and no feedback sheet
     found = {name: sorted({m.group(0) for m in IMPLEMENTATION_WORDS.finditer(text)}) for name, text in outputs.items()}
     assert {name: words for name, words in found.items() if words} == {}
 

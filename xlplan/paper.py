@@ -198,6 +198,7 @@ class Paper:
     # them the paper has no overdue or timescale sections to show.
     dated: bool = True
     revisable: bool = True
+    has_feedback: bool = True  # the template has a feedback sheet (one area per group)
 
     @property
     def days_to_deadline(self) -> int:
@@ -310,6 +311,7 @@ def build_paper(
         words=plan.words,
         dated=plan.template.due_key is not None,
         revisable=plan.template.revised_key is not None,
+        has_feedback=plan.template.groups_sheet is not None,
     )
     paper.exceptions = [lines.of(g) for g in gaps.attention]  # plan order, as the gaps
     paper.completed = [

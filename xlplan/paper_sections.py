@@ -124,7 +124,8 @@ def sections(paper: Paper, *, officer: bool = False, listed: int | None = LISTED
         out.append(
             Section("decisions_taken", "Decisions taken", [Grid(p.decisions_taken.header, p.decisions_taken.rows)])
         )
-    out.append(Section("feedback", "Feedback and case studies", _feedback_blocks(p)))
+    if p.has_feedback:
+        out.append(Section("feedback", "Feedback and case studies", _feedback_blocks(p)))
     out.append(Section("returns", "Returns received and missing", _returns(p, listed)))
     if p.outcomes:
         out.append(
