@@ -75,10 +75,12 @@ SHEETS: tuple[SheetWriter, ...] = (
     write_feedback,
     write_returns,
 )
-# With several cores and a large plan, a worker process builds the sheets that need no
-# gaps (Current status, the biggest by far, Trend and Timescales) while this one finds the
-# gaps and writes the rest. Measured on two cores at 50,000 actions: about 1.5 s each way.
-PARALLEL_GROUPS: tuple[tuple[SheetWriter, ...], ...] = ((write_current_status, write_trend, write_timescales),)
+# With several cores and a large plan, a worker process builds Current status (the
+# biggest sheet by far, which needs no gaps) while this one finds the gaps and writes the
+# rest. Measured on two cores at 50,000 actions (render alone, 4 runs each): Current status
+# alone 2.8-3.0 s; giving the worker Trend too 2.9-3.4 s, Trend and Timescales 3.3-3.7 s,
+# or a second worker for those two 2.9-3.7 s.
+PARALLEL_GROUPS: tuple[tuple[SheetWriter, ...], ...] = ((write_current_status,),)
 PARALLEL_FROM_ITEMS = 5_000  # plan items: below this, starting a worker costs more than it saves
 MASTER_LOST = (
     "the master tracker was not written, and the ledger has this run's returns "
