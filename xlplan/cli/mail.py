@@ -130,7 +130,7 @@ def email_spg(
     cycle: str | None,
     to: tuple[str, ...],
 ) -> None:
-    """The master tracker and a RAG summary for the Strategic Planning Group.
+    """The meeting's pack: the cycle's report and the master tracker attached.
 
     The master attached always shows the cycle of the pack: rebuilt first when it is out of
     date, or (for an earlier cycle) rebuilt for that cycle without touching master-tracker.xlsx.

@@ -34,12 +34,12 @@ from xlplan.cli.shared import cycle_summary, plan_folder, reports_errors
 @click.pass_context
 @reports_errors
 def report(ctx: click.Context, cycle: str | None, fmt: str, output: Path | None, for_officer: bool) -> None:
-    """The cycle's report for the SPG: the paper as text, Markdown, HTML or a Word document.
+    """The cycle's report for the meeting: the paper as text, Markdown, HTML or a Word document.
 
-    Every format carries the same sections: purpose and summary, status by Big Action, the
-    plan over all its cycles, every Red and Amber action in its sponsor's own words, actions
-    completed, overdue, decisions needed and taken, feedback and case studies, returns
-    received and missing.
+    Every format carries the same sections, in the plan's own words: purpose and summary,
+    status by group, the plan over all its cycles, every item needing attention in its
+    recipient's own words, items completed, overdue, decisions needed and taken, feedback
+    and case studies, returns received and missing. A rating template gives its ratings.
     """
     from xlplan.files import atomic_path
 
