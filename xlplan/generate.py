@@ -114,9 +114,13 @@ def generate(
             previous = values_before(plan, ledger, cycle)
             context = _WriteContext(plan, previous, spg_date, password, ledger.seal_key(create=record))
             with running(_write_piece, context, chunks(tasks, jobs), jobs) as pieces:
-                # While the workers write: what the ledger will keep of what was sent, and
-                # of the plan (a new version, if the officer changed it).
-                sent = {t.recipient: issued_plan(plan, t.recipient, cycle, t.manifest.generated_at) for t in tasks}
+                # While the workers write: what the ledger will keep of what was sent, and of
+                # the plan (a new version, if the officer changed it). Nothing when only read.
+                sent = (
+                    {t.recipient: issued_plan(plan, t.recipient, cycle, t.manifest.generated_at) for t in tasks}
+                    if record
+                    else {}
+                )
                 version = compare_plan(plan, ledger) if record else None
                 for piece in pieces:
                     for name, path, count in piece:

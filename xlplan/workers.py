@@ -90,11 +90,7 @@ def map_tasks(
     `fn` must be a module-level function (it is sent to the workers by name). With one
     job or one task everything runs here, with no pool to start.
     """
-    if jobs <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            yield fn(context, task)
-        return
-    with started(fn, context, tasks, jobs, if_lost) as results:
+    with running(fn, context, tasks, jobs, if_lost) as results:
         yield from results
 
 
