@@ -178,9 +178,11 @@ def row_height(texts: Sequence[tuple[str, float]]) -> float | None:
     return None if lines == 1 else lines_height(lines)
 
 
-def banner_height(text: str, points: float, width: float, least: float | None = None) -> float | None:
-    """The height of a banner row (`sheetxml.SheetData.banner`): `text` at `points` wrapped
-    across `width` units of column width; `least` (None: the default height) for one line."""
+def banner_height(text: str, banner: dict[str, Any], width: float, least: float | None = None) -> float | None:
+    """The height of a banner row (`sheetxml.SheetData.banner`): `text` in the `banner` format
+    (TITLE_BANNER, SUBTITLE_BANNER) wrapped across `width` units of column width; `least`
+    (None: the default height) for one line."""
+    points = banner["font_size"]
     per_line = chars_per_line(width) * 10 / points
     lines = max(1, math.ceil(len(text) / per_line))
     if lines == 1:

@@ -238,8 +238,8 @@ def write_titles(data: SheetData, styles: Styles, ctx: Context, about: str) -> N
     title = f"{ctx.plan.title}: Master tracker, {ctx.cycle}"
     about = f"{about} Rendered {ctx.rendered_at:%d/%m/%Y %H:%M}."
     width = PRINT_WIDTH[A4]
-    data.banner(0, styled(styles.title_banner)[0](1, title), banner_height(title, TITLE["font_size"], width, 20))
-    data.banner(1, styled(styles.subtitle_banner)[0](2, about), banner_height(about, SUBTITLE["font_size"], width))
+    data.banner(0, styled(styles.title_banner)[0](1, title), banner_height(title, TITLE_BANNER, width, 20))
+    data.banner(1, styled(styles.subtitle_banner)[0](2, about), banner_height(about, SUBTITLE_BANNER, width))
 
 
 # The column widths each sheet was given (set_widths), for its print set-up (setup_pages).

@@ -5,10 +5,12 @@ from __future__ import annotations
 from xlsxwriter.workbook import Workbook
 
 from xlplan.errors import XlplanError
-from xlplan.look import banner_height, row_height
+from xlplan.look import SUBTITLE_BANNER, banner_height, row_height
 from xlplan.return_workbook.styles import HEADER_ROW, Styles, page_setup, protect
 from xlplan.template import Sheet
 from xlplan.values import format_value
+
+WIDTHS = (22, 68)  # 90 units across: A4 portrait at 8 points or more
 
 
 def write_groups_sheet(
@@ -21,15 +23,15 @@ def write_groups_sheet(
 ) -> None:
     filled = filled or {}
     ws = book.add_worksheet(sheet.name)
-    ws.set_column(0, 0, 22)  # 90 units across: A4 portrait at 8 points or more
-    ws.set_column(1, 1, 68)
+    for c, width in enumerate(WIDTHS):
+        ws.set_column(c, c, width)
     ws.write_string(0, 0, sheet.title, styles.title)
     ws.merge_range(1, 0, 1, 1, sheet.help, styles.subtitle_banner)  # wrapped within the page
-    ws.set_row(1, banner_height(sheet.help, 10, 90))
+    ws.set_row(1, banner_height(sheet.help, SUBTITLE_BANNER, sum(WIDTHS)))
     row = HEADER_ROW
     for group in groups:
         ws.merge_range(row, 0, row, 1, group, styles.head_locked)
-        ws.set_row(row, row_height([(group, 90)]) or 18)
+        ws.set_row(row, row_height([(group, sum(WIDTHS))]) or 18)
         for col in sheet.columns:
             row += 1
             ws.write_string(row, 0, col.header, styles.label)

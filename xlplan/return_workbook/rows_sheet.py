@@ -10,7 +10,17 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from xlplan.issues import Issue
-from xlplan.look import CellStyles, as_date, banner_height, cell_writer, fit_widths, formula_string, row_height
+from xlplan.look import (
+    SUBTITLE_BANNER,
+    TITLE_BANNER,
+    CellStyles,
+    as_date,
+    banner_height,
+    cell_writer,
+    fit_widths,
+    formula_string,
+    row_height,
+)
 from xlplan.return_workbook.annotations import Annotations
 from xlplan.return_workbook.styles import HEADER_ROW, Styles, page_setup, protect
 from xlplan.return_workbook.validation import column_validation, locked_row_notes, runs
@@ -53,8 +63,12 @@ def write_rows_sheet(
         ws.set_column(c, c, column_width)
     # The title and the help line wrap across the sheet's width, within the printed page.
     across = sum(widths)
-    data.banner(0, _text(0, 1, sheet.title, xf(styles.title_banner)), banner_height(sheet.title, 15, across, 20))
-    data.banner(1, _text(0, 2, sheet.help, xf(styles.subtitle_banner)), banner_height(sheet.help, 10, across))
+    data.banner(
+        0, _text(0, 1, sheet.title, xf(styles.title_banner)), banner_height(sheet.title, TITLE_BANNER, across, 20)
+    )
+    data.banner(
+        1, _text(0, 2, sheet.help, xf(styles.subtitle_banner)), banner_height(sheet.help, SUBTITLE_BANNER, across)
+    )
     head = [xf(styles.head_edit if col.editable else styles.head_locked) for col in columns]
     data.add(HEADER_ROW, [_text(c, HEADER_ROW + 1, col.header, head[c]) for c, col in enumerate(columns)], width, 30)
     locked, edit, off_style = _style_ids(styles.locked), _style_ids(styles.edit), _style_ids(styles.off)
