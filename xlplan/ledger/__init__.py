@@ -25,8 +25,8 @@ as a migrated copy in memory by one that only reads. Read-only opens use SQLite'
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Hashable
-from contextlib import suppress
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -274,22 +274,25 @@ class _Connection(sqlite3.Connection):
     ledger_path: Path = Path("ledger.sqlite")
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
-        try:
+        with _named_errors(self.ledger_path):
             return super().execute(sql, parameters)
-        except sqlite3.Error as exc:
-            plain = plain_ledger_error(exc, self.ledger_path)
-            if plain is None:
-                raise
-            raise plain from exc
 
     def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
-        try:
+        with _named_errors(self.ledger_path):
             return super().executemany(sql, parameters)
-        except sqlite3.Error as exc:
-            plain = plain_ledger_error(exc, self.ledger_path)
-            if plain is None:
-                raise
-            raise plain from exc
+
+
+@contextmanager
+def _named_errors(path: Path) -> Iterator[None]:
+    """SQLite's errors as the program's own, naming the ledger (`plain_ledger_error`); any
+    other is raised as it is."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        plain = plain_ledger_error(exc, path)
+        if plain is None:
+            raise
+        raise plain from exc
 
 
 def _connect(database: str, path: Path, *, uri: bool = False) -> _Connection:
